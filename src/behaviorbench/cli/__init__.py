@@ -1,0 +1,25 @@
+"""Command-line interface. Each module registers its commands on `app`; heavy imports stay inside commands."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+from behaviorbench.cli.app import app
+from behaviorbench.errors import BehaviorBenchError
+
+# Command modules register on import.
+from behaviorbench.cli import data  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app()
+    except BehaviorBenchError as error:
+        Console(stderr=True, highlight=False).print(f"error: {error}", markup=False, soft_wrap=True)
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Dataset commands: build, validate, export, card, show."""
