@@ -78,7 +78,7 @@ def case_messages(
     """
     last = len(case.utterances) - 1 if upto is None else upto
     messages = [{"role": "system", "content": system if system is not None else SYSTEM_PROMPTS[style]}]
-    for utterance, slot in zip(case.utterances[: last + 1], case.slots[: last + 1]):
+    for utterance, slot in zip(case.utterances[: last + 1], case.slots[: last + 1], strict=True):
         messages.append({"role": "user", "content": render_utterance(utterance, images_available)})
         if upto is None or slot.index < upto:
             messages.append({"role": "assistant", "content": assistant_turn(slot, style)})

@@ -7,7 +7,7 @@ teacher-forced: the context at slot t holds the gold assistant turns of slots be
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -58,7 +58,7 @@ class ImageAttachment(_Strict):
     truth: dict[str, str | float | int]
 
 
-Attachment = Annotated[Union[TableAttachment, ImageAttachment], Field(discriminator="kind")]
+Attachment = Annotated[TableAttachment | ImageAttachment, Field(discriminator="kind")]
 
 
 class Utterance(_Strict):

@@ -6,11 +6,10 @@ import sys
 
 from rich.console import Console
 
+# Command modules register on `app` when imported.
+from behaviorbench.cli import data  # noqa: F401
 from behaviorbench.cli.app import app
 from behaviorbench.errors import BehaviorBenchError
-
-# Command modules register on import.
-from behaviorbench.cli import data  # noqa: E402,F401
 
 
 def main() -> None:
