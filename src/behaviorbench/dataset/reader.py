@@ -1,0 +1,51 @@
+"""Read cases back from a dataset directory (through its manifest) or from a single JSONL file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from behaviorbench.dataset.manifest import load_manifest
+from behaviorbench.dataset.problems import parse_case
+from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.schema import SPLITS, Case
+
+
+def iter_cases(path: Path, split: str | None = None) -> Iterator[Case]:
+    """Cases in dataset order; a bad line stops the read with one line naming file, line and field."""
+    path = Path(path)
+    if path.is_dir():
+        manifest = load_manifest(path)
+        if split is not None and split not in manifest.splits:
+            available = ", ".join(manifest.splits) or "none"
+            raise BehaviorBenchError(f"{path}: unknown split {split!r}; available: {available}")
+        for entry in manifest.shards:
+            if split is None or entry.split == split:
+                shard = path / entry.path
+                if not shard.is_file():
+                    raise BehaviorBenchError(f"{shard}: listed in the manifest but missing")
+                yield from read_jsonl(shard)
+    elif path.is_file():
+        if split is not None and split not in SPLITS:
+            raise BehaviorBenchError(f"{path}: unknown split {split!r}; available: {', '.join(SPLITS)}")
+        for case in read_jsonl(path):
+            if split is None or case.split == split:
+                yield case
+    else:
+        raise BehaviorBenchError(f"{path}: no such dataset directory or JSONL file")
+
+
+def load_cases(path: Path, split: str | None = None) -> list[Case]:
+    return list(iter_cases(path, split))
+
+
+def read_jsonl(path: Path) -> Iterator[Case]:
+    with open(path, encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            case, problems = parse_case(text, str(path), number)
+            if case is None:
+                more = (
+                    f" (+{len(problems) - 1} more; see `behaviorbench validate`)" if len(problems) > 1 else ""
+                )
+                raise BehaviorBenchError(f"{problems[0]}{more}")
+            yield case

@@ -1,0 +1,64 @@
+"""Sharded JSONL per split: `<split>/shard-00000.jsonl`, a fixed number of cases per shard."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from behaviorbench.dataset.atomic import atomic_write_bytes
+from behaviorbench.dataset.manifest import ShardEntry
+from behaviorbench.schema import SPLITS
+
+SHARD_SIZE = 1000
+
+
+def shard_name(split: str, number: int) -> str:
+    return f"{split}/shard-{number:05d}.jsonl"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ShardWriter:
+    """Takes case lines in dataset order and writes each split's shards as they fill up.
+
+    Every shard is written whole and atomically, so its sha256 is known as it lands.
+    """
+
+    def __init__(self, root: Path, shard_size: int = SHARD_SIZE):
+        self.root = root
+        self.shard_size = shard_size
+        self.pending: dict[str, list[str]] = {}
+        self.written: dict[str, int] = {}
+        self.entries: list[ShardEntry] = []
+
+    def write(self, split: str, line: str) -> None:
+        lines = self.pending.setdefault(split, [])
+        lines.append(line)
+        if len(lines) == self.shard_size:
+            self._flush(split)
+
+    def close(self) -> list[ShardEntry]:
+        """Flush partly filled shards; return all shards in split order, then number."""
+        for split in list(self.pending):
+            if self.pending[split]:
+                self._flush(split)
+        order = {split: i for i, split in enumerate(SPLITS)}
+        return sorted(self.entries, key=lambda entry: (order.get(entry.split, len(order)), entry.path))
+
+    def _flush(self, split: str) -> None:
+        lines = self.pending[split]
+        number = self.written.get(split, 0)
+        name = shard_name(split, number)
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        atomic_write_bytes(self.root / name, data)
+        self.entries.append(
+            ShardEntry(path=name, split=split, cases=len(lines), sha256=hashlib.sha256(data).hexdigest())
+        )
+        self.written[split] = number + 1
+        self.pending[split] = []
