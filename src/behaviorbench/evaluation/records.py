@@ -38,6 +38,9 @@ class Sample(BaseModel):
     content_pass: bool | None = None
     content_score: float | None = None
     error: str | None = None
+    judged_gold: Behavior | None = None
+    """Protocol 'free' with a judge: the judge's label for this slot's gold response, so the
+    judge's agreement with gold labels can be rescored from the samples alone."""
 
     @property
     def designated(self) -> bool:
