@@ -1,1 +1,121 @@
 """Dataset commands: build, validate, export, card, show."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from behaviorbench.cli.app import app
+from behaviorbench.errors import BehaviorBenchError
+
+
+@app.command()
+def build(
+    cases: Annotated[int, typer.Option("--cases", help="How many cases to generate.")],
+    seed: Annotated[
+        int, typer.Option("--seed", help="Generation seed; same seed and index give the same case.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
+    workers: Annotated[
+        int, typer.Option("--workers", help="Worker processes (default: CPU count).")
+    ] = os.cpu_count() or 1,
+    scenes: Annotated[
+        int | None, typer.Option("--scenes", help="Scenes per case (generator default if unset).")
+    ] = None,
+) -> None:
+    """Generate a dataset: sharded JSONL per split plus manifest.json."""
+    from behaviorbench.dataset.build import build_dataset
+    from behaviorbench.dataset.manifest import dataset_fingerprint
+
+    started = time.perf_counter()
+    manifest = build_dataset(out, cases, seed, workers=workers, scenes=scenes)
+    wall = time.perf_counter() - started
+    counts = manifest.counts
+    splits = ", ".join(f"{split} {n:,}" for split, n in counts.splits.items())
+    console = Console(highlight=False)
+    console.print(
+        f"built {out}: {counts.cases:,} cases ({splits}), {counts.designated_slots:,} designated and "
+        f"{counts.ambient_slots:,} ambient slots in {len(manifest.shards)} shards, {wall:.1f} s "
+        f"({counts.cases / wall:,.0f} cases/s); fingerprint {dataset_fingerprint(out)}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def validate(path: Annotated[Path, typer.Argument(help="Dataset directory or a JSONL file.")]) -> None:
+    """Check every line, shard hash, count and cross-reference; exit 1 if anything is wrong."""
+    from behaviorbench.dataset.manifest import load_manifest
+    from behaviorbench.dataset.validate import validate_dataset
+
+    problems = validate_dataset(path)
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        typer.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {path}", err=True)
+        raise typer.Exit(1)
+    if path.is_dir():
+        manifest = load_manifest(path)
+        summary = (
+            f"{manifest.cases:,} cases, {manifest.counts.designated_slots:,} designated slots, "
+            f"{len(manifest.shards)} shards match the manifest"
+        )
+    else:
+        with open(path, encoding="utf-8") as handle:
+            summary = f"{sum(1 for _ in handle):,} cases"
+    typer.echo(f"OK {path}: {summary}")
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="Dataset directory (or a JSONL file with --out).")],
+    format: Annotated[str, typer.Option("--format", help="Export format: messages.")] = "messages",
+    style: Annotated[str, typer.Option("--style", help="Assistant turns: token, tagged or plain.")] = "token",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="One file for all splits (default: one per split).")
+    ] = None,
+) -> None:
+    """Write chat `messages` JSONL for TRL / Axolotl / LLaMA-Factory."""
+    from behaviorbench.dataset.export import FORMATS, export_messages
+
+    if format not in FORMATS:
+        raise BehaviorBenchError(f"--format: unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    for file, count in export_messages(path, style, out).items():
+        typer.echo(f"wrote {file}: {count:,} cases")
+
+
+@app.command()
+def card(
+    path: Annotated[Path, typer.Argument(help="Dataset directory.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Markdown file to write (default: DIR/CARD.md).")
+    ] = None,
+) -> None:
+    """Write a markdown dataset card and print it."""
+    from rich.markdown import Markdown
+
+    from behaviorbench.dataset.atomic import atomic_write_text
+    from behaviorbench.dataset.card import render_card
+
+    text = render_card(path)
+    target = out or path / "CARD.md"
+    atomic_write_text(target, text)
+    console = Console()
+    console.print(Markdown(text))
+    console.print(f"wrote {target}", highlight=False)
+
+
+@app.command()
+def show(
+    path: Annotated[Path, typer.Argument(help="Dataset directory or a JSONL file.")],
+    case: Annotated[str, typer.Option("--case", help="Case id.")],
+    all_slots: Annotated[bool, typer.Option("--all-slots", help="Also mark ambient (silent) slots.")] = False,
+) -> None:
+    """Show one case as a drama with its slots and gold behaviors."""
+    from behaviorbench.dataset.show import show_case
+
+    show_case(path, case, all_slots=all_slots)

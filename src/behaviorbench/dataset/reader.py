@@ -39,6 +39,31 @@ def load_cases(path: Path, split: str | None = None) -> list[Case]:
     return list(iter_cases(path, split))
 
 
+def find_case(path: Path, case_id: str) -> Case:
+    """One case by id; lines that cannot hold it are skipped without parsing them."""
+    seen = 0
+    for shard in _files(Path(path)):
+        with open(shard, encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                seen += 1
+                if case_id not in text:
+                    continue
+                case, problems = parse_case(text, str(shard), number)
+                if case is None:
+                    raise BehaviorBenchError(str(problems[0]))
+                if case.case_id == case_id:
+                    return case
+    raise BehaviorBenchError(f"{path}: no case with id {case_id!r} among {seen} cases")
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return [path / entry.path for entry in load_manifest(path).shards]
+    if path.is_file():
+        return [path]
+    raise BehaviorBenchError(f"{path}: no such dataset directory or JSONL file")
+
+
 def read_jsonl(path: Path) -> Iterator[Case]:
     with open(path, encoding="utf-8") as handle:
         for number, text in enumerate(handle, start=1):
