@@ -88,3 +88,11 @@ def test_missing_manifest_is_a_one_line_error(tmp_path: Path):
         load_manifest(tmp_path)
     with pytest.raises(BehaviorBenchError, match="no such dataset"):
         load_cases(tmp_path / "absent")
+
+
+def test_an_empty_known_split_is_named_as_such(tmp_path: Path):
+    write_dataset(tmp_path / "d", make_cases(6), generator_version="test")
+    with pytest.raises(
+        BehaviorBenchError, match="holds no cases of split 'test_unseen'; available: train, dev"
+    ):
+        load_cases(tmp_path / "d", "test_unseen")

@@ -18,7 +18,8 @@ def iter_cases(path: Path, split: str | None = None) -> Iterator[Case]:
         manifest = load_manifest(path)
         if split is not None and split not in manifest.splits:
             available = ", ".join(manifest.splits) or "none"
-            raise BehaviorBenchError(f"{path}: unknown split {split!r}; available: {available}")
+            problem = "holds no cases of split" if split in SPLITS else "unknown split"
+            raise BehaviorBenchError(f"{path}: {problem} {split!r}; available: {available}")
         for entry in manifest.shards:
             if split is None or entry.split == split:
                 shard = path / entry.path
