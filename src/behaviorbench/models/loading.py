@@ -1,0 +1,83 @@
+"""Load a local causal LM and its tokenizer, with an optional PEFT adapter, ready for batched inference.
+
+A BehaviorSFT adapter was trained on a vocabulary three tokens longer than its base model's, so the
+base embeddings are resized to the adapter's tokenizer before the adapter's weights (LoRA plus the
+trained rows of the new tokens) are loaded and merged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.models.smollm2 import resolve_model_path
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def torch_dtype(dtype, device: str):
+    """float32 on CPU, bfloat16 on GPUs, unless asked otherwise ('float16', torch.float32, ...)."""
+    import torch
+
+    if dtype is None:
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if not isinstance(getattr(torch, str(dtype), None), torch.dtype):
+        raise BehaviorBenchError(f"dtype '{dtype}' is not a torch dtype (try float32, bfloat16, float16)")
+    return getattr(torch, str(dtype))
+
+
+def adapter_base(adapter_dir: Path) -> Path:
+    """The base model folder an adapter was trained on, from its adapter_config.json."""
+    config_file = adapter_dir / "adapter_config.json"
+    try:
+        base = json.loads(config_file.read_text())["base_model_name_or_path"]
+    except (OSError, ValueError, KeyError) as error:
+        raise BehaviorBenchError(f"{config_file}: cannot read base_model_name_or_path ({error})") from None
+    return resolve_model_path(base)
+
+
+def load_model_and_tokenizer(name_or_path: str, adapter: str | None, device: str, dtype):
+    """(model in eval mode, tokenizer with left padding and a pad token)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model_path(name_or_path)
+    if (path / "adapter_config.json").is_file():
+        if adapter is not None:
+            raise BehaviorBenchError(
+                f"model '{name_or_path}' is already an adapter; do not also pass --adapter"
+            )
+        adapter_dir, base_dir = path, adapter_base(path)
+    elif adapter is not None:
+        adapter_dir, base_dir = resolve_model_path(adapter), path
+        if not (adapter_dir / "adapter_config.json").is_file():
+            raise BehaviorBenchError(f"adapter '{adapter}': no adapter_config.json in {adapter_dir}")
+    else:
+        adapter_dir, base_dir = None, path
+
+    has_own_tokenizer = adapter_dir is not None and any((adapter_dir / f).is_file() for f in TOKENIZER_FILES)
+    tokenizer = AutoTokenizer.from_pretrained(adapter_dir if has_own_tokenizer else base_dir)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch_dtype(dtype, device))
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        if model.get_input_embeddings().num_embeddings != len(tokenizer):
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        # Merging folds LoRA and the trained token rows into plain weights: faster, and a plain
+        # model keeps the KV-cache logic of the fast path identical with and without an adapter.
+        model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    model.to(device)
+    model.eval()
+    return model, tokenizer
