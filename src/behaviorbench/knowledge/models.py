@@ -96,6 +96,19 @@ class Contraindication(_Strict):
     reason: str
 
 
+ECG_RHYTHMS: frozenset[str] = frozenset(
+    {
+        "normal_sinus",
+        "sinus_tachycardia",
+        "sinus_bradycardia",
+        "atrial_fibrillation",
+        "atrial_flutter",
+        "complete_heart_block",
+        "ventricular_tachycardia",
+    }
+)
+"""The rhythms the ECG renderer can draw; `Condition.ecg_rhythm` must be one of them."""
+
 PATIENT_STATES: frozenset[str] = frozenset(
     {"pregnancy", "severe_renal_impairment", "hepatic_failure", "long_qt", "active_bleeding", "hyperkalemia"}
 )
@@ -129,9 +142,22 @@ class Precheck(_Strict):
     threshold: str
 
 
+class Procedure(_Strict):
+    """An order that is not a drug (imaging, a bedside procedure) and can need a precheck.
+
+    `allergy_class` names the agent a patient can be allergic to (e.g. iodinated_contrast).
+    """
+
+    id: str
+    name: str
+    aliases: list[str] = []
+    allergy_class: str | None = None
+
+
 class KnowledgeBase(_Strict):
     conditions: dict[str, Condition]
     analytes: dict[str, Analyte]
     drugs: dict[str, Drug]
     prechecks: dict[str, Precheck]
     units: frozenset[str]
+    procedures: dict[str, Procedure] = {}
