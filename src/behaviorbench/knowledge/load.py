@@ -77,8 +77,8 @@ def _name(root: Traversable, file: str) -> str:
     return str(root / file)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice (PyYAML keeps the last silently)."""
+class _UniqueKeyLoader(yaml.CSafeLoader):
+    """libyaml-backed SafeLoader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
 
 
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
