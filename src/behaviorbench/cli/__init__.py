@@ -8,6 +8,10 @@ from rich.console import Console
 
 # Command modules register on `app` when imported.
 from behaviorbench.cli import data  # noqa: F401
+from behaviorbench.cli import evaluate  # noqa: F401
+from behaviorbench.cli import report  # noqa: F401
+from behaviorbench.cli import review  # noqa: F401
+from behaviorbench.cli import serve  # noqa: F401
 from behaviorbench.cli.app import app
 from behaviorbench.errors import BehaviorBenchError
 
