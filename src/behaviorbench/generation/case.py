@@ -1,0 +1,210 @@
+"""Write one case: plan, patient, cast, opening, scenes, then assemble the `Case`.
+
+Cases come in twin pairs (2k, 2k+1) drawn from one random stream seeded by (seed, k). The twins
+are identical except that every proactive task is a positive in one and its control in the other,
+decided per task by a coin from the shared stream. Each scene and task draws from its own stream
+seeded by its position, so nothing a task does can shift the randomness of the tasks after it.
+"""
+
+from __future__ import annotations
+
+import random
+
+from behaviorbench.generation.banks import PhraseBank
+from behaviorbench.generation.context import CaseContext, spoken
+from behaviorbench.generation.patient import Patient, simulate_patient
+from behaviorbench.generation.plan import make_plan
+from behaviorbench.generation.pools import Pools, pools_for
+from behaviorbench.generation.script import Scene, Script, assemble
+from behaviorbench.generation.splits import split_of
+from behaviorbench.knowledge.models import KnowledgeBase
+from behaviorbench.schema import Case
+
+GENERATOR_VERSION = "1.0.0"
+KNOBS: tuple[str, ...] = (
+    "subtle_deviation",
+    "distractor_abnormality",
+    "long_range_evidence",
+    "already_addressed",
+)
+KNOB_SHARE = 0.25
+LONG_RANGE_GAP = 15
+"""Utterances between planted evidence and its slot when `long_range_evidence` is on."""
+OPENER_SHARE = 0.6
+CHATTER_SHARE = 0.35
+
+
+def case_id(seed: int, index: int) -> str:
+    return f"bb-{seed}-{index:06d}"
+
+
+def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scenes: int | None = None) -> Case:
+    """The case at (seed, index) from this knowledge base and phrase bank; pure and deterministic."""
+    split = split_of(seed, index)
+    pools = pools_for(kb, unseen=split == "test_unseen")
+    pair, parity = divmod(index, 2)
+    stream = f"bb:{seed}:{pair}"
+    rng = random.Random(stream)
+    knobs = {knob: rng.random() < KNOB_SHARE for knob in KNOBS}
+    setting = rng.choice(bank.get("settings"))
+    plan = make_plan(rng, pools, knobs)
+    cast_data = bank.get("cast")
+    patient = simulate_patient(rng, pools, plan.needs, cast_data["last_names"])
+    _allergies_and_home_meds(rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"])
+    cast = _cast(rng, bank, setting, patient)
+    ctx = CaseContext(
+        pools=pools,
+        bank=bank,
+        patient=patient,
+        setting=setting,
+        cast=cast,
+        assistant=rng.choice(cast_data["assistant_names"]),
+        knobs=knobs,
+    )
+    ctx.safe_drugs = [d for d in pools.drugs if _safe(pools, patient, d)]
+    opening = _opening(ctx, random.Random(f"{stream}:opening"))
+
+    chosen = plan.scenes if scenes is None else plan.scenes[: max(scenes, 1)]
+    written = []
+    for n, specs in enumerate(chosen):
+        scene_rng = random.Random(f"{stream}:s{n}")
+        lines, tasks = [], []
+        if n and scene_rng.random() < OPENER_SHARE:
+            opener = ctx.pick(f"settings.{bank.get('settings').index(setting)}.openers", scene_rng)
+            lines.append(ctx.say(opener["role"], opener["text"]))
+        chatter_before = scene_rng.random() < CHATTER_SHARE
+        chatter_after = scene_rng.random() < CHATTER_SHARE
+        chatter = [ctx.chatter(scene_rng), ctx.chatter(scene_rng)]
+        if chatter_before:
+            lines.append(chatter[0])
+        for k, spec in enumerate(specs):
+            task_rng = random.Random(f"{stream}:s{n}:t{k}")
+            extra = {} if spec.coin is None else {"positive": spec.coin == parity}
+            scene: Scene = spec.build(ctx, task_rng, **extra, **spec.kwargs)
+            lines += scene.lines
+            tasks += scene.tasks
+        if chatter_after:
+            lines.append(chatter[1])
+        written.append(Scene(lines, tasks))
+
+    this_id = case_id(seed, index)
+    twin_id = case_id(seed, index ^ 1)
+    utterances, slots = assemble(
+        Script(opening, written), this_id, twin_id, knobs["long_range_evidence"], LONG_RANGE_GAP
+    )
+    return Case(
+        case_id=this_id,
+        split=split,
+        seed=seed,
+        version=GENERATOR_VERSION,
+        setting=setting["name"],
+        patient=patient.facts(),
+        difficulty=knobs,
+        utterances=utterances,
+        slots=slots,
+    )
+
+
+def _allergies_and_home_meds(
+    rng: random.Random, pools: Pools, patient: Patient, needed: list[str], reactions: list[str]
+) -> None:
+    """Allergies the plan needs (plus maybe one more), then home meds that are safe together."""
+    kb = pools.kb
+    classes = list(dict.fromkeys(needed))
+    home_classes = {kb.drugs[d].allergy_class for d in patient.home_meds}
+    spare = sorted(
+        {kb.drugs[d].allergy_class for d in pools.drugs if kb.drugs[d].allergy_class}
+        - set(classes)
+        - home_classes
+    )
+    if spare and rng.random() < 0.3:
+        classes.append(rng.choice(spare))
+    patient.allergies = [(a, rng.choice(reactions)) for a in classes]
+    wanted = rng.randint(2, 4)
+    preferred = [d for c in patient.chronic for d in kb.conditions[c].first_line_drugs if d in pools.drugs]
+    others = [d for d in pools.drugs if kb.drugs[d].dose.route == "PO"]
+    for pool in (preferred, others):
+        candidates = list(dict.fromkeys(pool))
+        rng.shuffle(candidates)
+        for drug in candidates:
+            if len(patient.home_meds) >= wanted:
+                return
+            if drug not in patient.home_meds and _safe(pools, patient, drug):
+                patient.home_meds.append(drug)
+
+
+def _safe(pools: Pools, patient: Patient, drug_id: str) -> bool:
+    """Whether giving this drug to this patient raises no allergy, contraindication or interaction."""
+    drug = pools.kb.drugs[drug_id]
+    if drug.allergy_class and drug.allergy_class in patient.allergy_classes:
+        return False
+    conditions = {patient.condition.id, *patient.chronic, *patient.states}
+    if any(c.condition in conditions for c in drug.contraindications):
+        return False
+    if ("pregnancy" in patient.states and drug.teratogenic) or (
+        "long_qt" in patient.states and drug.qt_prolonging
+    ):
+        return False
+    if any(
+        i.drug in patient.home_meds and i.drug != drug_id for i in drug.interactions if i.severity == "major"
+    ):
+        return False
+    return not (drug.renal is not None and drug.renal.avoid and patient.crcl < drug.renal.crcl_below)
+
+
+def _cast(rng: random.Random, bank: PhraseBank, setting: dict, patient: Patient) -> dict[str, str]:
+    """Role -> speaker name for the setting's roles; the patient speaks under their own name."""
+    data = bank.get("cast")
+    firsts = rng.sample(data["first_names"], len(setting["roles"]))
+    lasts = rng.sample([n for n in data["last_names"] if n != patient.surname], len(setting["roles"]))
+    cast = {}
+    for role, first, last in zip(setting["roles"], firsts, lasts, strict=True):
+        if role == "patient":
+            if setting["patient_present"]:
+                cast[role] = patient.name
+            continue
+        if role == "family" and not setting["patient_present"]:
+            continue
+        cast[role] = data["speaker_format"][role].format(first=first, last=last)
+    return cast
+
+
+def _opening(ctx: CaseContext, rng: random.Random) -> list:
+    """Who the patient is, and the first vitals with the recorded weight."""
+    patient = ctx.patient
+    kb = ctx.kb
+    history = [spoken(kb.conditions[c].name) for c in patient.chronic] or [
+        ctx.bank.get("questions.no_history")
+    ]
+    symptoms = rng.sample(patient.condition.presentation, min(2, len(patient.condition.presentation)))
+    presentation, _ = ctx.phrase(
+        "questions.opening_presentation",
+        rng,
+        age=patient.age,
+        sex="woman" if patient.female else "man",
+        history=" and ".join(history),
+        symptoms=" and ".join(symptoms),
+    )
+    vitals, _ = ctx.phrase(
+        "questions.opening_vitals", rng, vitals=_vitals_text(patient.vitals), weight=patient.weight_kg
+    )
+    ctx.presentation, ctx.vitals = presentation, vitals
+    return [presentation, vitals]
+
+
+VITAL_LABELS = {
+    "heart_rate": "HR {}",
+    "respiratory_rate": "RR {}",
+    "temperature": "T {} C",
+    "spo2": "SpO2 {}%",
+}
+
+
+def _vitals_text(vitals: dict[str, float]) -> str:
+    parts = []
+    if "systolic_bp" in vitals and "diastolic_bp" in vitals:
+        parts.append(f"BP {vitals['systolic_bp']:g}/{vitals['diastolic_bp']:g}")
+    for key, label in VITAL_LABELS.items():
+        if key in vitals:
+            parts.append(label.format(f"{vitals[key]:g}"))
+    return ", ".join(parts)

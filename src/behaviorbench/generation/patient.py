@@ -1,0 +1,202 @@
+"""Simulate the one patient a case is about, from a knowledge-base condition.
+
+Everything a task later says about the patient (weight, CrCl, a lab value, an allergy, a home
+medication) is read from here, so the facts stay the same across the whole conversation.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from behaviorbench.generation.doses import cockcroft_gault
+from behaviorbench.generation.pools import ConditionView, Pools
+from behaviorbench.knowledge.models import Analyte
+
+
+@dataclass
+class Needs:
+    """What the planned tasks require of the patient before it is drawn."""
+
+    female_of_childbearing_age: bool = False
+    states: list[str] = field(default_factory=list)
+    allergies: list[str] = field(default_factory=list)
+    home_meds: list[str] = field(default_factory=list)
+    chronic: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Patient:
+    condition: ConditionView
+    chronic: list[str]
+    female: bool
+    age: int
+    weight_kg: int
+    height_cm: int
+    creatinine: float
+    crcl: int
+    allergies: list[tuple[str, str]]
+    """(allergy class, reaction)."""
+    home_meds: list[str]
+    states: list[str]
+    vitals: dict[str, float]
+    labs: dict[str, float]
+    stable_analyte: str | None
+    """An analyte chronically just out of range: what non-actionable talk and distractors cite."""
+    borderline_analyte: str | None
+    title: str
+    surname: str
+    bed: int
+    mentioned_labs: set[str] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return f"{self.title} {self.surname}"
+
+    @property
+    def sex(self) -> str:
+        return "female" if self.female else "male"
+
+    @property
+    def allergy_classes(self) -> set[str]:
+        return {a for a, _ in self.allergies}
+
+    def facts(self) -> dict:
+        """The structured facts stored in `Case.patient`."""
+        return {
+            "name": self.name,
+            "condition": self.condition.id,
+            "chronic_conditions": list(self.chronic),
+            "sex": self.sex,
+            "age": self.age,
+            "weight_kg": self.weight_kg,
+            "height_cm": self.height_cm,
+            "creatinine_mg_dl": self.creatinine,
+            "crcl_ml_min": self.crcl,
+            "allergies": [{"class": a, "reaction": r} for a, r in self.allergies],
+            "home_meds": list(self.home_meds),
+            "states": list(self.states),
+            "vitals": dict(self.vitals),
+            "labs": {a: self.labs[a] for a in sorted(self.mentioned_labs)},
+        }
+
+
+def lab_value(rng: random.Random, analyte: Analyte, low: float, high: float) -> float:
+    """A value drawn in [low, high] and rounded to the analyte's displayed precision."""
+    value = round(rng.uniform(low, high), analyte.decimals)
+    return float(int(value)) if analyte.decimals == 0 else value
+
+
+def normal_value(rng: random.Random, analyte: Analyte) -> float:
+    margin = (analyte.high - analyte.low) * 0.15
+    return lab_value(rng, analyte, analyte.low + margin, analyte.high - margin)
+
+
+def just_outside(rng: random.Random, analyte: Analyte, high: bool, far: float = 0.12) -> float:
+    """A value a little outside the reference range (never reaching a critical limit)."""
+    width = analyte.high - analyte.low
+    step = 10.0**-analyte.decimals
+    if high:
+        value = lab_value(rng, analyte, analyte.high + max(step, width * 0.03), analyte.high + width * far)
+        if analyte.critical_high is not None:
+            value = min(value, round(analyte.critical_high - step, analyte.decimals))
+        return max(value, round(analyte.high + step, analyte.decimals))
+    value = lab_value(
+        rng, analyte, max(analyte.low - width * far, step), analyte.low - max(step, width * 0.03)
+    )
+    if analyte.critical_low is not None:
+        value = max(value, round(analyte.critical_low + step, analyte.decimals))
+    return min(value, round(analyte.low - step, analyte.decimals))
+
+
+def ckd_epi(age: int, creatinine_mg_dl: float, female: bool) -> float:
+    """eGFR (CKD-EPI 2021, race-free), so the shown eGFR agrees with the shown creatinine."""
+    kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
+    ratio = creatinine_mg_dl / kappa
+    egfr = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.2 * 0.9938**age
+    return egfr * 1.012 if female else egfr
+
+
+def _vital(rng: random.Random, band: str, decimals: int) -> float:
+    low, _, high = band.partition("-")
+    value = round(rng.uniform(float(low), float(high or low)), decimals)
+    return value if decimals else float(int(value))
+
+
+VITAL_DECIMALS = {"temperature": 1}
+INCIDENTAL_EXCLUDED = {"creatinine", "potassium", "sodium", "glucose"}
+
+
+def simulate_patient(rng: random.Random, pools: Pools, needs: Needs, surnames: list[str]) -> Patient:
+    """Draw a patient for the case's condition, meeting `needs`."""
+    kb = pools.kb
+    condition = pools.views[rng.choice(pools.conditions)]
+    female = True if needs.female_of_childbearing_age else rng.random() < 0.5
+    age = rng.randint(22, 40) if needs.female_of_childbearing_age else rng.randint(24, 88)
+    weight = round(min(max(rng.gauss(70 if female else 83, 13), 46), 135))
+    height = round(min(max(rng.gauss(163 if female else 177, 7), 148), 200))
+    chronic = [c for c in needs.chronic if c != condition.id]
+    options = [c for c in pools.chronic if c != condition.id and c not in chronic]
+    if options and rng.random() < 0.6:
+        chronic.append(rng.choice(options))
+
+    labs = {a.id: normal_value(rng, a) for a in kb.analytes.values()}
+    findings = {f.analyte for f in condition.source.labs}
+    for chronic_id in chronic:
+        for finding in kb.conditions[chronic_id].labs:
+            labs[finding.analyte] = lab_value(
+                rng, kb.analytes[finding.analyte], finding.typical_low, finding.typical_high
+            )
+            findings.add(finding.analyte)
+    for finding in condition.source.labs:
+        labs[finding.analyte] = lab_value(
+            rng, kb.analytes[finding.analyte], finding.typical_low, finding.typical_high
+        )
+
+    states = list(needs.states)
+    if "hyperkalemia" in states and "potassium" in labs:
+        potassium = kb.analytes["potassium"]
+        upper = potassium.critical_high - 0.1 if potassium.critical_high else potassium.high + 1.2
+        labs["potassium"] = lab_value(rng, potassium, potassium.high + 0.6, upper)
+        findings.add("potassium")
+    if "severe_renal_impairment" in states and "creatinine" in labs:
+        target = rng.uniform(14, 27)
+        creatinine = (140 - age) * weight / (72 * target) * (0.85 if female else 1.0)
+        labs["creatinine"] = round(max(creatinine, kb.analytes["creatinine"].high + 0.3), 2)
+        findings.add("creatinine")
+
+    incidental = [a for a in sorted(labs) if a not in findings and a not in INCIDENTAL_EXCLUDED]
+    rng.shuffle(incidental)
+    stable = incidental[0] if incidental else None
+    borderline = incidental[1] if len(incidental) > 1 else None
+    for analyte_id in (stable, borderline):
+        if analyte_id is not None:
+            labs[analyte_id] = just_outside(rng, kb.analytes[analyte_id], high=rng.random() < 0.6, far=0.08)
+
+    creatinine = labs.get("creatinine", 1.0)
+    crcl = round(cockcroft_gault(age, weight, creatinine, female))
+    if "egfr" in labs:
+        labs["egfr"] = float(min(round(ckd_epi(age, creatinine, female)), 150))
+    vitals = {k: _vital(rng, band, VITAL_DECIMALS.get(k, 0)) for k, band in condition.source.vitals.items()}
+    if condition.source.ecg_rhythm == "atrial_flutter" and "heart_rate" in vitals:
+        vitals["heart_rate"] = float(min((150, 100, 75), key=lambda r: abs(r - vitals["heart_rate"])))
+    return Patient(
+        condition=condition,
+        chronic=chronic,
+        female=female,
+        age=age,
+        weight_kg=weight,
+        height_cm=height,
+        creatinine=creatinine,
+        crcl=crcl,
+        allergies=[],
+        home_meds=list(needs.home_meds),
+        states=states,
+        vitals=vitals,
+        labs=labs,
+        stable_analyte=stable,
+        borderline_analyte=borderline,
+        title="Ms." if female else "Mr.",
+        surname=rng.choice(surnames),
+        bed=rng.randint(2, 28),
+    )

@@ -1,0 +1,643 @@
+"""Proactive-group tasks, each written as a minimal pair.
+
+Every builder draws all its randomness first and only then looks at `positive`, so the twin case
+(same random stream, `positive` flipped) differs only in the lines listed as the task's evidence.
+The control's gold is `reactive` when the trigger line asked the assistant something, else `silent`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from behaviorbench.generation.context import CaseContext
+from behaviorbench.generation.doses import Dose, number
+from behaviorbench.generation.script import Line, Scene, Task
+from behaviorbench.schema import Target
+from behaviorbench.taxonomy import Behavior, Category
+
+
+@dataclass
+class Trigger:
+    """The line that carries (or, in the control, lacks) the problem."""
+
+    line: Line
+    asked: bool
+    ack: str
+    """The control's answer when the line asked the assistant something."""
+
+
+def _pair_task(
+    category: Category,
+    trigger: Trigger,
+    positive: bool,
+    flag: str,
+    target: Target,
+    evidence: list[Line],
+    plant: Line | None = None,
+    slot: Line | None = None,
+) -> Task:
+    if positive:
+        behavior, response = Behavior.proactive, flag
+    elif trigger.asked and (slot is None or slot is trigger.line):
+        behavior, response = Behavior.reactive, trigger.ack
+    else:
+        behavior, response = Behavior.silent, ""
+    return Task(category, slot or trigger.line, behavior, response, target, evidence, positive, plant)
+
+
+def _order(ctx: CaseContext, rng: random.Random, positive: bool, wrong: str, right: str) -> Trigger:
+    """An order line (a statement, or a request to the assistant) with the wrong or right order."""
+    variant = ctx.pick("problems.orders", rng)
+    ack = rng.choice(ctx.bank.get("problems.order_ack"))
+    line = ctx.say(variant["role"], variant["text"], order=wrong if positive else right)
+    return Trigger(line, variant["ask"], ack.format(order=right))
+
+
+def _phrased_trigger(ctx: CaseContext, rng: random.Random, path: str, ack: str, **fields: str) -> Trigger:
+    variant = ctx.pick(path, rng)
+    return Trigger(ctx.say(variant["role"], variant["text"], **fields), variant["ask"], ack.format(**fields))
+
+
+def _distractor(ctx: CaseContext, rng: random.Random) -> list[Line]:
+    """An abnormal but irrelevant value, when the case turns distractors on (same in both twins)."""
+    variant = ctx.pick("problems.distractors", rng)
+    wanted = ctx.knobs["distractor_abnormality"] and rng.random() < 0.6
+    analyte = ctx.patient.stable_analyte
+    if not wanted or analyte is None:
+        return []
+    return [
+        ctx.say(variant["role"], variant["text"], analyte=ctx.analyte_name(analyte), value=ctx.lab(analyte))
+    ]
+
+
+def allergy_name(ctx: CaseContext, allergy_class: str) -> str:
+    return ctx.bank.get("problems.allergy_names").get(allergy_class, allergy_class.replace("_", " "))
+
+
+def _dose_candidates(ctx: CaseContext) -> list[str]:
+    return [d for d in ctx.safe_drugs if ctx.dose(d) is not None]
+
+
+# --- error_correction -------------------------------------------------------------------------
+
+
+def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A 10-fold (or, subtly, 2-fold) overdose in an order."""
+    drug_id = ctx.choose_drug(
+        rng, [d for d in _dose_candidates(ctx) if ctx.drug(d).high_alert] or _dose_candidates(ctx)
+    )
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    fold = 2 if ctx.knobs["subtle_deviation"] else 10
+    wrong = Dose(dose.amount * fold, dose.unit, dose.route, dose.frequency)
+    lead = _distractor(ctx, rng)
+    trigger = _order(ctx, rng, positive, wrong.order(drug), dose.order(drug))
+    flag = ctx.bank.get("problems.error_correction.dose_flag").format(
+        drug=drug.name, given=wrong.text, fold=fold, right=dose.text
+    )
+    task = _pair_task(
+        Category.error_correction,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[drug.name]),
+        [trigger.line],
+    )
+    return Scene([*lead, trigger.line], [task])
+
+
+def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """mg written for mcg or the reverse."""
+    options = [d for d in _dose_candidates(ctx) if ctx.drug(d).dose.unit in ("mg", "mcg")]
+    drug_id = ctx.choose_drug(rng, options)
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    wrong_unit = "mcg" if dose.unit == "mg" else "mg"
+    wrong = Dose(dose.amount, wrong_unit, dose.route, dose.frequency)
+    lead = _distractor(ctx, rng)
+    trigger = _order(ctx, rng, positive, wrong.order(drug), dose.order(drug))
+    flag = ctx.bank.get("problems.error_correction.unit_flag").format(
+        drug=drug.name, right_unit=dose.unit, given=wrong.text, right=dose.text
+    )
+    target = Target(kind="issue", answers=[drug.name, dose.unit])
+    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [trigger.line])
+    return Scene([*lead, trigger.line], [task])
+
+
+def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A usual-frequency drug ordered every hour."""
+    simple = set(ctx.bank.get("problems.simple_frequencies"))
+    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in simple]
+    drug_id = ctx.choose_drug(rng, options)
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    wrong_frequency = ctx.bank.get("problems.wrong_frequency")
+    wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
+    lead = _distractor(ctx, rng)
+    trigger = _order(ctx, rng, positive, wrong.order(drug), dose.order(drug))
+    flag = ctx.bank.get("problems.error_correction.frequency_flag").format(
+        drug=drug.name, wrong_frequency=wrong_frequency, right_frequency=dose.frequency
+    )
+    target = Target(kind="issue", answers=[drug.name])
+    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [trigger.line])
+    return Scene([*lead, trigger.line], [task])
+
+
+def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """The weight in pounds entered as kilograms."""
+    kg = ctx.patient.weight_kg
+    pounds = round(kg * 2.2046)
+    base = ctx.bank.get("problems.error_correction")
+    variant = ctx.pick("problems.error_correction.weight_lines", rng)
+    value = pounds if positive else kg
+    line = ctx.say(variant["role"], variant["text"], value=value)
+    trigger = Trigger(line, variant["ask"], base["weight_ack"].format(value=kg))
+    flag = base["weight_flag"].format(value=pounds, kg=kg)
+    target = Target(kind="issue", answers=["weight"])
+    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line])
+    return Scene([line], [task])
+
+
+def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A decimal slip that makes a lab value impossible."""
+    candidates = [a for a in ctx.bank.get("problems.implausible_analytes") if a in ctx.kb.analytes]
+    analyte_id = rng.choice(candidates)
+    analyte = ctx.analyte(analyte_id)
+    true_value = ctx.patient.labs[analyte_id]
+    ctx.patient.mentioned_labs.add(analyte_id)
+    slipped = number(round(true_value * 10, max(analyte.decimals - 1, 0)))
+    base = ctx.bank.get("problems.error_correction")
+    variant = ctx.pick("problems.error_correction.lab_lines", rng)
+    shown = slipped if positive else number(true_value)
+    line = ctx.say(
+        variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=analyte.unit
+    )
+    trigger = Trigger(
+        line,
+        variant["ask"],
+        base["lab_ack"].format(analyte=ctx.analyte_name(analyte.id), value=shown, unit=analyte.unit),
+    )
+    flag = base["lab_flag"].format(
+        analyte=ctx.analyte_name(analyte.id), value=slipped, unit=analyte.unit, right=number(true_value)
+    )
+    task = _pair_task(
+        Category.error_correction,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[analyte.name]),
+        [line],
+    )
+    return Scene([line], [task])
+
+
+# --- consistency_check ------------------------------------------------------------------------
+
+
+def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, allergen: str) -> Scene:
+    """The chart's allergy list lacks an allergy the patient reports."""
+    reaction = dict(ctx.patient.allergies)[allergen]
+    others = [allergy_name(ctx, a) for a, _ in ctx.patient.allergies if a != allergen]
+    said = allergy_name(ctx, allergen)
+    base = ctx.bank.get("problems.consistency_check")
+    chart_variant = ctx.pick("problems.consistency_check.allergy_chart", rng)
+    report, _ = ctx.phrase("problems.consistency_check.allergy_report", rng, allergen=said, reaction=reaction)
+    lacking = ", ".join(others) if others else "no known drug allergies"
+    chart = ctx.say(
+        chart_variant["role"],
+        chart_variant["text"],
+        chart=lacking if positive else ", ".join([*others, said]),
+    )
+    flag = base["allergy_flag"].format(allergen=said, chart=lacking)
+    trigger = Trigger(report, False, "")
+    task = _pair_task(
+        Category.consistency_check,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[said]),
+        [chart, report],
+        plant=chart,
+    )
+    return Scene([chart, report], [task])
+
+
+def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A second weight that disagrees with the recorded one."""
+    kg = ctx.patient.weight_kg
+    delta = rng.randint(5, 8) if ctx.knobs["subtle_deviation"] else rng.randint(15, 28)
+    other = kg + delta if rng.random() < 0.6 or kg - delta < 40 else kg - delta
+    base = ctx.bank.get("problems.consistency_check")
+    value = other if positive else kg
+    trigger = _phrased_trigger(
+        ctx, rng, "problems.consistency_check.weight_lines", base["weight_ack"], value=str(value)
+    )
+    flag = base["weight_flag"].format(kg=kg, value=other)
+    task = _pair_task(
+        Category.consistency_check,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=["weight"]),
+        [ctx.vitals, trigger.line],
+    )
+    return Scene([trigger.line], [task])
+
+
+def consistency_medlist(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """The pharmacy's home-medication list misses a drug the patient takes."""
+    meds = [ctx.drug(d).name for d in ctx.patient.home_meds]
+    missing = rng.choice(meds)
+    listed = [m for m in meds if m != missing]
+    base = ctx.bank.get("problems.consistency_check")
+    list_variant = ctx.pick("problems.consistency_check.medlist_pharmacy", rng)
+    report, _ = ctx.phrase("problems.consistency_check.medlist_report", rng, drug=missing)
+    pharmacy = ctx.say(
+        list_variant["role"], list_variant["text"], meds=", ".join(listed if positive else meds)
+    )
+    flag = base["medlist_flag"].format(drug=missing, meds=", ".join(listed))
+    task = _pair_task(
+        Category.consistency_check,
+        Trigger(report, False, ""),
+        positive,
+        flag,
+        Target(kind="issue", answers=[missing]),
+        [pharmacy, report],
+        plant=pharmacy,
+    )
+    return Scene([pharmacy, report], [task])
+
+
+def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """Left in one statement, right in the next."""
+    entry = ctx.pick("problems.consistency_check.laterality", rng)
+    side = rng.choice(["left", "right"])
+    other = "right" if side == "left" else "left"
+    first = ctx.say(entry["first"]["role"], entry["first"]["text"], side=side)
+    second = ctx.say(entry["second"]["role"], entry["second"]["text"], side=other if positive else side)
+    flag = ctx.bank.get("problems.consistency_check.laterality_flag").format(
+        first=entry["first"]["short"], second=entry["second"]["short"], side_a=side, side_b=other
+    )
+    task = _pair_task(
+        Category.consistency_check,
+        Trigger(second, False, ""),
+        positive,
+        flag,
+        Target(kind="issue", answers=["left", "right"]),
+        [first, second],
+        plant=first,
+    )
+    return Scene([first, second], [task])
+
+
+def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """An exam finding the imaging contradicts."""
+    entry = ctx.pick("problems.consistency_check.exam_imaging", rng)
+    exam = ctx.say(entry["exam"]["role"], entry["exam"]["text"])
+    report = entry["conflict"] if positive else entry["agree"]
+    imaging = ctx.say(report["role"], report["text"])
+    flag = ctx.bank.get("problems.consistency_check.exam_imaging_flag").format(
+        exam_short=entry["short"][0], imaging_short=entry["short"][1]
+    )
+    task = _pair_task(
+        Category.consistency_check,
+        Trigger(imaging, False, ""),
+        positive,
+        flag,
+        Target(kind="issue", answers=list(entry["answers"])),
+        [exam, imaging],
+        plant=exam,
+    )
+    return Scene([exam, imaging], [task])
+
+
+# --- omission_detection -----------------------------------------------------------------------
+
+
+def _normal(ctx: CaseContext, analyte_id: str) -> bool:
+    analyte = ctx.analyte(analyte_id)
+    return analyte.low <= ctx.patient.labs[analyte_id] <= analyte.high
+
+
+def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
+    """(drug or procedure, precheck) pairs whose check, once done, would come back normal."""
+    patient = ctx.patient
+    could_be_pregnant = patient.female and patient.age < 50
+    options = []
+    for precheck in ctx.kb.prechecks.values():
+        if "beta_hcg" in precheck.analytes and not could_be_pregnant:
+            continue
+        if not all(_normal(ctx, a) for a in precheck.analytes):
+            continue
+        for item in precheck.applies_to:
+            if (
+                item in ctx.kb.drugs
+                and item in ctx.safe_drugs
+                and ctx.dose(item) is not None
+                or (
+                    item in ctx.kb.procedures
+                    and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
+                )
+            ):
+                options.append((item, precheck.id))
+    return options
+
+
+def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """The team settles on a drug or procedure whose precheck nobody did; the control did it."""
+    options = omission_options(ctx)
+    featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
+    item, precheck_id = rng.choice(
+        [o for o in options if o[0] in featured] if ctx.unseen and featured else options
+    )
+    precheck = ctx.kb.prechecks[precheck_id]
+    base = ctx.bank.get("problems.omission_detection")
+    filler_variant = ctx.pick("problems.omission_detection.filler", rng)
+    if precheck.analytes:
+        done_variant = ctx.pick("problems.omission_detection.done_analyte", rng)
+        analyte_id = precheck.analytes[0]
+        done_fields = {"analyte": ctx.analyte_name(analyte_id), "value": ctx.lab(analyte_id)}
+    else:
+        done_variant = ctx.pick("problems.omission_detection.done_test", rng)
+        done_fields = {"test": precheck.test, "result": "normal"}
+    lead = _distractor(ctx, rng)
+    if item in ctx.kb.drugs:
+        drug = ctx.drug(item)
+        name = drug.name
+        proposal, _ = ctx.phrase("problems.omission_detection.proposal", rng, drug=name)
+        order = ctx.dose(item).order(drug)
+        trigger = _order(ctx, rng, True, order, order)
+        plan = f"starting {name}"
+    else:
+        name = ctx.kb.procedures[item].name
+        proposal, _ = ctx.phrase("problems.omission_detection.proposal", rng, drug=name)
+        trigger = _phrased_trigger(
+            ctx, rng, "problems.procedure_plans", ctx.bank.get("problems.procedure_ack"), procedure=name
+        )
+        plan = f"the {name}"
+    if positive:
+        check = ctx.say(filler_variant["role"], filler_variant["text"])
+    else:
+        check = ctx.say(done_variant["role"], done_variant["text"], **done_fields)
+    flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale.rstrip("."))
+    target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
+    task = _pair_task(
+        Category.omission_detection,
+        trigger,
+        positive,
+        flag,
+        target,
+        [check, proposal, trigger.line],
+        plant=check,
+    )
+    return Scene([check, *lead, proposal, trigger.line], [task])
+
+
+# --- ambiguity_clarification ------------------------------------------------------------------
+
+
+def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A dose without its unit."""
+    drug_id = ctx.choose_drug(rng, _dose_candidates(ctx))
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    bare = f"{drug.name} {number(dose.amount)} {dose.route} {dose.frequency}"
+    lead = _distractor(ctx, rng)
+    trigger = _order(ctx, rng, positive, bare, dose.order(drug))
+    flag = ctx.bank.get("problems.ambiguity_clarification.units_flag").format(
+        drug=drug.name, amount=number(dose.amount), unit=dose.unit
+    )
+    task = _pair_task(
+        Category.ambiguity_clarification,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[drug.name, "unit"]),
+        [trigger.line],
+    )
+    return Scene([*lead, trigger.line], [task])
+
+
+def ambiguity_home_meds(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """ "Restart home meds" when a recent change means there are two lists."""
+    old = rng.choice(ctx.patient.home_meds)
+    fresh = [
+        d for d in _dose_candidates(ctx) if d not in ctx.patient.home_meds and ctx.drug(d).dose.route == "PO"
+    ]
+    same = [d for d in fresh if ctx.drug(d).drug_class == ctx.drug(old).drug_class]
+    if not same:
+        return ambiguity_units(ctx, rng, positive)
+    new = ctx.choose_drug(rng, same)
+    old_name, new_name = ctx.drug(old).name, ctx.drug(new).name
+    meds = ", ".join(ctx.drug(d).name for d in ctx.patient.home_meds)
+    listing, _ = ctx.phrase("problems.ambiguity_clarification.home_lists", rng, old_list=meds)
+    change, _ = ctx.phrase("problems.ambiguity_clarification.home_change", rng, old=old_name, new=new_name)
+    index = rng.randrange(
+        len(ctx.bank.variants("problems.ambiguity_clarification.home_plan.positive", ctx.unseen))
+    )
+    kind = "positive" if positive else "control"
+    variant = ctx.bank.variants(f"problems.ambiguity_clarification.home_plan.{kind}", ctx.unseen)[index]
+    plan = ctx.say(variant["role"], variant["text"], old=old_name, new=new_name)
+    flag = ctx.bank.get("problems.ambiguity_clarification.home_flag").format(old=old_name, new=new_name)
+    target = Target(kind="issue", answers=[old_name, new_name])
+    task = _pair_task(
+        Category.ambiguity_clarification,
+        Trigger(plan, False, ""),
+        positive,
+        flag,
+        target,
+        [listing, change, plan],
+        plant=listing,
+    )
+    return Scene([listing, change, plan], [task])
+
+
+def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """An error-prone abbreviation with two readings."""
+    unsafe = ctx.unsafe_names()
+    entries = [
+        e
+        for e in ctx.bank.variants("problems.ambiguity_clarification.abbreviations", ctx.unseen)
+        if ctx.pools.text_ok(e["clear"]) and not any(n in e["clear"].lower() for n in unsafe)
+    ]
+    entry = rng.choice(entries)
+    trigger = _order(ctx, rng, positive, entry["written"], entry["clear"])
+    reading_a, reading_b = entry["readings"]
+    flag = ctx.bank.get("problems.ambiguity_clarification.abbreviation_flag").format(
+        abbr=entry["abbr"], reading_a=reading_a, reading_b=reading_b
+    )
+    task = _pair_task(
+        Category.ambiguity_clarification,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[entry["abbr"]]),
+        [trigger.line],
+    )
+    return Scene([trigger.line], [task])
+
+
+def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """Two patients with the same surname and an order naming only the surname."""
+    patient = ctx.patient
+    drug_id = ctx.choose_drug(rng, list(patient.home_meds) or _dose_candidates(ctx))
+    drug = ctx.drug(drug_id)
+    bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
+    fields = {"surname": patient.surname, "title": patient.title, "bed2": bed2, "drug": drug.name}
+    warning, _ = ctx.phrase("problems.ambiguity_clarification.twins", rng, **fields)
+    index = rng.randrange(
+        len(ctx.bank.variants("problems.ambiguity_clarification.twin_plan.positive", ctx.unseen))
+    )
+    kind = "positive" if positive else "control"
+    variant = ctx.bank.variants(f"problems.ambiguity_clarification.twin_plan.{kind}", ctx.unseen)[index]
+    plan = ctx.say(variant["role"], variant["text"], **fields)
+    flag = ctx.bank.get("problems.ambiguity_clarification.twin_flag").format(bed=patient.bed, **fields)
+    target = Target(kind="issue", answers=[patient.surname])
+    task = _pair_task(
+        Category.ambiguity_clarification,
+        Trigger(plan, False, ""),
+        positive,
+        flag,
+        target,
+        [warning, plan],
+        plant=warning,
+    )
+    return Scene([warning, plan], [task])
+
+
+# --- safety_alert -----------------------------------------------------------------------------
+
+
+def alternative_to(ctx: CaseContext, rng: random.Random, drug_id: str) -> str:
+    """A safe drug to order in the control instead of the problem drug: same class if possible."""
+    drug_class = ctx.drug(drug_id).drug_class
+    candidates = _dose_candidates(ctx)
+    same = [d for d in candidates if ctx.drug(d).drug_class == drug_class]
+    return rng.choice(
+        same or [d for d in ctx.patient.condition.first_line_drugs if d in candidates] or candidates
+    )
+
+
+def _unsafe_order(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> tuple[Trigger, str]:
+    alternative = alternative_to(ctx, rng, drug_id)
+    drug = ctx.drug(drug_id)
+    dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
+    safe = ctx.drug(alternative)
+    return _order(ctx, rng, positive, dose.order(drug), ctx.dose(alternative).order(safe)), alternative
+
+
+def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
+    """An order for a drug in a class the patient is documented to be allergic to."""
+    drug = ctx.drug(drug_id)
+    allergen = allergy_name(ctx, drug.allergy_class)
+    reaction = dict(ctx.patient.allergies)[drug.allergy_class]
+    note, _ = ctx.phrase("problems.safety_alert.allergy_note", rng, allergen=allergen, reaction=reaction)
+    lead = _distractor(ctx, rng)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
+        drug=drug.name, allergen=allergen, reaction=reaction
+    )
+    task = _pair_task(
+        Category.safety_alert,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[drug.name, allergen]),
+        [note, trigger.line],
+        plant=note,
+    )
+    return Scene([note, *lead, trigger.line], [task])
+
+
+def safety_interaction(
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, other_id: str
+) -> Scene:
+    """An order for a drug with a major interaction with a home medication."""
+    drug, other = ctx.drug(drug_id), ctx.drug(other_id)
+    effect = next(i.effect for i in drug.interactions if i.drug == other_id)
+    note, _ = ctx.phrase("problems.safety_alert.home_med_note", rng, drug=other.name)
+    lead = _distractor(ctx, rng)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    flag = ctx.bank.get("problems.safety_alert.interaction_flag").format(
+        drug=drug.name, other=other.name, effect=effect.rstrip(".")
+    )
+    task = _pair_task(
+        Category.safety_alert,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[drug.name, other.name]),
+        [note, trigger.line],
+        plant=note,
+    )
+    return Scene([note, *lead, trigger.line], [task])
+
+
+def safety_contraindication(
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, state: str
+) -> Scene:
+    """An order for a drug contraindicated by a documented patient state or condition."""
+    drug = ctx.drug(drug_id)
+    reason = next(c.reason for c in drug.contraindications if c.condition == state)
+    base = ctx.bank.get("problems.safety_alert")
+    patient = ctx.patient
+    if state in base["states"]:
+        fields = {"weeks": rng.randint(8, 30), "crcl": patient.crcl, "qtc": rng.randint(505, 560)}
+        fields["potassium"] = ctx.lab("potassium") if "potassium" in patient.labs else ""
+        note = ctx.say(base["state_roles"][state], base["states"][state], **fields)
+    else:
+        note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)
+    lead = _distractor(ctx, rng)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    flag = base["contraindication_flag"].format(drug=drug.name, reason=reason.rstrip("."))
+    task = _pair_task(
+        Category.safety_alert,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[drug.name]),
+        [note, trigger.line],
+        plant=note,
+    )
+    return Scene([note, *lead, trigger.line], [task])
+
+
+def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A critical lab result the team hears and moves past."""
+    patient = ctx.patient
+    options = [
+        a.id
+        for a in ctx.kb.analytes.values()
+        if (a.critical_high is not None or a.critical_low is not None)
+        and _normal(ctx, a.id)
+        and a.id not in (patient.stable_analyte, patient.borderline_analyte)
+    ]
+    analyte_id = rng.choice(options)
+    analyte = ctx.analyte(analyte_id)
+    normal = ctx.patient.labs[analyte_id]
+    ctx.patient.mentioned_labs.add(analyte_id)
+    high = analyte.critical_high is not None
+    limit = analyte.critical_high if high else analyte.critical_low
+    width = analyte.high - analyte.low
+    reach = 0.05 if ctx.knobs["subtle_deviation"] else 0.4
+    step = 10.0**-analyte.decimals
+    beyond = rng.uniform(step, max(step, width * reach))
+    critical = round(limit + beyond if high else max(limit - beyond, step), analyte.decimals)
+    if not high and critical >= limit:
+        critical = round(limit - step, analyte.decimals)
+    variant = ctx.pick("problems.safety_alert.critical_lines", rng)
+    move_on, _ = ctx.phrase("problems.safety_alert.move_on", rng)
+    shown = number(critical if positive else normal)
+    report = ctx.say(
+        variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=analyte.unit
+    )
+    flag = ctx.bank.get("problems.safety_alert.critical_flag").format(
+        analyte=ctx.analyte_name(analyte.id), value=number(critical), unit=analyte.unit
+    )
+    task = _pair_task(
+        Category.safety_alert,
+        Trigger(report, False, ""),
+        positive,
+        flag,
+        Target(kind="issue", answers=[analyte.name]),
+        [report, move_on],
+        slot=move_on,
+    )
+    return Scene([report, move_on], [task])

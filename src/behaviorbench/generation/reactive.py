@@ -1,0 +1,253 @@
+"""Reactive-group tasks: someone asks the assistant; gold `reactive` with a checkable answer."""
+
+from __future__ import annotations
+
+import random
+
+from behaviorbench.generation.context import CaseContext, spoken
+from behaviorbench.generation.doses import needs_calculation, number
+from behaviorbench.generation.script import Scene, Task
+from behaviorbench.knowledge.models import Analyte
+from behaviorbench.schema import ImageAttachment, TableAttachment, Target
+from behaviorbench.taxonomy import Behavior, Category
+
+MAX_LAB_ROWS = 7
+FILL_PANELS = ("BMP", "CBC")
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def ddx(ctx: CaseContext, rng: random.Random, alternatives: bool = False) -> Scene:
+    """Most likely diagnosis from presentation, exam and workup (or, asked again, the alternatives)."""
+    condition = ctx.patient.condition
+    if alternatives and condition.differential:
+        return ddx_alternatives(ctx, rng)
+    exam, _ = ctx.phrase(
+        "questions.exam_setup", rng, exam=_join(rng.sample(condition.exam, min(2, len(condition.exam))))
+    )
+    lines = [exam]
+    if condition.imaging:
+        imaging, _ = ctx.phrase("questions.imaging_setup", rng, imaging=rng.choice(condition.imaging))
+        lines.append(imaging)
+    question, _ = ctx.phrase("questions.ddx_reasoning", rng)
+    lines.append(question)
+    others = list(condition.differential[:2])
+    response = f"Most likely {spoken(condition.name)}." + (
+        f" Also consider {_join([spoken(o) for o in others])}." if others else ""
+    )
+    task = Task(
+        Category.ddx_reasoning,
+        question,
+        Behavior.reactive,
+        response,
+        Target(kind="diagnosis", answers=[condition.name, *condition.synonyms]),
+        [ctx.presentation, *lines],
+    )
+    return Scene(lines, [task])
+
+
+def ddx_alternatives(ctx: CaseContext, rng: random.Random) -> Scene:
+    """The differential beyond the working diagnosis."""
+    condition = ctx.patient.condition
+    question, _ = ctx.phrase("questions.ddx_alternatives", rng, dx=spoken(condition.name))
+    response = f"Also consider {_join([spoken(d) for d in condition.differential])}."
+    target = Target(kind="diagnosis", answers=list(condition.differential))
+    task = Task(
+        Category.ddx_reasoning, question, Behavior.reactive, response, target, [ctx.presentation, question]
+    )
+    return Scene([question], [task])
+
+
+def _lab_rows(ctx: CaseContext, rng: random.Random, second: bool) -> list[Analyte]:
+    kb, patient = ctx.kb, ctx.patient
+    findings = [f.analyte for f in patient.condition.source.labs]
+    for chronic in patient.chronic:
+        findings += [f.analyte for f in kb.conditions[chronic].labs]
+    focus = findings[:] if not second else findings[len(findings) // 2 :]
+    panels = [kb.analytes[a].panel for a in focus] or [rng.choice(FILL_PANELS)]
+    if second:
+        panels.append(FILL_PANELS[1] if FILL_PANELS[0] in panels else FILL_PANELS[0])
+    chosen: list[str] = list(dict.fromkeys(focus))[:3]
+    if ctx.knobs["distractor_abnormality"] and patient.stable_analyte:
+        chosen.append(patient.stable_analyte)
+    for panel in [*panels, *FILL_PANELS]:
+        for analyte in kb.analytes.values():
+            if len(chosen) >= MAX_LAB_ROWS:
+                break
+            if analyte.panel == panel and analyte.id not in chosen:
+                chosen.append(analyte.id)
+        if len(chosen) >= 5:
+            break
+    order = {a: i for i, a in enumerate(kb.analytes)}
+    return [kb.analytes[a] for a in sorted(set(chosen), key=order.__getitem__)]
+
+
+def abnormal(analyte: Analyte, value: float) -> str | None:
+    """'high', 'low' or None: how a displayed value sits against the reference range."""
+    if value > analyte.high:
+        return "high"
+    if value < analyte.low:
+        return "low"
+    return None
+
+
+def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Scene:
+    """A markdown lab table; the answer is the set of analytes outside their reference range."""
+    analytes = _lab_rows(ctx, rng, second)
+    panels = list(dict.fromkeys(a.panel for a in analytes))
+    rows, flagged = [], []
+    for analyte in analytes:
+        value = ctx.patient.labs[analyte.id]
+        ctx.patient.mentioned_labs.add(analyte.id)
+        rows.append(
+            [analyte.name, number(value), analyte.unit, f"{number(analyte.low)}-{number(analyte.high)}"]
+        )
+        side = abnormal(analyte, value)
+        if side:
+            flagged.append((analyte, value, side))
+    table = TableAttachment(
+        title=f"{' / '.join(panels)}: {ctx.patient.name}",
+        columns=["Test", "Result", "Unit", "Reference range"],
+        rows=rows,
+    )
+    setup, _ = ctx.phrase("questions.lab_setup", rng, panel=" and ".join(panels))
+    setup.attachments.append(table)
+    question, _ = ctx.phrase("questions.lab_interpretation", rng)
+    if flagged:
+        response = (
+            "Abnormal: "
+            + "; ".join(f"{a.name} {number(v)} {a.unit} ({side})" for a, v, side in flagged)
+            + "."
+        )
+    else:
+        response = "Everything in that panel is within the reference range."
+    target = Target(kind="analytes", answers=[a.name for a, _, _ in flagged])
+    task = Task(Category.lab_interpretation, question, Behavior.reactive, response, target, [setup, question])
+    return Scene([setup, question], [task])
+
+
+def timeline(ctx: CaseContext, rng: random.Random) -> Scene:
+    """A scrambled list of timed events; the answer is their order."""
+    condition = ctx.patient.condition
+    drugs = [ctx.drug(d).name for d in condition.first_line_drugs if d in ctx.safe_drugs]
+    events = [e for e in ctx.bank.get("questions.temporal_events") if drugs or "{drug}" not in e]
+    picked = sorted(rng.sample(range(len(events)), rng.randint(4, 5)))
+    drug = rng.choice(drugs) if drugs else ""
+    labels = [events[i].format(drug=drug) for i in picked]
+    minute = rng.randint(18 * 60, 23 * 60 + 30)
+    times = []
+    for _ in labels:
+        times.append(minute)
+        minute += rng.randint(25, 240)
+    mentioned = list(range(len(labels)))
+    while mentioned == sorted(mentioned):
+        rng.shuffle(mentioned)
+
+    def clock(m: int) -> str:
+        day = "yesterday" if m < 24 * 60 else "today"
+        return f"{day} {(m // 60) % 24:02d}:{m % 60:02d}"
+
+    events_text = "; ".join(f"{labels[i]} {clock(times[i])}" for i in mentioned)
+    setup, _ = ctx.phrase("questions.temporal_setup", rng, events=events_text)
+    question, _ = ctx.phrase("questions.temporal_ordering", rng)
+    response = (
+        "In order: "
+        + "; ".join(
+            f"{k + 1}. {label} ({clock(t)})" for k, (label, t) in enumerate(zip(labels, times, strict=True))
+        )
+        + "."
+    )
+    target = Target(kind="order", answers=labels)
+    task = Task(Category.temporal_ordering, question, Behavior.reactive, response, target, [setup, question])
+    return Scene([setup, question], [task])
+
+
+def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
+    """A weight- and/or renal-adjusted dose with its arithmetic."""
+    patient = ctx.patient
+    dosable = [d for d in ctx.safe_drugs if ctx.dose(d) is not None]
+    drug_id = ctx.choose_drug(
+        rng, [d for d in dosable if needs_calculation(ctx.drug(d), patient.crcl)] or dosable
+    )
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    setup, _ = ctx.phrase(
+        "questions.dose_setup",
+        rng,
+        weight=patient.weight_kg,
+        creatinine=number(patient.creatinine),
+        crcl=patient.crcl,
+    )
+    question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name)
+    rule = drug.dose
+    working = []
+    if rule.per_kg:
+        working.append(f"{number(rule.amount)} {rule.unit}/kg x {patient.weight_kg} kg")
+    if rule.max_dose is not None and rule.per_kg and rule.amount * patient.weight_kg > rule.max_dose:
+        working.append(f"capped at {number(rule.max_dose)} {rule.unit}")
+    if drug.renal is not None and patient.crcl < drug.renal.crcl_below:
+        working.append(f"renally adjusted for CrCl {patient.crcl} mL/min")
+    response = f"{dose.order(drug)}" + (f" ({'; '.join(working)})." if working else ".")
+    target = Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)
+    task = Task(Category.dose_calculation, question, Behavior.reactive, response, target, [setup, question])
+    return Scene([setup, question], [task])
+
+
+def treatment(ctx: CaseContext, rng: random.Random, comorbidity: bool = False) -> Scene:
+    """First-line management of the main condition or, asked again, of a chronic comorbidity."""
+    chronic = ctx.patient.chronic
+    condition = ctx.pools.views[chronic[0]] if comorbidity and chronic else ctx.patient.condition
+    setup, _ = ctx.phrase("questions.treatment_setup", rng, dx=spoken(condition.name))
+    question, _ = ctx.phrase("questions.treatment_recommendation", rng, dx=spoken(condition.name))
+    unsafe = ctx.unsafe_names()
+    options = [o for o in condition.first_line if not any(n in o.lower() for n in unsafe)] or list(
+        condition.first_line
+    )
+    drugs = [ctx.drug(d).name for d in condition.first_line_drugs if d in ctx.safe_drugs]
+    response = f"First-line: {options[0]}" + (
+        f"; alternatives include {_join(options[1:3])}." if len(options) > 1 else "."
+    )
+    target = Target(kind="treatment", answers=list(dict.fromkeys(options + drugs)))
+    task = Task(
+        Category.treatment_recommendation, question, Behavior.reactive, response, target, [setup, question]
+    )
+    return Scene([setup, question], [task])
+
+
+def ecg_rhythm(ctx: CaseContext, repeat: bool) -> tuple[str, int]:
+    """The rhythm and rate the patient's strip shows (a repeat strip after treatment is sinus)."""
+    patient = ctx.patient
+    rhythm = patient.condition.source.ecg_rhythm
+    rate = int(patient.vitals.get("heart_rate", 80))
+    if repeat and not patient.condition.source.chronic:
+        return "normal_sinus", 60 + patient.bed % 7 * 5
+    if rhythm == "atrial_flutter":
+        return rhythm, min((150, 100, 75), key=lambda r: abs(r - rate))
+    if rhythm in (None, "normal_sinus", "sinus_tachycardia", "sinus_bradycardia"):
+        rhythm = "sinus_tachycardia" if rate > 100 else "sinus_bradycardia" if rate < 60 else "normal_sinus"
+    return rhythm, rate
+
+
+def ecg_path(rhythm: str, rate: int, variant: int) -> str:
+    """Where a strip lives in a dataset folder: a pure function of its truth."""
+    return f"images/ecg-{rhythm}-{rate}-{variant}.png"
+
+
+def image(ctx: CaseContext, rng: random.Random, repeat: bool = False) -> Scene:
+    """An ECG rhythm strip; the answer is the rhythm."""
+    rhythm, rate = ecg_rhythm(ctx, repeat)
+    variant = rng.randint(1, 4)
+    info = ctx.bank.get(f"ecg.rhythms.{rhythm}")
+    attachment = ImageAttachment(
+        title=f"Rhythm strip, lead II, 10 s ({ctx.patient.name})",
+        path=ecg_path(rhythm, rate, variant),
+        truth={"rhythm": rhythm, "rate": rate, "variant": variant},
+    )
+    setup, _ = ctx.phrase("questions.image_setup", rng)
+    setup.attachments.append(attachment)
+    question, _ = ctx.phrase("questions.image_reasoning", rng)
+    response = f"{info['title']}, rate about {rate} per minute."
+    target = Target(kind="rhythm", answers=list(info["names"]))
+    task = Task(Category.image_reasoning, question, Behavior.reactive, response, target, [setup, question])
+    return Scene([setup, question], [task])

@@ -1,0 +1,113 @@
+"""The script of a case before it becomes a `Case`: lines, the tasks hung on them, and scenes.
+
+Tasks point at `Line` objects rather than indices, so scenes can be built independently and lines
+moved (long-range evidence) before indices are fixed by `assemble`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from behaviorbench.schema import Attachment, Slot, Target, Utterance
+from behaviorbench.taxonomy import Behavior, Category
+
+
+@dataclass(eq=False)
+class Line:
+    """One utterance under construction."""
+
+    role: str
+    speaker: str
+    text: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Task:
+    """A designated slot: after `slot`, the assistant should show `behavior`."""
+
+    category: Category
+    slot: Line
+    behavior: Behavior
+    response: str
+    target: Target | None
+    evidence: list[Line]
+    positive: bool | None = None
+    """For proactive categories: True if the problem is present, False for the control."""
+    plant: Line | None = None
+    """An evidence line that may move to the start of the case to put the evidence far back."""
+
+
+@dataclass
+class Scene:
+    lines: list[Line]
+    tasks: list[Task]
+
+
+@dataclass
+class Script:
+    opening: list[Line]
+    scenes: list[Scene]
+
+
+def assemble(
+    script: Script, case_id: str, twin_id: str, long_range: bool, min_gap: int
+) -> tuple[list[Utterance], list[Slot]]:
+    """Fix the order of lines, move planted evidence far back when asked, and emit utterances and slots.
+
+    A planted line moves to the opening only if its task's slot ends up at least `min_gap`
+    utterances after it; the decision depends on structure alone, so twins decide alike.
+    """
+    opening = list(script.opening)
+    if long_range:
+        _plant_far_back(script, opening, min_gap)
+    lines = opening + [line for scene in script.scenes for line in scene.lines]
+    index_of = {id(line): i for i, line in enumerate(lines)}
+    tasks: dict[int, tuple[int, Task]] = {}
+    number = 0
+    for scene in script.scenes:
+        for task in scene.tasks:
+            number += 1
+            tasks[index_of[id(task.slot)]] = (number, task)
+
+    utterances = [
+        Utterance(speaker=line.speaker, role=line.role, text=line.text, attachments=line.attachments)
+        for line in lines
+    ]
+    slots = []
+    for i in range(len(lines)):
+        if i not in tasks:
+            slots.append(Slot(index=i))
+            continue
+        number, task = tasks[i]
+        slots.append(
+            Slot(
+                index=i,
+                category=task.category,
+                task_id=f"{case_id}:t{number:02d}",
+                gold_behavior=task.behavior,
+                gold_response=task.response if task.behavior is not Behavior.silent else "",
+                target=task.target,
+                evidence=sorted({index_of[id(line)] for line in task.evidence}),
+                control_of=f"{twin_id}:t{number:02d}" if task.positive is False else None,
+            )
+        )
+    return utterances, slots
+
+
+def _plant_far_back(script: Script, opening: list[Line], min_gap: int) -> None:
+    """Moving a plant from a scene to the end of the opening shifts only the lines between them,
+    so every slot keeps its index and a plant's new index is the opening length so far."""
+    start = len(opening)
+    for scene in script.scenes:
+        movers = []
+        for task in scene.tasks:
+            if task.plant is None:
+                continue
+            slot_index = start + scene.lines.index(task.slot)
+            if slot_index - (len(opening) + len(movers)) >= min_gap:
+                movers.append(task.plant)
+        start += len(scene.lines)
+        for plant in movers:
+            scene.lines.remove(plant)
+            opening.append(plant)
