@@ -1,0 +1,93 @@
+"""Evaluation commands: eval (run a model on a split) and score (recompute a run's metrics)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from behaviorbench.cli.app import app
+
+
+@app.command("eval")
+def evaluate(
+    model: Annotated[str, typer.Option("--model", help="hf:<folder or alias> or openai:<model>.")],
+    data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
+    split: Annotated[str, typer.Option("--split", help="Split to evaluate.")] = "test",
+    protocol: Annotated[str, typer.Option("--protocol", help="token, tagged or free.")] = "tagged",
+    limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N cases.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default runs/<model>-<protocol>-<split>).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL for openai: models.")
+    ] = None,
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Model that classifies replies' behavior (protocol free).")
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option("--judge-base-url", help="Server URL for an openai: judge.")
+    ] = None,
+    proactive_bias: Annotated[
+        float, typer.Option("--proactive-bias", help="Added to the proactive logit (local models).")
+    ] = 0.0,
+    generate: Annotated[
+        bool, typer.Option("--generate/--no-generate", help="Write responses (needed for content checks).")
+    ] = True,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="Requests in flight (remote models).")
+    ] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Generation and bootstrap seed.")] = 0,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longest response, in tokens.")] = 96,
+    multimodal: Annotated[
+        bool, typer.Option("--multimodal", help="The openai: model accepts images (image_url parts).")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request (remote models).")] = 60.0,
+    retries: Annotated[int, typer.Option("--retries", help="Retries of a failed request (remote).")] = 4,
+) -> None:
+    """Evaluate a model on every slot of a split; resumes an interrupted run in the same --out."""
+    from behaviorbench.evaluation.runner import run_eval
+
+    if out is None:
+        name = model.split(":", 1)[-1].rstrip("/").replace("/", "_").replace(":", "_")
+        out = Path("runs") / f"{Path(name).name}-{protocol}-{split}"
+    path = run_eval(
+        model,
+        data,
+        split,
+        protocol,
+        out,
+        limit=limit,
+        base_url=base_url,
+        judge=judge,
+        proactive_bias=proactive_bias,
+        generate=generate,
+        concurrency=concurrency,
+        seed=seed,
+        max_tokens=max_tokens,
+        judge_base_url=judge_base_url,
+        multimodal=multimodal,
+        timeout=timeout,
+        retries=retries,
+    )
+    Console(highlight=False).print(f"wrote {path}", soft_wrap=True)
+
+
+@app.command("score")
+def score(
+    run: Annotated[Path, typer.Argument(help="Run directory holding samples.jsonl.")],
+    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates for the CIs.")] = 1000,
+) -> None:
+    """Recompute every metric from samples.jsonl alone and rewrite results.json's metrics."""
+    from behaviorbench.evaluation.results import RESULTS_FILE
+    from behaviorbench.evaluation.runner import rescore
+    from behaviorbench.evaluation.summary import print_summary
+
+    results = rescore(run, n_bootstrap=n_bootstrap)
+    console = Console(highlight=False)
+    print_summary(
+        console, results.metrics, f"{results.run.model} · {results.run.protocol} · {results.run.split}"
+    )
+    console.print(f"wrote {run / RESULTS_FILE}", soft_wrap=True)

@@ -1,0 +1,475 @@
+"""Evaluate a model on every slot of a split: designated slots for behavior F1, ambient ones for false alarms.
+
+Local models with protocol token or tagged decide a whole case in one forward pass
+(`LocalBackend.decide_case`); everything else completes one prompt per slot, concurrently, through
+a persistent response cache. Samples are appended one case at a time and fsynced, so a killed run
+loses at most the cases in flight and a rerun picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from behaviorbench.conversation import assistant_turn
+from behaviorbench.dataset.manifest import dataset_fingerprint, load_manifest
+from behaviorbench.dataset.reader import iter_cases
+from behaviorbench.dataset.validate import validate_dataset
+from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.evaluation.cache import ResponseCache, cache_key, prompt_hash
+from behaviorbench.evaluation.content import check_content
+from behaviorbench.evaluation.metrics import score_samples
+from behaviorbench.evaluation.protocols import (
+    PROTOCOLS,
+    STYLE_OF,
+    check_protocol,
+    judge_prompt,
+    parse_judge,
+    read_reply,
+    rule_behavior,
+    slot_prompt,
+)
+from behaviorbench.evaluation.records import Sample
+from behaviorbench.evaluation.results import (
+    RESULTS_FILE,
+    SAMPLES_FILE,
+    RunIdentity,
+    RunResults,
+    Timings,
+    append_samples,
+    check_run_dir,
+    git_commit,
+    package_versions,
+    read_identity,
+    read_results,
+    read_samples,
+    rewrite_samples,
+    write_identity,
+    write_results,
+)
+from behaviorbench.evaluation.summary import print_summary
+from behaviorbench.models.base import Backend, GenerationParams, LocalBackend, SlotDecision
+from behaviorbench.models.errors import BackendError, BackendUnreachable
+from behaviorbench.schema import Case, ImageAttachment, Slot
+from behaviorbench.taxonomy import Category
+
+DECISION_TOKENS = 8
+"""Reply length asked of a remote model when no response is wanted (--no-generate): the tag alone."""
+JUDGE_PARAMS = GenerationParams(max_tokens=8, temperature=0.0, seed=0)
+
+
+def run_eval(
+    model_spec: str,
+    data_dir: Path,
+    split: str,
+    protocol: str,
+    out_dir: Path,
+    limit: int | None = None,
+    base_url: str | None = None,
+    judge: str | None = None,
+    proactive_bias: float = 0.0,
+    generate: bool = True,
+    concurrency: int = 8,
+    seed: int = 0,
+    max_tokens: int = 96,
+    judge_base_url: str | None = None,
+    multimodal: bool = False,
+    timeout: float = 60.0,
+    retries: int = 4,
+    n_bootstrap: int = 1000,
+    console: Console | None = None,
+) -> Path:
+    """Evaluate `model_spec` on `split` of `data_dir` into `out_dir`; returns the results.json path.
+
+    Resumes a run of the same identity in `out_dir` and refuses one of any other; every check
+    runs before anything is written. The metrics cover every sample in the run directory.
+    """
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    console = console or Console()
+    _check_options(protocol, generate, concurrency, limit, judge, proactive_bias, model_spec)
+    problems = validate_dataset(data_dir)
+    if problems:
+        more = f" (+{len(problems) - 1} more; see `behaviorbench validate`)" if len(problems) > 1 else ""
+        raise BehaviorBenchError(f"dataset fails validation: {problems[0]}{more}")
+    manifest = load_manifest(data_dir)
+    if split not in manifest.splits:
+        available = ", ".join(manifest.splits) or "none"
+        raise BehaviorBenchError(f"{data_dir}: no split {split!r} in this dataset; available: {available}")
+    params = GenerationParams(max_tokens=max_tokens, temperature=0.0, seed=seed)
+    identity = RunIdentity(
+        model=model_spec,
+        protocol=protocol,
+        dataset_fingerprint=dataset_fingerprint(data_dir),
+        split=split,
+        judge=judge,
+        seed=seed,
+        max_tokens=max_tokens,
+        temperature=params.temperature,
+        proactive_bias=proactive_bias,
+        generate=generate,
+    )
+    check_run_dir(out_dir, identity)
+    cases = list(iter_cases(data_dir, split))[:limit]
+
+    from behaviorbench.models import load_backend
+
+    options = (
+        {"concurrency": concurrency, "multimodal": multimodal} if model_spec.startswith("openai:") else {}
+    )
+    backend = load_backend(model_spec, base_url=base_url, **options)
+    judge_backend = load_backend(judge, base_url=judge_base_url) if judge else None
+    check_protocol(protocol, isinstance(backend, LocalBackend))
+
+    write_identity(out_dir, identity)
+    previous = _resume(out_dir, {case.case_id: len(case.slots) for case in cases})
+    done = {s.case_id for s in previous}
+    pending = [case for case in cases if case.case_id not in done]
+
+    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    evaluator = _Evaluator(
+        backend, judge_backend, protocol, data_dir, params, proactive_bias, generate, concurrency
+    )
+    try:
+        new = asyncio.run(evaluator.run(pending, out_dir, console))
+    finally:
+        evaluator.cache.close()
+    seconds = time.perf_counter() - clock
+
+    samples = previous + new
+    scores = score_samples(samples, n_bootstrap=n_bootstrap, seed=seed)
+    results = RunResults(
+        run=identity,
+        dataset_dir=str(data_dir),
+        generator_version=manifest.generator_version,
+        limit=limit,
+        git_commit=git_commit(),
+        versions=package_versions(),
+        timings=Timings(
+            started=started.isoformat(timespec="seconds"),
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            seconds=round(seconds, 3),
+            cases=len(pending),
+            cases_resumed=len(cases) - len(pending),
+            cases_per_second=round(len(pending) / seconds, 3) if pending and seconds > 0 else None,
+            cache_hits=evaluator.cache.hits,
+            cache_misses=evaluator.cache.misses,
+        ),
+        metrics=scores,
+    )
+    path = write_results(out_dir, results)
+    print_summary(console, scores, f"{model_spec} · {protocol} · {split}")
+    return path
+
+
+def _check_options(
+    protocol: str,
+    generate: bool,
+    concurrency: int,
+    limit: int | None,
+    judge: str | None,
+    proactive_bias: float,
+    model_spec: str,
+) -> None:
+    if protocol not in PROTOCOLS:
+        raise BehaviorBenchError(f"--protocol '{protocol}': choose one of {', '.join(PROTOCOLS)}")
+    if protocol == "free" and not generate:
+        raise BehaviorBenchError("--no-generate: protocol 'free' reads the behavior from the reply itself")
+    if judge and protocol != "free":
+        raise BehaviorBenchError(f"--judge: only protocol 'free' uses a judge, not '{protocol}'")
+    if concurrency < 1:
+        raise BehaviorBenchError(f"--concurrency {concurrency}: must be at least 1")
+    if limit is not None and limit < 1:
+        raise BehaviorBenchError(f"--limit {limit}: must be at least 1")
+    if proactive_bias and (protocol == "free" or not model_spec.startswith("hf:")):
+        raise BehaviorBenchError(
+            "--proactive-bias shifts the proactive logit: it needs a local model (hf:...) "
+            "and protocol token or tagged"
+        )
+
+
+def _resume(out_dir: Path, slots_of: dict[str, int]) -> list[Sample]:
+    """Samples of the cases a previous run finished; anything partial is removed from the file."""
+    samples, intact = read_samples(out_dir)
+    by_case: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        by_case[sample.case_id].append(sample)
+    complete = {
+        case_id
+        for case_id, found in by_case.items()
+        if sorted(s.slot for s in found) == list(range(slots_of.get(case_id, len(found))))
+    }
+    kept = [s for s in samples if s.case_id in complete]
+    path = out_dir / SAMPLES_FILE
+    if len(kept) != len(samples) or (path.is_file() and intact != path.stat().st_size):
+        rewrite_samples(out_dir, kept)
+    return kept
+
+
+def needs_image(slot: Slot) -> bool:
+    return slot.category is Category.image_reasoning
+
+
+def sample_of(case: Case, slot: Slot, **fields) -> Sample:
+    return Sample(
+        case_id=case.case_id,
+        slot=slot.index,
+        split=case.split,
+        category=slot.category,
+        group=slot.group,
+        task_id=slot.task_id,
+        control_of=slot.control_of,
+        gold_behavior=slot.gold_behavior,
+        **fields,
+    )
+
+
+class _Evaluator:
+    """Turns cases into samples with one backend (and maybe a judge), appending them case by case."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        judge: Backend | None,
+        protocol: str,
+        data_dir: Path,
+        params: GenerationParams,
+        proactive_bias: float,
+        generate: bool,
+        concurrency: int,
+    ):
+        self.backend, self.judge, self.protocol, self.data_dir = backend, judge, protocol, data_dir
+        self.params = params if generate else dataclasses.replace(params, max_tokens=DECISION_TOKENS)
+        self.proactive_bias, self.generate, self.concurrency = proactive_bias, generate, concurrency
+        self.cache = ResponseCache()
+
+    async def run(self, cases: list[Case], out_dir: Path, console: Console) -> list[Sample]:
+        samples: list[Sample] = []
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        progress = Progress(*columns, console=Console(stderr=True), transient=False)
+        try:
+            with progress, open(out_dir / SAMPLES_FILE, "a", encoding="utf-8") as handle:
+                task = progress.add_task("cases", total=len(cases), rate="")
+
+                def finished(case_samples: list[Sample]) -> None:
+                    append_samples(handle, case_samples)
+                    samples.extend(case_samples)
+                    progress.advance(task)
+                    speed = progress.tasks[0].speed
+                    progress.update(task, rate=f"{speed:.2f} cases/s" if speed else "")
+
+                if isinstance(self.backend, LocalBackend) and self.protocol != "free":
+                    for case in cases:
+                        finished(self._decide_case(case))
+                else:
+                    await self._complete_cases(cases, finished)
+        finally:
+            await self.backend.aclose()
+            if self.judge is not None:
+                await self.judge.aclose()
+        return samples
+
+    # -- local fast path -------------------------------------------------------------------------
+
+    def _decide_case(self, case: Case) -> list[Sample]:
+        assert isinstance(self.backend, LocalBackend)
+        wanted = [s.index for s in case.slots if self.backend.multimodal or not needs_image(s)]
+        decisions: dict[int, SlotDecision] = {}
+        failure = None
+        try:
+            for decision in self.backend.decide_case(
+                case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, self.generate
+            ):
+                decisions[decision.slot] = decision
+        except BackendError as error:
+            failure = str(error)
+        samples = []
+        for slot in case.slots:
+            if slot.index not in wanted:
+                samples.append(self._not_applicable(case, slot))
+            elif failure is not None:
+                samples.append(self._errored(case, slot, failure, ""))
+            else:
+                d = decisions[slot.index]
+                samples.append(
+                    sample_of(
+                        case,
+                        slot,
+                        predicted=d.behavior,
+                        status="ok" if d.behavior is not None else "invalid",
+                        probabilities=d.probabilities,
+                        raw_output=d.raw_output,
+                        response=d.response,
+                        prompt_hash=d.prompt_hash,
+                        **self._content(slot, d.response),
+                    )
+                )
+        return samples
+
+    # -- one completion per slot ----------------------------------------------------------------
+
+    async def _complete_cases(self, cases: list[Case], finished) -> None:
+        queue: asyncio.Queue[Case] = asyncio.Queue()
+        for case in cases:
+            queue.put_nowait(case)
+        calls = asyncio.Semaphore(self.concurrency)
+
+        async def worker() -> None:
+            while not queue.empty():
+                case = queue.get_nowait()
+                images = await asyncio.to_thread(self._images, case) if self.backend.multimodal else None
+                finished(
+                    await asyncio.gather(*(self._complete_slot(case, s, images, calls) for s in case.slots))
+                )
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(cases)))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def _images(self, case: Case) -> dict[str, Path]:
+        """Every image of the case rendered to a PNG file (multimodal models get them inline)."""
+        from behaviorbench.generation.ecg import materialize_image
+
+        return {
+            a.path: materialize_image(self.data_dir, a)
+            for u in case.utterances
+            for a in u.attachments
+            if isinstance(a, ImageAttachment)
+        }
+
+    async def _call(self, backend: Backend, messages: list[dict], params: GenerationParams, calls) -> str:
+        """A completion through the cache (remote models only: a local folder may be retrained in place)."""
+        cached = not isinstance(backend, LocalBackend)
+        key = cache_key(backend.model_id, messages, params)
+        if cached and (reply := self.cache.get(key)) is not None:
+            return reply
+        async with calls:
+            reply = await backend.complete(messages, params)
+        if cached:
+            self.cache.put(key, reply)
+        return reply
+
+    async def _complete_slot(self, case: Case, slot: Slot, images, calls) -> Sample:
+        if needs_image(slot) and not self.backend.multimodal:
+            return self._not_applicable(case, slot)
+        messages = slot_prompt(case, slot, self.protocol, images)
+        hashed = prompt_hash(messages)
+        try:
+            reply = await self._call(self.backend, messages, self.params, calls)
+        except BackendUnreachable:
+            raise
+        except BackendError as error:
+            return self._errored(case, slot, str(error), hashed)
+        judged_gold = None
+        if self.protocol != "free":
+            behavior, response = read_reply(reply, self.protocol)
+            error = None if behavior is not None else "reply starts with no behavior tag"
+        elif self.judge is None:
+            behavior, response, error = rule_behavior(reply, case, slot), reply.strip(), None
+        else:
+            response = reply.strip()
+            try:
+                answer = await self._call(self.judge, judge_prompt(case, slot, reply), JUDGE_PARAMS, calls)
+                if slot.designated:
+                    gold = assistant_turn(slot, "plain")
+                    judged = await self._call(self.judge, judge_prompt(case, slot, gold), JUDGE_PARAMS, calls)
+                    judged_gold = parse_judge(judged)
+            except BackendUnreachable:
+                raise
+            except BackendError as failure:
+                return self._errored(case, slot, f"judge: {failure}", hashed, raw_output=reply)
+            behavior = parse_judge(answer)
+            error = None if behavior is not None else f"judge answered {' '.join(answer.split())[:80]!r}"
+        return sample_of(
+            case,
+            slot,
+            predicted=behavior,
+            status="ok" if behavior is not None else "invalid",
+            raw_output=reply,
+            response=response,
+            prompt_hash=hashed,
+            error=error,
+            judged_gold=judged_gold,
+            **self._content(slot, response),
+        )
+
+    # -- sample helpers -------------------------------------------------------------------------
+
+    def _content(self, slot: Slot, response: str) -> dict:
+        """Content check fields: every designated slot with a target, when responses are generated."""
+        if not (self.generate and slot.designated and slot.target is not None):
+            return {}
+        passed, score = check_content(slot.target, response)
+        return {"content_pass": passed, "content_score": score}
+
+    def _errored(self, case: Case, slot: Slot, error: str, hashed: str, raw_output: str = "") -> Sample:
+        return sample_of(
+            case,
+            slot,
+            predicted=None,
+            status="errored",
+            raw_output=raw_output,
+            prompt_hash=hashed,
+            error=error,
+            **self._content(slot, ""),
+        )
+
+    def _not_applicable(self, case: Case, slot: Slot) -> Sample:
+        return sample_of(
+            case,
+            slot,
+            predicted=None,
+            status="not_applicable",
+            prompt_hash="",
+            error="image slot: the model is text-only",
+        )
+
+
+def rescore(run_dir: Path, n_bootstrap: int = 1000, seed: int | None = None) -> RunResults:
+    """Recompute every metric from samples.jsonl alone and rewrite results.json's metrics."""
+    run_dir = Path(run_dir)
+    identity = read_identity(run_dir)
+    samples, _ = read_samples(run_dir)
+    if not samples:
+        raise BehaviorBenchError(f"{run_dir / SAMPLES_FILE}: no samples to score")
+    scores = score_samples(samples, n_bootstrap=n_bootstrap, seed=identity.seed if seed is None else seed)
+    if (run_dir / RESULTS_FILE).is_file():
+        results = read_results(run_dir).model_copy(update={"metrics": scores})
+    else:  # the run was stopped before its end: provenance is unknown, the samples are not
+        results = RunResults(
+            run=identity,
+            dataset_dir=None,
+            generator_version=None,
+            limit=None,
+            git_commit=None,
+            versions=package_versions(),
+            timings=None,
+            metrics=scores,
+        )
+    write_results(run_dir, results)
+    return results

@@ -1,0 +1,63 @@
+"""The end-of-run summary: headline metrics with their intervals, per category, and the counts."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from behaviorbench.evaluation.metrics import Scores
+
+HEADLINE = (
+    ("macro_f1", "Behavior Macro-F1"),
+    ("proactive_f1", "Proactive score (F1)"),
+    ("reactive_f1", "Reactive F1"),
+    ("restraint_f1", "Restraint F1"),
+    ("false_alarm_rate", "False-alarm rate"),
+    ("content_accuracy", "Content accuracy"),
+    ("joint_success", "Joint success"),
+)
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}"
+
+
+def scores_table(scores: Scores, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("%", justify="right")
+    table.add_column("95% CI", justify="right")
+    for key, label in HEADLINE:
+        interval = scores.ci.get(key)
+        ci = f"{percent(interval.low)}–{percent(interval.high)}" if interval else ""
+        table.add_row(label, percent(getattr(scores, key)), ci)
+    return table
+
+
+def categories_table(scores: Scores) -> Table:
+    table = Table(title="Per category", title_justify="left")
+    for column in ("category", "slots", "Macro-F1", "accuracy", "n/a"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for category, subset in scores.categories.items():
+        table.add_row(
+            category,
+            str(subset.samples),
+            percent(subset.macro_f1),
+            percent(subset.accuracy),
+            str(subset.not_applicable),
+        )
+    return table
+
+
+def counts_line(scores: Scores) -> str:
+    c = scores.counts
+    return (
+        f"{c.cases} cases, {c.designated} designated + {c.ambient} ambient slots: "
+        f"{c.ok} ok, {c.invalid} invalid, {c.errored} errored, {c.not_applicable} not applicable"
+    )
+
+
+def print_summary(console: Console, scores: Scores, title: str) -> None:
+    console.print(scores_table(scores, title))
+    console.print(categories_table(scores))
+    console.print(counts_line(scores), highlight=False)
