@@ -1,0 +1,98 @@
+"""Run comparison commands: report, calibrate (the proactivity dial) and hard (BehaviorBench-Hard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from behaviorbench.cli.app import app
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories (samples.jsonl + results.json).")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("report.html"),
+    format: Annotated[
+        str, typer.Option("--format", help="html (self-contained page) or md (summary).")
+    ] = "html",
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Dataset the runs scored (default: data_dir in results.json)."),
+    ] = None,
+    examples: Annotated[int, typer.Option("--examples", help="How many disagreement examples to show.")] = 8,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Bootstrap replicates for the intervals.")
+    ] = 1000,
+) -> None:
+    """Compare runs of one dataset in a single HTML page or a markdown summary."""
+    from behaviorbench.reporting.report import load_report, write_report
+
+    loaded = load_report(runs, data=data, examples=examples, n_bootstrap=bootstrap)
+    write_report(loaded, out, format)
+    typer.echo(f"wrote {out} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+
+
+@app.command()
+def calibrate(
+    run: Annotated[Path, typer.Argument(help="Run to report at the chosen bias (usually on test).")],
+    dev: Annotated[
+        Path, typer.Option("--dev", help="Run of the same model on dev: the bias is chosen here.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Directory for calibration.json and the plots.")] = Path(
+        "calibration"
+    ),
+    limit: Annotated[float, typer.Option("--limit", help="Sweep biases from -LIMIT to +LIMIT.")] = 5.0,
+    step: Annotated[float, typer.Option("--step", help="Grid step of the sweep.")] = 0.25,
+) -> None:
+    """Choose the proactive bias that maximises dev Macro-F1 and score RUN at it.
+
+    Pass the chosen bias to `eval`/`serve` as --proactive-bias, or as `proactivity` to the Agent API.
+    """
+    from behaviorbench.reporting.calibration import write_calibration
+
+    result = write_calibration(run, dev, out, limit=limit, step=step)
+    zero, chosen = result.test_at_zero, result.test_at_chosen
+    typer.echo(
+        f"chosen proactive bias: {result.chosen_bias:+g} (dev Macro-F1 {result.dev_at_chosen.macro_f1:.3f})"
+    )
+    typer.echo(
+        f"{result.test_run}: Macro-F1 {zero.macro_f1:.3f} -> {chosen.macro_f1:.3f}, "
+        f"proactive recall {zero.proactive_recall:.3f} -> {chosen.proactive_recall:.3f}, "
+        f"false alarms {zero.false_alarm_rate:.3f} -> {chosen.false_alarm_rate:.3f}"
+    )
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def hard(
+    data: Annotated[Path, typer.Option("--data", help="Dataset the runs scored.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the hard subset.")],
+    runs: Annotated[
+        list[Path] | None, typer.Argument(help="Reference run directories (or give each with --runs).")
+    ] = None,
+    runs_option: Annotated[
+        list[Path] | None, typer.Option("--runs", help="A reference run directory; repeat for several.")
+    ] = None,
+    min_wrong: Annotated[
+        int | None, typer.Option("--min-wrong", help="Runs that must miss a task (default: a majority).")
+    ] = None,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option("--knob", help="Difficulty knobs that make a case hard by construction (default: all)."),
+    ] = None,
+) -> None:
+    """Write BehaviorBench-Hard: tasks reference runs miss, plus hard-by-construction cases, twins kept."""
+    from behaviorbench.errors import BehaviorBenchError
+    from behaviorbench.reporting.hard import KNOBS, build_hard
+
+    references = [*(runs_option or []), *(runs or [])]
+    if not references:
+        raise BehaviorBenchError("--runs: give at least one reference run directory")
+    selection = build_hard(references, data, out, min_wrong=min_wrong, knobs=knob if knob else KNOBS)
+    counts = selection.counts
+    typer.echo(
+        f"wrote {out}: {counts.cases:,} cases, {counts.designated_slots:,} designated slots "
+        f"({counts.tasks_wrong:,} tasks missed by >= {selection.min_wrong} runs)"
+    )
