@@ -47,9 +47,9 @@ def adapter_base(adapter_dir: Path) -> Path:
 
 def load_model_and_tokenizer(name_or_path: str, adapter: str | None, device: str, dtype):
     """(model in eval mode, tokenizer with left padding and a pad token)."""
+    path = resolve_model_path(name_or_path)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = resolve_model_path(name_or_path)
     if (path / "adapter_config.json").is_file():
         if adapter is not None:
             raise BehaviorBenchError(
