@@ -22,16 +22,16 @@ def runs(data_dir: Path) -> dict[str, Path]:
     root = data_dir.parent / "runs"
     test, dev = load_cases(data_dir, "test"), load_cases(data_dir, "dev")
     return {
-        "sft": write_run(root / "sft", data_dir, simulate(test, 2.0, -0.8, seed=1), "behaviorsft", "test"),
+        "sft": write_run(root / "sft", simulate(test, 2.0, -0.8, seed=1), "behaviorsft", "test", data_dir),
         "zero": write_run(
             root / "zero",
-            data_dir,
             simulate(test, 0.8, 0.5, seed=2, probabilities=False, invalid=0.05),
             "zero-shot",
             "test",
+            data_dir,
         ),
         "sft-dev": write_run(
-            root / "sft-dev", data_dir, simulate(dev, 2.0, -0.8, seed=3), "behaviorsft", "dev"
+            root / "sft-dev", simulate(dev, 2.0, -0.8, seed=3), "behaviorsft", "dev", data_dir
         ),
     }
 

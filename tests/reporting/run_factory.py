@@ -8,7 +8,6 @@ hard selection read the same files an evaluation would write.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,13 @@ from behaviorbench.dataset.manifest import dataset_fingerprint
 from behaviorbench.dataset.writer import write_dataset
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.records import Sample
+from behaviorbench.evaluation.results import (
+    RunIdentity,
+    RunResults,
+    rewrite_samples,
+    write_identity,
+    write_results,
+)
 from behaviorbench.schema import Case, Slot, Target, Utterance
 from behaviorbench.taxonomy import BEHAVIORS, GROUP_OF, PROACTIVE_CATEGORIES, Behavior, Category
 
@@ -127,16 +133,26 @@ def make_dataset(out: Path, pairs: int = 12) -> Path:
 
 
 def simulate(
-    cases: list[Case], skill: float, lean: float, seed: int, probabilities: bool = True, invalid: float = 0.0
+    cases: list[Case],
+    skill: float,
+    lean: float,
+    seed: int,
+    probabilities: bool = True,
+    invalid: float = 0.0,
+    bias: float = 0.0,
 ) -> list[Sample]:
-    """Samples of a simulated model: logits = skill on the gold behavior + lean on proactive + noise."""
+    """Samples of a simulated model: logits = skill on the gold behavior + lean on proactive + noise.
+
+    `bias` plays the harness's --proactive-bias: added to the proactive logit before the softmax,
+    so the recorded probabilities include it, as the harness records them.
+    """
     rng = np.random.default_rng(seed)
     samples = []
     for case in cases:
         for slot in case.slots:
             logits = rng.normal(0.0, 1.0, len(BEHAVIORS))
             logits[BEHAVIORS.index(slot.gold_behavior)] += skill
-            logits[BEHAVIORS.index(Behavior.proactive)] += lean
+            logits[BEHAVIORS.index(Behavior.proactive)] += lean + bias
             if not slot.designated:
                 logits[BEHAVIORS.index(Behavior.silent)] += 1.5
             probs = np.exp(logits - logits.max())
@@ -145,6 +161,7 @@ def simulate(
                 BEHAVIORS[int(np.argmax(probs))] if probabilities else BEHAVIORS[rng.choice(3, p=probs)]
             )
             status = "invalid" if rng.random() < invalid else "ok"
+            lucky = rng.random() < 0.8
             right = predicted is slot.gold_behavior
             speaks = status == "ok" and predicted is not Behavior.silent
             samples.append(
@@ -167,28 +184,45 @@ def simulate(
                     if speaks
                     else "",
                     prompt_hash=hashlib.sha256(f"{case.case_id}/{slot.index}".encode()).hexdigest()[:16],
-                    content_pass=(right and status == "ok" and rng.random() < 0.8) if slot.target else None,
+                    content_pass=(right and status == "ok" and lucky) if slot.target else None,
                 )
             )
     return samples
 
 
-def write_run(run_dir: Path, data_dir: Path, samples: list[Sample], model: str, split: str) -> Path:
-    """A run directory as the harness writes it: samples.jsonl and results.json."""
-    run_dir.mkdir(parents=True)
-    with open(run_dir / "samples.jsonl", "w", encoding="utf-8") as handle:
-        for sample in samples:
-            handle.write(sample.model_dump_json() + "\n")
-    results = {
-        "model": model,
-        "protocol": "token",
-        "data_dir": str(data_dir),
-        "dataset_fingerprint": dataset_fingerprint(data_dir),
-        "split": split,
-        "params": {"proactive_bias": 0.0, "max_tokens": 96, "temperature": 0.0},
-        "metrics": score_samples(samples, n_bootstrap=0).model_dump(mode="json"),
-        "timings": {"seconds": 1.0},
-        "versions": {"behaviorbench": "0.1.0", "generator": "test", "git_commit": "0123abc"},
-    }
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+def write_run(
+    run_dir: Path,
+    samples: list[Sample],
+    model: str,
+    split: str,
+    data_dir: Path | None = None,
+    fingerprint: str | None = None,
+    proactive_bias: float = 0.0,
+) -> Path:
+    """A run directory written with the harness's own writers: run.json, samples.jsonl, results.json."""
+    identity = RunIdentity(
+        model=model,
+        protocol="token",
+        dataset_fingerprint=fingerprint or dataset_fingerprint(data_dir),
+        split=split,
+        judge=None,
+        seed=0,
+        max_tokens=96,
+        temperature=0.0,
+        proactive_bias=proactive_bias,
+        generate=True,
+    )
+    write_identity(run_dir, identity)
+    rewrite_samples(run_dir, samples)
+    results = RunResults(
+        run=identity,
+        dataset_dir=str(data_dir) if data_dir else None,
+        generator_version="test",
+        limit=None,
+        git_commit="0123abc",
+        versions={"behaviorbench": "0.1.0", "torch": None},
+        timings=None,
+        metrics=score_samples(samples, n_bootstrap=0),
+    )
+    write_results(run_dir, results)
     return run_dir

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+from run_factory import simulate, write_run
 
+from behaviorbench.dataset.reader import load_cases
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.records import Sample
 from behaviorbench.reporting.calibration import apply_bias, bias_grid, calibrate, choose_bias, sweep
@@ -89,6 +91,16 @@ def test_calibrate_reports_test_at_the_chosen_bias_and_at_zero(tmp_path: Path):
     assert result.test_at_chosen.false_alarm_rate == 0.0
 
 
+def test_the_recorded_bias_is_taken_out_so_biases_are_absolute(data_dir: Path, tmp_path: Path):
+    cases = load_cases(data_dir, "dev")
+    plain = _run(tmp_path / "plain", simulate(cases, 1.5, -0.5, seed=4))
+    biased = _run(tmp_path / "biased", simulate(cases, 1.5, -0.5, seed=4, bias=1.25), proactive_bias=1.25)
+    assert [s.predicted for s in plain.samples] != [s.predicted for s in biased.samples]
+    grid = bias_grid(3.0, 0.25)
+    assert sweep(plain.samples, grid) == sweep(biased.samples, grid, recorded_bias=1.25)
+    assert calibrate(biased, biased, grid).chosen_bias == calibrate(plain, plain, grid).chosen_bias
+
+
 def test_ties_go_to_the_smallest_bias():
     flat = [sample("a", 0, Behavior.reactive, (0.98, 0.01, 0.01), Category.ddx_reasoning)]
     assert choose_bias(sweep(flat, bias_grid(2.0, 0.5))) == 0.0
@@ -136,9 +148,8 @@ def test_calibrate_refuses_a_run_without_probabilities(
     assert not (tmp_path / "cal").exists()
 
 
-def _run(path: Path, samples: list[Sample]):
+def _run(path: Path, samples: list[Sample], proactive_bias: float = 0.0):
     """A run directory holding hand-made samples."""
-    path.mkdir()
-    (path / "samples.jsonl").write_text("".join(s.model_dump_json() + "\n" for s in samples))
-    (path / "results.json").write_text(json.dumps({"model": path.name, "dataset_fingerprint": "f" * 16}))
-    return load_run(path)
+    return load_run(
+        write_run(path, samples, path.name, "dev", fingerprint="f" * 16, proactive_bias=proactive_bias)
+    )

@@ -83,7 +83,7 @@ def test_hard_command_and_its_errors(
 
     # A perfect run misses nothing; subtle_deviation is only on in dev cases (pairs 0, 20): empty.
     perfect = write_run(
-        tmp_path / "perfect", data_dir, simulate(load_cases(data_dir, "test"), 50.0, 0.0, 0), "oracle", "test"
+        tmp_path / "perfect", simulate(load_cases(data_dir, "test"), 50.0, 0.0, 0), "oracle", "test", data_dir
     )
     code, err = run_main(
         "hard", "--runs", perfect, "--data", data_dir, "--out", tmp_path / "e", "--knob", "none"
@@ -107,7 +107,7 @@ def test_hard_command_and_its_errors(
 
     other = make_dataset(tmp_path / "other", pairs=6)
     foreign = write_run(
-        tmp_path / "foreign", other, simulate(load_cases(other, "test"), 1.0, 0.0, 0), "m", "test"
+        tmp_path / "foreign", simulate(load_cases(other, "test"), 1.0, 0.0, 0), "m", "test", other
     )
     code, err = run_main("hard", "--runs", runs["sft"], foreign, "--data", data_dir, "--out", tmp_path / "f")
     assert code == 2 and len(err.strip().splitlines()) == 1

@@ -86,7 +86,7 @@ def test_report_command_writes_html_and_markdown(runs: dict[str, Path], run_main
 def test_runs_of_different_datasets_are_refused(runs: dict[str, Path], run_main: Callable, tmp_path: Path):
     other = make_dataset(tmp_path / "other", pairs=4)
     foreign = write_run(
-        tmp_path / "foreign", other, simulate(load_cases(other, "test"), 1.0, 0.0, 0), "m", "test"
+        tmp_path / "foreign", simulate(load_cases(other, "test"), 1.0, 0.0, 0), "m", "test", other
     )
     code, err = run_main("report", runs["sft"], foreign, "--out", tmp_path / "r.html")
     assert code == 2

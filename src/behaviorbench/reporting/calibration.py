@@ -2,7 +2,9 @@
 
 A model that exposes its behavior distribution decides by argmax of log p. Adding a bias b to the
 proactive log-probability (decision = argmax of log p + b·[proactive]) makes it speak up more
-(b > 0) or less (b < 0) without retraining. Sweeping b traces proactive recall against the
+(b > 0) or less (b < 0) without retraining. A run evaluated with `--proactive-bias b0` recorded
+probabilities that already include b0; it is taken out first, so every bias here is absolute: the
+number to pass back to the harness. Sweeping b traces proactive recall against the
 false-alarm rate; the bias that maximises Macro-F1 on dev is the recommended operating point,
 passed back to the harness as `--proactive-bias` and to the Agent API as `proactivity`.
 
@@ -29,6 +31,7 @@ from behaviorbench.evaluation.metrics import (
     weighted_macro_f1,
 )
 from behaviorbench.evaluation.records import Sample
+from behaviorbench.evaluation.results import SAMPLES_FILE
 from behaviorbench.reporting import plots
 from behaviorbench.reporting.runs import Run, load_run
 from behaviorbench.taxonomy import BEHAVIORS, Behavior
@@ -97,6 +100,9 @@ class Calibration(BaseModel):
     test_model: str
     dev_dataset_fingerprint: str
     test_dataset_fingerprint: str
+    dev_recorded_bias: float
+    test_recorded_bias: float
+    """The biases the runs were evaluated with (taken out before the sweep)."""
     dev_curve: list[OperatingPoint]
     test_curve: list[OperatingPoint]
     dev_at_chosen: RunMetrics
@@ -118,7 +124,14 @@ class _Decisions:
     """(samples, 3) in BEHAVIORS order; rows of unmovable samples are unused."""
 
 
-def _arrays(samples: Sequence[Sample]) -> _Decisions:
+def _log_probs(probabilities: np.ndarray, recorded_bias: float) -> np.ndarray:
+    """Unbiased log-probabilities (up to a per-row constant, which no argmax sees)."""
+    log_probs = np.log(np.maximum(probabilities, FLOOR))
+    log_probs[:, PROACTIVE] -= recorded_bias
+    return log_probs
+
+
+def _arrays(samples: Sequence[Sample], recorded_bias: float) -> _Decisions:
     scored = [s for s in samples if s.status != "not_applicable"]
     movable = np.array([_movable(s) for s in scored], dtype=bool)
     probs = np.array(
@@ -130,7 +143,7 @@ def _arrays(samples: Sequence[Sample]) -> _Decisions:
         designated=np.array([s.designated for s in scored], dtype=bool),
         fixed=np.array([_prediction_index(s) for s in scored], dtype=int),
         movable=movable,
-        log_probs=np.log(np.maximum(probs, FLOOR)),
+        log_probs=_log_probs(probs, recorded_bias),
     )
 
 
@@ -151,13 +164,17 @@ def _decide(log_probs: np.ndarray, bias: float) -> np.ndarray:
     return np.argmax(shifted, axis=1)
 
 
-def sweep(samples: Sequence[Sample], grid: Sequence[float]) -> list[OperatingPoint]:
+def sweep(
+    samples: Sequence[Sample], grid: Sequence[float], recorded_bias: float = 0.0
+) -> list[OperatingPoint]:
     """Macro-F1, proactive recall and false-alarm rate at every bias of the grid.
+
+    `recorded_bias` is the bias the samples were decided with (the run's `proactive_bias`).
 
     Vectorised over samples (one argmax per bias), and scored with the harness's own F1 so the
     curve agrees with `score_samples` on re-decided samples.
     """
-    arrays = _arrays(samples)
+    arrays = _arrays(samples, recorded_bias)
     gold_designated = arrays.gold[arrays.designated]
     n_proactive = int(np.sum(gold_designated == PROACTIVE))
     n_ambient = int(np.sum(~arrays.designated))
@@ -190,14 +207,17 @@ def choose_bias(points: Sequence[OperatingPoint]) -> float:
     return best.bias
 
 
-def apply_bias(samples: Sequence[Sample], bias: float) -> list[Sample]:
-    """The samples as if decided with `bias`; a changed decision clears its content check."""
+def apply_bias(samples: Sequence[Sample], bias: float, recorded_bias: float = 0.0) -> list[Sample]:
+    """The samples as if decided with `bias` instead of `recorded_bias`.
+
+    A changed decision clears its content check: the response was written for the old one.
+    """
     out = []
     for sample in samples:
         if not _movable(sample):
             out.append(sample)
             continue
-        log_probs = np.log(np.maximum([[sample.probabilities[b] for b in BEHAVIORS]], FLOOR))
+        log_probs = _log_probs(np.array([[sample.probabilities[b] for b in BEHAVIORS]]), recorded_bias)
         behavior = BEHAVIORS[int(_decide(log_probs, bias)[0])]
         if behavior is sample.predicted:
             out.append(sample)
@@ -211,7 +231,7 @@ def apply_bias(samples: Sequence[Sample], bias: float) -> list[Sample]:
 def require_probabilities(run: Run, option: str) -> None:
     if not run.has_probabilities:
         raise BehaviorBenchError(
-            f"{run.path / 'samples.jsonl'}: {option}: the run has no behavior probabilities "
+            f"{run.path / SAMPLES_FILE}: {option}: the run has no behavior probabilities "
             "(only models whose logits are read, e.g. local models with the token or tagged protocol, "
             "record them); it cannot be calibrated"
         )
@@ -221,11 +241,12 @@ def calibrate(test: Run, dev: Run, grid: Sequence[float], n_bootstrap: int = 0) 
     """Pick the bias on `dev`, then score `test` at that bias and at 0."""
     require_probabilities(dev, "--dev")
     require_probabilities(test, "RUN")
-    dev_curve = sweep(dev.samples, grid)
+    dev_curve = sweep(dev.samples, grid, dev.proactive_bias)
     chosen = choose_bias(dev_curve)
 
     def metrics(run: Run, bias: float) -> RunMetrics:
-        return RunMetrics.from_scores(bias, score_samples(apply_bias(run.samples, bias), n_bootstrap))
+        redecided = apply_bias(run.samples, bias, run.proactive_bias)
+        return RunMetrics.from_scores(bias, score_samples(redecided, n_bootstrap))
 
     return Calibration(
         chosen_bias=chosen,
@@ -237,7 +258,9 @@ def calibrate(test: Run, dev: Run, grid: Sequence[float], n_bootstrap: int = 0) 
         dev_dataset_fingerprint=dev.fingerprint,
         test_dataset_fingerprint=test.fingerprint,
         dev_curve=dev_curve,
-        test_curve=sweep(test.samples, grid),
+        test_curve=sweep(test.samples, grid, test.proactive_bias),
+        dev_recorded_bias=dev.proactive_bias,
+        test_recorded_bias=test.proactive_bias,
         dev_at_chosen=metrics(dev, chosen),
         test_at_zero=metrics(test, 0.0),
         test_at_chosen=metrics(test, chosen),

@@ -24,7 +24,8 @@ from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.dataset.writer import write_dataset
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.records import Sample
-from behaviorbench.reporting.runs import SAMPLES_NAME, Run, load_runs
+from behaviorbench.evaluation.results import SAMPLES_FILE
+from behaviorbench.reporting.runs import Run, load_runs
 from behaviorbench.schema import Case, ImageAttachment
 from behaviorbench.taxonomy import CATEGORIES
 
@@ -175,7 +176,7 @@ def select_hard(
 
 
 def _reference(run: Run) -> RunRef:
-    digest = hashlib.sha256((run.path / SAMPLES_NAME).read_bytes()).hexdigest()
+    digest = hashlib.sha256((run.path / SAMPLES_FILE).read_bytes()).hexdigest()
     return RunRef(
         name=run.name,
         model=run.model,

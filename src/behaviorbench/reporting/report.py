@@ -19,10 +19,12 @@ from behaviorbench.dataset.manifest import dataset_fingerprint, load_manifest
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.metrics import Interval, Scores, score_samples
+from behaviorbench.evaluation.results import RESULTS_FILE
+from behaviorbench.evaluation.summary import percent
 from behaviorbench.reporting import plots
 from behaviorbench.reporting.calibration import OperatingPoint, bias_grid, sweep
 from behaviorbench.reporting.examples import Example, build_examples, disagreement_keys
-from behaviorbench.reporting.runs import RESULTS_NAME, Run, load_runs
+from behaviorbench.reporting.runs import Run, load_runs
 from behaviorbench.taxonomy import CATEGORIES, Group
 
 HEADLINE: tuple[tuple[str, str, bool], ...] = (
@@ -35,11 +37,6 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
     ("joint_success", "Joint success", True),
 )
 """(Scores field, column label, higher is better): the headline table's rate columns."""
-
-
-def percent(value: float | None) -> str:
-    """How every rate is shown: a percentage with one decimal, an en dash when there is no data."""
-    return "–" if value is None else f"{100 * value:.1f}"
 
 
 def interval(ci: Interval | None) -> str:
@@ -82,7 +79,7 @@ def load_report(
             ScoredRun(
                 run=run,
                 scores=score_samples(run.samples, n_bootstrap=n_bootstrap, seed=seed),
-                curve=sweep(run.samples, bias_grid()) if run.has_probabilities else None,
+                curve=sweep(run.samples, bias_grid(), run.proactive_bias) if run.has_probabilities else None,
                 color=plots.run_color(i),
             )
             for i, run in enumerate(runs)
@@ -95,15 +92,15 @@ def load_report(
 
 
 def resolve_data_dir(run: Run, data: Path | None) -> Path:
-    """The dataset the runs scored: `--data`, else the run's recorded data_dir; its fingerprint must match."""
+    """The dataset the runs scored: `--data`, else the run's dataset_dir; its fingerprint must match."""
     if data is None:
-        recorded = run.results.get("data_dir")
+        recorded = run.results.dataset_dir
         if not recorded:
-            raise BehaviorBenchError(f"{run.path / RESULTS_NAME}: data_dir: missing; pass --data DIR")
+            raise BehaviorBenchError(f"{run.path / RESULTS_FILE}: dataset_dir: not recorded; pass --data DIR")
         data = Path(recorded)
         if not data.is_dir():
             raise BehaviorBenchError(
-                f"{run.path / RESULTS_NAME}: data_dir {recorded!r} not found; pass --data DIR with it"
+                f"{run.path / RESULTS_FILE}: dataset_dir {recorded!r} not found; pass --data DIR with it"
             )
     found = dataset_fingerprint(Path(data))
     if found != run.fingerprint:
@@ -161,7 +158,7 @@ def _categories(report: Report) -> list[dict]:
         {
             "category": category,
             "cells": [
-                percent(r.scores.categories[category].macro_f1) if category in r.scores.categories else "–"
+                percent(r.scores.categories[category].macro_f1 if category in r.scores.categories else None)
                 for r in report.runs
             ],
             "not_applicable": sum(r.scores.not_applicable_by_category.get(category, 0) for r in report.runs),
@@ -171,19 +168,16 @@ def _categories(report: Report) -> list[dict]:
 
 
 def _provenance(report: Report) -> list[dict]:
-    shown = ("model", "protocol", "split", "data_dir", "params", "versions", "timings")
+    """Each run's identity, dataset and software as recorded in its results.json (metrics aside)."""
     rows = []
     for r in report.runs:
-        fields = {key: r.run.results[key] for key in shown if key in r.run.results}
-        other = {
-            k: v for k, v in r.run.results.items() if k not in (*shown, "metrics", "dataset_fingerprint")
-        }
-        fields.update(other)
+        results = r.run.results.model_dump(mode="json", exclude={"metrics"})
+        fields = {**results.pop("run"), **results}
         rows.append(
             {
                 "name": r.run.name,
                 "fields": [
-                    (key, value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+                    (key, value if isinstance(value, str) else json.dumps(value))
                     for key, value in fields.items()
                 ],
                 "counts": r.scores.counts.model_dump(),

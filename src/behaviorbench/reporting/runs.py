@@ -1,4 +1,4 @@
-"""Read evaluation runs back from disk: `samples.jsonl` (one Sample per slot) and `results.json`.
+"""Read evaluation runs back for comparison: `results.json` and `samples.jsonl` of each run.
 
 Reports, calibration and the hard subset all compare runs; comparing runs scored on different
 datasets would silently mix tasks, so loading several runs checks they share one fingerprint.
@@ -6,25 +6,26 @@ datasets would silently mix tasks, so loading several runs checks they share one
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.records import Sample
-
-SAMPLES_NAME = "samples.jsonl"
-RESULTS_NAME = "results.json"
+from behaviorbench.evaluation.results import (
+    RESULTS_FILE,
+    SAMPLES_FILE,
+    RunResults,
+    read_results,
+    read_samples,
+)
 
 
 @dataclass(frozen=True)
 class Run:
-    """One evaluation run: where it lives, its results record and its per-slot samples."""
+    """One finished evaluation run: where it lives, its results record and its per-slot samples."""
 
     path: Path
-    results: dict
+    results: RunResults
     samples: list[Sample]
 
     @property
@@ -34,15 +35,20 @@ class Run:
 
     @property
     def model(self) -> str:
-        return str(self.results.get("model", self.name))
+        return self.results.run.model
 
     @property
     def fingerprint(self) -> str:
-        return str(self.results["dataset_fingerprint"])
+        return self.results.run.dataset_fingerprint
+
+    @property
+    def proactive_bias(self) -> float:
+        """The bias the run was decided with; its recorded probabilities already include it."""
+        return self.results.run.proactive_bias
 
     @property
     def has_probabilities(self) -> bool:
-        """True when every ok designated-or-ambient sample carries behavior probabilities."""
+        """True when every `ok` sample carries behavior probabilities."""
         scored = [s for s in self.samples if s.status == "ok"]
         return bool(scored) and all(s.probabilities is not None for s in scored)
 
@@ -52,37 +58,16 @@ def load_run(path: Path) -> Run:
     path = Path(path)
     if not path.is_dir():
         raise BehaviorBenchError(f"{path}: no such run directory")
-    results_file = path / RESULTS_NAME
-    if not results_file.is_file():
+    if not (path / RESULTS_FILE).is_file():
         raise BehaviorBenchError(
-            f"{results_file}: not found; is {path} a run written by `behaviorbench eval`?"
+            f"{path / RESULTS_FILE}: not found; finish the run with `behaviorbench eval` "
+            "or score what it has with `behaviorbench score`"
         )
-    try:
-        results = json.loads(results_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise BehaviorBenchError(f"{results_file}:{error.lineno}: not valid JSON: {error.msg}") from None
-    if not isinstance(results, dict) or not results.get("dataset_fingerprint"):
-        raise BehaviorBenchError(f"{results_file}: dataset_fingerprint: missing field")
-    return Run(path=path, results=results, samples=read_samples(path / SAMPLES_NAME))
-
-
-def read_samples(path: Path) -> list[Sample]:
-    if not path.is_file():
-        raise BehaviorBenchError(f"{path}: not found; a run directory needs its {SAMPLES_NAME}")
-    samples = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                samples.append(Sample.model_validate_json(line))
-            except ValidationError as error:
-                first = error.errors()[0]
-                field = ".".join(str(part) for part in first["loc"]) or "sample"
-                raise BehaviorBenchError(f"{path}:{number}: {field}: {first['msg']}") from None
+    results = read_results(path)
+    samples, _ = read_samples(path)
     if not samples:
-        raise BehaviorBenchError(f"{path}: holds no samples")
-    return samples
+        raise BehaviorBenchError(f"{path / SAMPLES_FILE}: no samples; a run directory needs its samples")
+    return Run(path=path, results=results, samples=samples)
 
 
 def load_runs(paths: list[Path]) -> list[Run]:
@@ -103,6 +88,6 @@ def check_same_dataset(runs: list[Run]) -> None:
     for run in runs[1:]:
         if run.fingerprint != first.fingerprint:
             raise BehaviorBenchError(
-                f"{run.path / RESULTS_NAME}: dataset_fingerprint {run.fingerprint} differs from "
+                f"{run.path / RESULTS_FILE}: run.dataset_fingerprint {run.fingerprint} differs from "
                 f"{first.fingerprint} of {first.path}; runs compared together must score the same dataset"
             )
