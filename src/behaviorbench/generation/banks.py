@@ -26,8 +26,9 @@ BANK_FILES: tuple[str, ...] = (
     "ecg.yaml",
 )
 UNSEEN_SHARE = 5
-"""One variant in UNSEEN_SHARE (at least one per list of three or more) is reserved for test_unseen.
-Top-level lists (the settings themselves) are not phrasings and are shared by all splits."""
+"""One variant in UNSEEN_SHARE (at least one per list of three or more) is reserved for test_unseen."""
+RESERVING_BANKS: tuple[str, ...] = ("questions", "problems")
+"""Banks whose variants phrase tasks; cast, settings and chatter are shared by all splits."""
 
 
 def stable_hash(text: str) -> int:

@@ -15,6 +15,7 @@ from behaviorbench.generation.context import CaseContext, spoken
 from behaviorbench.generation.patient import Patient, simulate_patient
 from behaviorbench.generation.plan import make_plan
 from behaviorbench.generation.pools import Pools, pools_for
+from behaviorbench.generation.reactive import case_timeline
 from behaviorbench.generation.script import Scene, Script, assemble
 from behaviorbench.generation.splits import split_of
 from behaviorbench.knowledge.models import KnowledgeBase
@@ -63,6 +64,7 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
     )
     ctx.safe_drugs = [d for d in pools.drugs if _safe(pools, patient, d)]
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
+    ctx.timeline = case_timeline(ctx, random.Random(f"{stream}:timeline"))
 
     chosen = plan.scenes if scenes is None else plan.scenes[: max(scenes, 1)]
     written = []

@@ -10,7 +10,7 @@ from behaviorbench.generation.banks import PhraseBank
 from behaviorbench.generation.doses import Dose, dose_for, number
 from behaviorbench.generation.patient import Patient
 from behaviorbench.generation.pools import Pools
-from behaviorbench.generation.script import Line
+from behaviorbench.generation.script import Line, capitalized
 from behaviorbench.knowledge.models import Analyte, Drug
 
 
@@ -48,6 +48,12 @@ class CaseContext:
     """The opening line presenting the patient (evidence for diagnosis questions)."""
     vitals: Line | None = None
     """The opening line with vitals and the recorded weight (evidence for weight problems)."""
+    timeline: list[tuple[str, int]] = field(default_factory=list)
+    """The case's events as (label, minutes from yesterday 00:00), in time order."""
+    used: set[str] = field(default_factory=set)
+    """Drugs and prechecks tasks have already featured, so later tasks can prefer fresh ones."""
+    _doses: dict[str, Dose | None] = field(default_factory=dict)
+    _dosable: list[str] | None = None
 
     @property
     def unseen(self) -> bool:
@@ -67,7 +73,7 @@ class CaseContext:
 
     def say(self, role: str, template: str, **extra: Any) -> Line:
         """A line spoken by `role`, relayed by the nurse when the patient or family is not present."""
-        text = template.format(**self.fields(extra))
+        text = capitalized(template.format(**self.fields(extra)))
         if role in ("patient", "family") and role not in self.cast:
             who = self.patient.name if role == "patient" else "The family"
             return Line("nurse", self.cast["nurse"], f'{who} told me: "{text}"')
@@ -106,8 +112,17 @@ class CaseContext:
         return self.kb.drugs[drug_id]
 
     def dose(self, drug_id: str) -> Dose | None:
-        p = self.patient
-        return dose_for(self.drug(drug_id), p.weight_kg, p.crcl)
+        """This patient's dose of a drug (memoised: tasks ask for the same drugs again and again)."""
+        if drug_id not in self._doses:
+            p = self.patient
+            self._doses[drug_id] = dose_for(self.drug(drug_id), p.weight_kg, p.crcl)
+        return self._doses[drug_id]
+
+    def dosable(self) -> list[str]:
+        """Safe drugs that have a dose for this patient."""
+        if self._dosable is None:
+            self._dosable = [d for d in self.safe_drugs if self.dose(d) is not None]
+        return self._dosable
 
     def unsafe_names(self) -> list[str]:
         """Lower-case names of the drugs this patient must not get (for filtering free text)."""
@@ -127,6 +142,10 @@ class CaseContext:
         if not candidates:
             return None
         options = self.pools.featured(sorted(candidates))
-        relevant = [d for d in options if d in self.relevant_drugs()]
+        options = [d for d in options if d not in self.used] or options
+        wanted = self.relevant_drugs()
+        relevant = [d for d in options if d in wanted]
         wants_relevant = rng.random() < 0.7
-        return rng.choice(relevant if relevant and wants_relevant else options)
+        chosen = rng.choice(relevant if relevant and wants_relevant else options)
+        self.used.add(chosen)
+        return chosen

@@ -35,7 +35,15 @@ EXTRA_WEIGHTS: dict[Category, float] = {
     Category.treatment_recommendation: 0.5,
     Category.non_actionable: 0.5,
 }
-MAX_PER_CASE = {Category.ddx_reasoning: 2, Category.image_reasoning: 2, Category.treatment_recommendation: 2}
+MAX_PER_CASE = {
+    Category.ddx_reasoning: 2,
+    Category.image_reasoning: 2,
+    Category.treatment_recommendation: 2,
+    Category.temporal_ordering: 2,
+    Category.lab_interpretation: 2,
+    Category.dose_calculation: 3,
+    Category.non_actionable: 3,
+}
 
 SUBTYPES: dict[Category, tuple[str, ...]] = {
     Category.error_correction: ("dose", "unit", "frequency", "weight", "lab"),

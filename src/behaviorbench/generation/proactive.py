@@ -76,7 +76,7 @@ def allergy_name(ctx: CaseContext, allergy_class: str) -> str:
 
 
 def _dose_candidates(ctx: CaseContext) -> list[str]:
-    return [d for d in ctx.safe_drugs if ctx.dose(d) is not None]
+    return ctx.dosable()
 
 
 # --- error_correction -------------------------------------------------------------------------

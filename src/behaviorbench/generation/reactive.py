@@ -128,38 +128,40 @@ def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Sce
     return Scene([setup, question], [task])
 
 
-def timeline(ctx: CaseContext, rng: random.Random) -> Scene:
-    """A scrambled list of timed events; the answer is their order."""
+def case_timeline(ctx: CaseContext, rng: random.Random) -> list[tuple[str, int]]:
+    """The case's events with their times (minutes from yesterday 00:00), fixed once per case so
+    every timeline question agrees with every other."""
     condition = ctx.patient.condition
     drugs = [ctx.drug(d).name for d in condition.first_line_drugs if d in ctx.safe_drugs]
-    events = [e for e in ctx.bank.get("questions.temporal_events") if drugs or "{drug}" not in e]
-    picked = sorted(rng.sample(range(len(events)), rng.randint(4, 5)))
     drug = rng.choice(drugs) if drugs else ""
-    labels = [events[i].format(drug=drug) for i in picked]
-    minute = rng.randint(18 * 60, 23 * 60 + 30)
-    times = []
-    for _ in labels:
-        times.append(minute)
-        minute += rng.randint(25, 240)
-    mentioned = list(range(len(labels)))
+    minute = rng.randint(17 * 60, 22 * 60)
+    events = []
+    for event in ctx.bank.get("questions.temporal_events"):
+        if "{drug}" in event and not drug:
+            continue
+        events.append((event.format(drug=drug), minute))
+        minute += rng.randint(25, 150)
+    return events
+
+
+def clock(minute: int) -> str:
+    day = "yesterday" if minute < 24 * 60 else "today"
+    return f"{day} {(minute // 60) % 24:02d}:{minute % 60:02d}"
+
+
+def timeline(ctx: CaseContext, rng: random.Random) -> Scene:
+    """A scrambled list of timed events; the answer is their order."""
+    events = ctx.timeline
+    picked = [events[i] for i in sorted(rng.sample(range(len(events)), min(len(events), rng.randint(4, 5))))]
+    mentioned = list(range(len(picked)))
     while mentioned == sorted(mentioned):
         rng.shuffle(mentioned)
-
-    def clock(m: int) -> str:
-        day = "yesterday" if m < 24 * 60 else "today"
-        return f"{day} {(m // 60) % 24:02d}:{m % 60:02d}"
-
-    events_text = "; ".join(f"{labels[i]} {clock(times[i])}" for i in mentioned)
+    events_text = "; ".join(f"{picked[i][0]} {clock(picked[i][1])}" for i in mentioned)
     setup, _ = ctx.phrase("questions.temporal_setup", rng, events=events_text)
     question, _ = ctx.phrase("questions.temporal_ordering", rng)
-    response = (
-        "In order: "
-        + "; ".join(
-            f"{k + 1}. {label} ({clock(t)})" for k, (label, t) in enumerate(zip(labels, times, strict=True))
-        )
-        + "."
-    )
-    target = Target(kind="order", answers=labels)
+    steps = [f"{k + 1}. {label} ({clock(minute)})" for k, (label, minute) in enumerate(picked)]
+    response = "In order: " + "; ".join(steps) + "."
+    target = Target(kind="order", answers=[label for label, _ in picked])
     task = Task(Category.temporal_ordering, question, Behavior.reactive, response, target, [setup, question])
     return Scene([setup, question], [task])
 
@@ -167,7 +169,7 @@ def timeline(ctx: CaseContext, rng: random.Random) -> Scene:
 def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
     """A weight- and/or renal-adjusted dose with its arithmetic."""
     patient = ctx.patient
-    dosable = [d for d in ctx.safe_drugs if ctx.dose(d) is not None]
+    dosable = ctx.dosable()
     drug_id = ctx.choose_drug(
         rng, [d for d in dosable if needs_calculation(ctx.drug(d), patient.crcl)] or dosable
     )
@@ -244,7 +246,7 @@ def image(ctx: CaseContext, rng: random.Random, repeat: bool = False) -> Scene:
         path=ecg_path(rhythm, rate, variant),
         truth={"rhythm": rhythm, "rate": rate, "variant": variant},
     )
-    setup, _ = ctx.phrase("questions.image_setup", rng)
+    setup, _ = ctx.phrase("questions.image_repeat_setup" if repeat else "questions.image_setup", rng)
     setup.attachments.append(attachment)
     question, _ = ctx.phrase("questions.image_reasoning", rng)
     response = f"{info['title']}, rate about {rate} per minute."

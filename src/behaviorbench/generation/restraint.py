@@ -17,7 +17,7 @@ def _silent(category: Category, ctx: CaseContext, path: str, rng: random.Random,
 
 
 def _dose_drug(ctx: CaseContext, rng: random.Random) -> str:
-    return ctx.choose_drug(rng, [d for d in ctx.safe_drugs if ctx.dose(d) is not None])
+    return ctx.choose_drug(rng, ctx.dosable())
 
 
 def addressed(

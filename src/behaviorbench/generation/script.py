@@ -12,6 +12,11 @@ from behaviorbench.schema import Attachment, Slot, Target, Utterance
 from behaviorbench.taxonomy import Behavior, Category
 
 
+def capitalized(text: str) -> str:
+    """First letter up: lines and replies may start with a lower-case drug or analyte name."""
+    return text[:1].upper() + text[1:]
+
+
 @dataclass(eq=False)
 class Line:
     """One utterance under construction."""
@@ -86,7 +91,7 @@ def assemble(
                 category=task.category,
                 task_id=f"{case_id}:t{number:02d}",
                 gold_behavior=task.behavior,
-                gold_response=task.response if task.behavior is not Behavior.silent else "",
+                gold_response=capitalized(task.response) if task.behavior is not Behavior.silent else "",
                 target=task.target,
                 evidence=sorted({index_of[id(line)] for line in task.evidence}),
                 control_of=f"{twin_id}:t{number:02d}" if task.positive is False else None,

@@ -42,16 +42,29 @@ class HeldOut:
         return self.names.search(text) is not None
 
 
-def _held(kind: str, ids: list[str]) -> frozenset[str]:
-    ranked = sorted(ids, key=lambda id_: stable_hash(f"held-out:{kind}:{id_}"))
-    return frozenset(ranked[: max(1, round(len(ids) * HELD_OUT_PERCENT / 100))])
+def _held(kind: str, names: dict[str, str], other_names: list[str]) -> frozenset[str]:
+    """A stable share of ids, skipping any whose name is part of another name (amoxicillin would
+    otherwise be held out while amoxicillin-clavulanate stays seen)."""
+    ranked = sorted(names, key=lambda id_: stable_hash(f"held-out:{kind}:{id_}"))
+    wanted = max(1, round(len(names) * HELD_OUT_PERCENT / 100))
+    everything = [*names.values(), *other_names]
+    chosen = []
+    for id_ in ranked:
+        pattern = re.compile(rf"\b{re.escape(names[id_])}\b", re.IGNORECASE)
+        if sum(1 for n in everything if pattern.search(n)) == 1:
+            chosen.append(id_)
+        if len(chosen) == wanted:
+            break
+    return frozenset(chosen)
 
 
 def held_out(kb: KnowledgeBase) -> HeldOut:
     """The held-out sets of `kb`, and a pattern over their names (condition names, drug names and
     brand names; condition synonyms are left out because many are generic words like "AF")."""
-    conditions = _held("condition", sorted(kb.conditions))
-    drugs = _held("drug", sorted(kb.drugs))
+    condition_names = {c.id: c.name for c in kb.conditions.values()}
+    drug_names = {d.id: d.name for d in kb.drugs.values()}
+    conditions = _held("condition", condition_names, list(drug_names.values()))
+    drugs = _held("drug", drug_names, list(condition_names.values()))
     names = [kb.conditions[c].name for c in conditions]
     names += [name for d in drugs for name in (kb.drugs[d].name, *kb.drugs[d].brand_names)]
     names = sorted({n for n in names if len(n) >= 3}, key=len, reverse=True)
