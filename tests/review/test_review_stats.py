@@ -35,7 +35,7 @@ def test_wilson_interval_stays_inside_zero_one_at_the_edges():
 def test_bradley_terry_two_systems_recovers_the_log_odds():
     # A beats B 3 times of 4: the MLE sets σ(θA − θB) = 3/4, so θA − θB = log 3.
     theta = bradley_terry(np.array([[0, 3], [1, 0]]))
-    assert theta[0] - theta[1] == pytest.approx(math.log(3), abs=1e-6)
+    assert theta[0] - theta[1] == pytest.approx(math.log(3), abs=1e-5)
     assert theta.sum() == pytest.approx(0, abs=1e-9)
 
 
@@ -50,7 +50,7 @@ def test_bradley_terry_recovers_strengths_that_fit_the_table_exactly():
 
 def test_bradley_terry_keeps_a_system_that_always_wins_finite():
     theta = bradley_terry(np.array([[0, 5], [0, 0]]))
-    assert np.all(np.isfinite(theta)) and theta[0] > theta[1] + 10
+    assert np.all(np.isfinite(theta)) and 20 > theta[0] - theta[1] > 8
 
 
 def test_mean_interval_is_the_student_t_interval():

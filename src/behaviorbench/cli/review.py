@@ -72,6 +72,9 @@ def results(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for results.json, CSVs and figures.")
     ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Item resamples for the Bradley-Terry intervals.")
+    ] = 1000,
 ) -> None:
     """Win/tie/loss per pair, Bradley–Terry strengths, ratings and agreement."""
     from rich.table import Table
@@ -79,7 +82,7 @@ def results(
     from behaviorbench.review.results import analyse
 
     out = out if out is not None else study.with_suffix("").with_name(study.stem + "-results")
-    summary = analyse(study, out)
+    summary = analyse(study, out, resamples=bootstrap)
     console = Console(highlight=False)
     table = Table(
         title=f"{summary['answers']} answers on {summary['items']} items by {summary['raters']} raters"

@@ -4,7 +4,7 @@ Conventions (also in docs/review.md):
 - win, tie and loss rates of a pair are shares of all its comparisons (ties included in n), each
   with a 95% Wilson interval;
 - Bradley–Terry counts a tie as half a win for each side; its 95% interval comes from resampling
-  items (all raters of an item together) 1,000 times;
+  items (all raters of an item together), 1,000 times by default;
 - agreement is measured on the overall choice, read in item terms (which system won, or tie) so
   that the random left/right sides do not count as disagreement, and on each criterion's scores.
 """
@@ -134,7 +134,9 @@ def win_matrix(systems: list[str], judgements: list[Judgement]) -> np.ndarray:
     return wins
 
 
-def strengths(systems: list[str], judgements: list[Judgement], seed: int = 0) -> list[dict]:
+def strengths(
+    systems: list[str], judgements: list[Judgement], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> list[dict]:
     """Bradley–Terry log-strengths with item-bootstrap 95% intervals."""
     theta = bradley_terry(win_matrix(systems, judgements))
     by_item: dict[int, list[Judgement]] = defaultdict(list)
@@ -147,7 +149,7 @@ def strengths(systems: list[str], judgements: list[Judgement], seed: int = 0) ->
             bradley_terry(
                 win_matrix(systems, [j for k in rng.integers(0, len(items), len(items)) for j in items[k]])
             )
-            for _ in range(BOOTSTRAP_RESAMPLES)
+            for _ in range(resamples)
         ]
     )
     low, high = np.percentile(draws, [2.5, 97.5], axis=0)
@@ -228,7 +230,7 @@ def agreement(criteria: list[dict], judgements: list[Judgement]) -> list[dict]:
     return rows
 
 
-def analyse(db_path: Path, out: Path) -> dict:
+def analyse(db_path: Path, out: Path, resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
     """Write results.json, CSV tables and PNG figures for a study into `out`; return the summary."""
     systems, criteria, judgements = load_judgements(db_path)
     if not judgements:
@@ -246,7 +248,7 @@ def analyse(db_path: Path, out: Path) -> dict:
         "raters": len({j.rater for j in judgements}),
         "systems": systems,
         "pairwise": pairwise,
-        "bradley_terry": strengths(systems, judgements),
+        "bradley_terry": strengths(systems, judgements, resamples),
         "ratings": rating_table(systems, criteria, judgements),
         "agreement": agreement(criteria, judgements),
         "cohen_kappa_pairs": pairwise_cohen_kappa([(j.item, j.rater, j.winner or "tie") for j in judgements]),
