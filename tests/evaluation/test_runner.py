@@ -1,0 +1,116 @@
+"""The runner on a real (tiny, random) local model: the fast path, the run directory, rescoring."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from evalcases import make_dataset
+
+from behaviorbench.evaluation.metrics import score_samples
+from behaviorbench.evaluation.results import read_identity, read_results, read_samples
+from behaviorbench.evaluation.runner import rescore, run_eval
+from behaviorbench.taxonomy import Behavior
+
+SLOTS_PER_CASE = 9
+
+
+def local_eval(model, data, out, **options):
+    options = {"max_tokens": 8, "n_bootstrap": 100, **options}
+    return run_eval(f"hf:{model}", data, "test", "tagged", out, **options)
+
+
+@pytest.fixture(scope="module")
+def shared_run(tiny_model, tmp_path_factory):
+    """One tagged run for the read-only tests of this module (a local model is never cached)."""
+    root = tmp_path_factory.mktemp("shared")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BEHAVIORBENCH_CACHE", str(root / "cache"))
+        data = make_dataset(root / "data")
+        return data, local_eval(tiny_model, data, root / "run").parent
+
+
+@pytest.fixture
+def tagged_run(shared_run, tmp_path):
+    """A private copy of the shared run, free to modify."""
+    return Path(shutil.copytree(shared_run[1], tmp_path / "run"))
+
+
+@pytest.fixture
+def dataset_dir(shared_run):
+    return shared_run[0]
+
+
+def test_one_sample_per_slot_with_probabilities_and_image_slots_not_applicable(tagged_run, dataset_dir):
+    samples, _ = read_samples(tagged_run)
+    assert len(samples) == 6 * SLOTS_PER_CASE
+    assert len({(s.case_id, s.slot) for s in samples}) == len(samples)
+    assert {s.split for s in samples} == {"test"}
+    for sample in samples:
+        if sample.category is not None and sample.category.value == "image_reasoning":
+            assert sample.status == "not_applicable"
+        else:
+            assert sample.status == "ok"
+            assert sum(sample.probabilities.values()) == pytest.approx(1)
+            assert sample.predicted == max(sample.probabilities, key=sample.probabilities.get)
+            assert sample.raw_output.startswith(f"[{sample.predicted.value.upper()}]")
+            has_target = sample.slot in (2, 3, 7) or (sample.slot == 5 and sample.control_of is None)
+            assert (sample.content_pass is not None) == has_target
+            assert len(sample.prompt_hash) == 64
+
+
+def test_results_record_provenance_and_the_metrics_of_the_samples(tagged_run, tiny_model, dataset_dir):
+    results = read_results(tagged_run)
+    assert results.run.model == f"hf:{tiny_model}"
+    assert results.run.protocol == "tagged"
+    assert results.run.split == "test"
+    assert len(results.run.dataset_fingerprint) >= 16
+    assert results.versions["torch"] and results.versions["behaviorbench"]
+    assert results.timings.cases == 6 and results.timings.cases_resumed == 0
+    samples, _ = read_samples(tagged_run)
+    assert results.metrics == score_samples(samples, n_bootstrap=100, seed=0)
+    assert read_identity(tagged_run) == results.run
+
+
+def test_rerun_resumes_everything_and_changes_no_sample(tagged_run, tiny_model, dataset_dir):
+    before = (tagged_run / "samples.jsonl").read_bytes()
+    local_eval(tiny_model, dataset_dir, tagged_run)
+    assert (tagged_run / "samples.jsonl").read_bytes() == before
+    results = read_results(tagged_run)
+    assert (results.timings.cases, results.timings.cases_resumed) == (0, 6)
+
+
+def test_score_recomputes_the_metrics_from_samples_alone(tagged_run):
+    original = read_results(tagged_run).metrics
+    stored = json.loads((tagged_run / "results.json").read_text())
+    stored["metrics"]["macro_f1"] = 0.999
+    (tagged_run / "results.json").write_text(json.dumps(stored))
+    assert rescore(tagged_run, n_bootstrap=100).metrics == original
+    assert read_results(tagged_run).metrics == original
+    (tagged_run / "results.json").unlink()  # a run killed before its end still scores
+    assert rescore(tagged_run, n_bootstrap=100).metrics == original
+
+
+def test_proactive_bias_moves_every_decision(tiny_model, dataset_dir, tmp_path):
+    loud = local_eval(tiny_model, dataset_dir, tmp_path / "loud", proactive_bias=50.0, generate=False)
+    quiet = local_eval(tiny_model, dataset_dir, tmp_path / "quiet", proactive_bias=-50.0, generate=False)
+    loud_samples, _ = read_samples(loud.parent)
+    quiet_samples, _ = read_samples(quiet.parent)
+    assert {s.predicted for s in loud_samples if s.status == "ok"} == {Behavior.proactive}
+    assert Behavior.proactive not in {s.predicted for s in quiet_samples}
+    assert read_results(loud.parent).metrics.false_alarm_rate == 1
+    assert all(s.response == "" and s.content_pass is None for s in loud_samples)
+
+
+def test_limit_evaluates_the_first_cases_and_a_larger_limit_extends_the_run(
+    tiny_model, dataset_dir, tmp_path
+):
+    local_eval(tiny_model, dataset_dir, tmp_path / "run", limit=2)
+    samples, _ = read_samples(tmp_path / "run")
+    assert sorted({s.case_id for s in samples}) == ["case-00000", "case-00001"]
+    local_eval(tiny_model, dataset_dir, tmp_path / "run", limit=3)
+    samples, _ = read_samples(tmp_path / "run")
+    assert len(samples) == 3 * SLOTS_PER_CASE
+    assert read_results(tmp_path / "run").timings.cases_resumed == 2
