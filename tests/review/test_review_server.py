@@ -189,7 +189,9 @@ def test_nothing_a_rater_can_reach_names_a_system(server, study, tmp_path):
     for image in set(re.findall(r"/image/([0-9a-f]{64})", "".join(seen))):
         seen.append(str(dict(client.get(f"/image/{image}").headers)))
     text = "\n".join(seen)
-    assert "All done" in text or "every comparison is answered" in text
+    assert "every comparison is answered" in text
+    assert '<p class="silent">stays silent</p>' in text, "silence is said in words"
+    assert not re.search(r'<p class="text">\s*</p>', text), "no empty response box"
     for secret in secrets:
         assert secret not in text, secret
 
