@@ -67,15 +67,15 @@ def _header(case: Case) -> Text:
     )
 
 
-def _utterance(index: int, utterance: Utterance) -> Text:
+def _utterance(index: int, utterance: Utterance) -> Table:
+    """Index in a gutter so long utterances wrap under their own text."""
     style = ROLE_STYLES.get(utterance.role, "bold")
-    return Text.assemble(
-        (f"{index:>3}  ", "dim"),
-        (utterance.speaker, style),
-        (f" ({utterance.role})", "dim"),
-        ": ",
-        utterance.text,
-    )
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(width=INDENT - 2, justify="right", style="dim")
+    grid.add_column()
+    speaker = Text.assemble((utterance.speaker, style), (f" ({utterance.role})", "dim"), ": ", utterance.text)
+    grid.add_row(str(index), speaker)
+    return grid
 
 
 def _attachment(attachment: TableAttachment | ImageAttachment) -> Table | Text:
