@@ -71,7 +71,7 @@ def validate_fails(dataset: Path, file: Path, line: int, field: str) -> str:
 def test_validate_accepts_a_fresh_build(built: Path):
     result = runner.invoke(app, ["validate", str(built)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"OK {built}: 16 cases")
+    assert result.stdout.startswith(f"OK {built}: 16 cases")
 
 
 def test_truncated_line(copy: Path):

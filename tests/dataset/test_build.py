@@ -66,3 +66,13 @@ def test_refuses_a_directory_holding_something_else(built: Path, tmp_path: Path)
     with pytest.raises(BehaviorBenchError, match="not empty and holds no manifest.json"):
         build_dataset(stranger, CASES, SEED, scenes=SCENES, progress=False)
     assert list(stranger.iterdir()) == [stranger / "todo.txt"]
+
+
+def test_an_interrupted_build_is_replaced_and_its_stale_shards_removed(built: Path, tmp_path: Path):
+    out = tmp_path / "data"
+    stale = out / "train" / "shard-00007.jsonl"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("half a line")
+    build_dataset(out, CASES, SEED, workers=1, scenes=SCENES, progress=False)
+    assert not stale.exists()
+    assert files_of(out) == files_of(built)

@@ -52,7 +52,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Dataset directory or a J
     from behaviorbench.dataset.manifest import load_manifest
     from behaviorbench.dataset.validate import validate_dataset
 
-    problems = validate_dataset(path)
+    problems = validate_dataset(path, progress=True)
     for problem in problems:
         typer.echo(str(problem))
     if problems:
@@ -62,7 +62,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Dataset directory or a J
         manifest = load_manifest(path)
         summary = (
             f"{manifest.cases:,} cases, {manifest.counts.designated_slots:,} designated slots, "
-            f"{len(manifest.shards)} shards match the manifest"
+            f"{len(manifest.shards)} shard{'s' if len(manifest.shards) != 1 else ''} match the manifest"
         )
     else:
         with open(path, encoding="utf-8") as handle:
@@ -84,7 +84,7 @@ def export(
 
     if format not in FORMATS:
         raise BehaviorBenchError(f"--format: unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    for file, count in export_messages(path, style, out).items():
+    for file, count in export_messages(path, style, out, progress=True).items():
         typer.echo(f"wrote {file}: {count:,} cases")
 
 

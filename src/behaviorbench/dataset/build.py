@@ -9,19 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
-
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from behaviorbench.dataset.counts import DatasetCounts
 from behaviorbench.dataset.jsonl import case_to_line
@@ -32,10 +21,12 @@ from behaviorbench.dataset.manifest import (
     manifest_path,
     write_manifest,
 )
+from behaviorbench.dataset.progress import case_progress
 from behaviorbench.dataset.shards import SHARD_SIZE, ShardWriter
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.generation import GENERATOR_VERSION, generate_case
 from behaviorbench.knowledge import knowledge_base_hash
+from behaviorbench.schema import SPLITS
 
 Chunk = tuple[list[tuple[str, str]], DatasetCounts]
 """(split, JSON line) per case in index order, and the chunk's counts."""
@@ -67,15 +58,20 @@ def build_dataset(
     chunks = _chunk_ranges(cases, workers)
     writer = ShardWriter(out, SHARD_SIZE)
     counts = DatasetCounts()
-    with _progress_bar(progress) as bar:
-        task = bar.add_task("building", total=cases)
-        for lines, chunk_counts in _generate(seed, scenes, chunks, workers):
-            for split, line in lines:
-                writer.write(split, line)
-            counts.merge(chunk_counts)
-            bar.advance(task, len(lines))
+    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+        # Every chunk is submitted (and, with fork, every worker started) before the progress
+        # bar starts its refresh thread.
+        results = _submit(pool, seed, scenes, chunks)
+        with case_progress(progress) as bar:
+            task = bar.add_task("building", total=cases)
+            for lines, chunk_counts in results:
+                for split, line in lines:
+                    writer.write(split, line)
+                counts.merge(chunk_counts)
+                bar.advance(task, len(lines))
     manifest = Manifest(**identity, counts=counts.canonical(), shards=writer.close())
     write_manifest(out, manifest)
+    _remove_stale_shards(out, manifest)
     return manifest
 
 
@@ -89,21 +85,39 @@ def generate_chunk(seed: int, start: int, stop: int, scenes: int | None) -> Chun
     return lines, counts
 
 
-def _generate(seed: int, scenes: int | None, chunks: list[tuple[int, int]], workers: int) -> Iterator[Chunk]:
-    if workers == 1:
-        for start, stop in chunks:
-            yield generate_chunk(seed, start, stop, scenes)
-        return
+def _submit(
+    pool: ProcessPoolExecutor | None, seed: int, scenes: int | None, chunks: list[tuple[int, int]]
+) -> Iterator[Chunk]:
+    """Results in index order: `map` yields in submission order whatever finishes first."""
+    if pool is None:
+        return (generate_chunk(seed, start, stop, scenes) for start, stop in chunks)
     starts, stops = zip(*chunks, strict=True)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        # map submits every chunk now and yields results in submission (= index) order.
-        yield from pool.map(generate_chunk, [seed] * len(chunks), starts, stops, [scenes] * len(chunks))
+    return pool.map(generate_chunk, [seed] * len(chunks), starts, stops, [scenes] * len(chunks))
 
 
 def _chunk_ranges(cases: int, workers: int) -> list[tuple[int, int]]:
     """Contiguous index ranges, small enough to balance the pool and move the progress bar."""
     size = max(1, min(64, cases // (workers * 16)))
     return [(start, min(start + size, cases)) for start in range(0, cases, size)]
+
+
+def _only_shards(out: Path) -> bool:
+    """True when `out` holds nothing but split folders of shards (and temp files) from a build."""
+    for entry in out.iterdir():
+        if not entry.is_dir() or entry.name not in SPLITS:
+            return False
+        if any(not file.name.startswith(("shard-", ".shard-")) for file in entry.iterdir()):
+            return False
+    return True
+
+
+def _remove_stale_shards(out: Path, manifest: Manifest) -> None:
+    """Shards an interrupted earlier build left behind would otherwise sit unlisted beside the new ones."""
+    listed = {entry.path for entry in manifest.shards}
+    for split in SPLITS:
+        for shard in (out / split).glob("shard-*.jsonl"):
+            if f"{split}/{shard.name}" not in listed:
+                shard.unlink()
 
 
 def _claim(out: Path, identity: dict[str, object]) -> None:
@@ -115,6 +129,8 @@ def _claim(out: Path, identity: dict[str, object]) -> None:
     if not any(out.iterdir()):
         return
     if not manifest_path(out).is_file():
+        if _only_shards(out):
+            return  # an interrupted build: its shards are replaced or removed
         raise BehaviorBenchError(f"{out}: not empty and holds no {MANIFEST_NAME}; refusing to build into it")
     existing = load_manifest(out).identity()
     differing = [
@@ -125,21 +141,3 @@ def _claim(out: Path, identity: dict[str, object]) -> None:
             f"{manifest_path(out)}: holds a different dataset ({'; '.join(differing)}); "
             "refusing to overwrite it, choose another --out"
         )
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} cases/s" if speed else "- cases/s", style="progress.data.speed")
-
-
-def _progress_bar(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-    )

@@ -12,6 +12,7 @@ from pathlib import Path
 from behaviorbench.conversation import Style, case_messages
 from behaviorbench.dataset.atomic import atomic_open
 from behaviorbench.dataset.manifest import load_manifest
+from behaviorbench.dataset.progress import case_progress
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.schema import Case
@@ -24,7 +25,9 @@ def message_record(case: Case, style: Style) -> dict:
     return {"case_id": case.case_id, "split": case.split, "messages": case_messages(case, style)}
 
 
-def export_messages(source: Path, style: Style = "token", out: Path | None = None) -> dict[Path, int]:
+def export_messages(
+    source: Path, style: Style = "token", out: Path | None = None, progress: bool = False
+) -> dict[Path, int]:
     """Write the export; return the cases written per file.
 
     With `out`, every split goes to that one file; otherwise `<dataset>/export/messages-<split>.jsonl`.
@@ -32,21 +35,22 @@ def export_messages(source: Path, style: Style = "token", out: Path | None = Non
     if style not in STYLES:
         raise BehaviorBenchError(f"--style: unknown style {style!r}; choose one of {', '.join(STYLES)}")
     source = Path(source)
-    if out is not None:
-        return {Path(out): _write(Path(out), iter_cases(source), style)}
-    if not source.is_dir():
+    if out is None and not source.is_dir():
         raise BehaviorBenchError(f"{source}: --out is required when exporting a single JSONL file")
+    if out is None:
+        targets = {
+            source / "export" / f"messages-{split}.jsonl": split for split in load_manifest(source).splits
+        }
+    else:
+        targets = {Path(out): None}
     written = {}
-    for split in load_manifest(source).splits:
-        path = source / "export" / f"messages-{split}.jsonl"
-        written[path] = _write(path, iter_cases(source, split), style)
+    with case_progress(progress) as bar:
+        task = bar.add_task("exporting", total=load_manifest(source).cases if source.is_dir() else None)
+        for path, split in targets.items():
+            written[path] = 0
+            with atomic_open(path) as handle:
+                for case in iter_cases(source, split):
+                    handle.write(json.dumps(message_record(case, style), ensure_ascii=False) + "\n")
+                    written[path] += 1
+                    bar.advance(task)
     return written
-
-
-def _write(path: Path, cases, style: Style) -> int:
-    count = 0
-    with atomic_open(path) as handle:
-        for case in cases:
-            handle.write(json.dumps(message_record(case, style), ensure_ascii=False) + "\n")
-            count += 1
-    return count

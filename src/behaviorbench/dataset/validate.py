@@ -5,12 +5,14 @@ Nothing stops at the first problem; each is one `file:line: field: message` line
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from behaviorbench.dataset.counts import DatasetCounts
 from behaviorbench.dataset.manifest import Manifest, load_manifest, manifest_path
 from behaviorbench.dataset.problems import Problem, parse_case
+from behaviorbench.dataset.progress import case_progress
 from behaviorbench.dataset.shards import file_sha256
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.schema import Case
@@ -27,6 +29,7 @@ class _Scan:
     controls: list[tuple[str, int, str, str]] = field(default_factory=list)
     """(file, line, field, task id it claims to control) for every control slot."""
     unreadable_lines: int = 0
+    on_line: Callable[[], None] = lambda: None
 
     def read(self, path: Path, label: str, expected_split: str | None = None) -> int:
         """Check every line of one JSONL file; return how many lines it has."""
@@ -34,6 +37,7 @@ class _Scan:
         with open(path, encoding="utf-8") as handle:
             for lines, text in enumerate(handle, start=1):
                 case, problems = parse_case(text, label, lines)
+                self.on_line()
                 self.problems.extend(problems)
                 if case is None:
                     self.unreadable_lines += 1
@@ -70,10 +74,17 @@ class _Scan:
                 self.problems.append(Problem(label, line, name, message))
 
 
-def validate_dataset(path: Path) -> list[Problem]:
+def validate_dataset(path: Path, progress: bool = False) -> list[Problem]:
     """Every problem of a dataset directory (manifest and shards) or of a single JSONL file."""
     path = Path(path)
-    scan = _Scan()
+    with case_progress(progress) as bar:
+        task = bar.add_task("validating", total=None)
+        return _validate(
+            path, _Scan(on_line=lambda: bar.advance(task)), lambda total: bar.update(task, total=total)
+        )
+
+
+def _validate(path: Path, scan: _Scan, set_total: Callable[[int], None]) -> list[Problem]:
     if path.is_file():
         scan.read(path, str(path))
         scan.check_controls()
@@ -86,6 +97,7 @@ def validate_dataset(path: Path) -> list[Problem]:
     except BehaviorBenchError as error:
         return [Problem(str(manifest_file), 1, "manifest", str(error).removeprefix(f"{manifest_file}: "))]
     locate = _Locator(manifest_file.read_text(encoding="utf-8"), str(manifest_file))
+    set_total(manifest.cases)
     complete = True
     for number, entry in enumerate(manifest.shards):
         shard = path / entry.path
