@@ -48,9 +48,10 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
     rng = random.Random(stream)
     knobs = {knob: rng.random() < KNOB_SHARE for knob in KNOBS}
     setting = rng.choice(bank.get("settings"))
-    plan = make_plan(rng, pools, knobs)
+    condition = pools.views[rng.choice(pools.conditions)]
+    plan = make_plan(rng, pools, knobs, condition, bank.get("problems.allergy_words"))
     cast_data = bank.get("cast")
-    patient = simulate_patient(rng, pools, plan.needs, cast_data["last_names"])
+    patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"])
     _allergies_and_home_meds(rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"])
     cast = _cast(rng, bank, setting, patient)
     ctx = CaseContext(

@@ -125,9 +125,11 @@ class CaseContext:
         return self._dosable
 
     def unsafe_names(self) -> list[str]:
-        """Lower-case names of the drugs this patient must not get (for filtering free text)."""
+        """Lower-case names of drugs and drug classes this patient must not get (to filter free text)."""
         safe = set(self.safe_drugs)
-        return [d.name.lower() for d in self.kb.drugs.values() if d.id not in safe]
+        words = self.bank.get("problems.allergy_words")
+        classes = [words[a] for a in self.patient.allergy_classes if a in words]
+        return [d.name.lower() for d in self.kb.drugs.values() if d.id not in safe] + classes
 
     def relevant_drugs(self) -> set[str]:
         """First-line drugs of the patient's conditions and the home medications."""

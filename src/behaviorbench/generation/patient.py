@@ -127,10 +127,11 @@ VITAL_DECIMALS = {"temperature": 1}
 INCIDENTAL_EXCLUDED = {"creatinine", "potassium", "sodium", "glucose"}
 
 
-def simulate_patient(rng: random.Random, pools: Pools, needs: Needs, surnames: list[str]) -> Patient:
-    """Draw a patient for the case's condition, meeting `needs`."""
+def simulate_patient(
+    rng: random.Random, pools: Pools, condition: ConditionView, needs: Needs, surnames: list[str]
+) -> Patient:
+    """Draw a patient with `condition` meeting `needs`."""
     kb = pools.kb
-    condition = pools.views[rng.choice(pools.conditions)]
     female = True if needs.female_of_childbearing_age else rng.random() < 0.5
     age = rng.randint(22, 40) if needs.female_of_childbearing_age else rng.randint(24, 88)
     weight = round(min(max(rng.gauss(70 if female else 83, 13), 46), 135))

@@ -14,7 +14,7 @@ from typing import Any
 
 from behaviorbench.generation import proactive, reactive, restraint
 from behaviorbench.generation.patient import Needs
-from behaviorbench.generation.pools import Pools
+from behaviorbench.generation.pools import ConditionView, Pools
 from behaviorbench.knowledge.models import PATIENT_STATES
 from behaviorbench.taxonomy import GROUP_OF, Category, Group
 
@@ -127,14 +127,21 @@ def _subtypes(rng: random.Random, categories: list[Category]) -> list[str]:
 
 
 class _Needs:
-    """Collects patient needs while specs pick their problem drugs."""
+    """Collects patient needs while specs pick their problem drugs. The patient is never allergic to
+    a class that treats their main condition (its first-line drugs, or words like "opioid" in its
+    first-line options), so a correct treatment answer never conflicts with an allergy."""
 
-    def __init__(self, rng: random.Random, pools: Pools):
+    def __init__(
+        self, rng: random.Random, pools: Pools, condition: ConditionView, allergy_words: dict[str, str]
+    ):
         self.rng, self.pools, self.needs = rng, pools, Needs()
         kb = pools.kb
-        self.allergy_classes = sorted(
-            {kb.drugs[d].allergy_class for d in pools.drugs if kb.drugs[d].allergy_class}
-        )
+        treats = {kb.drugs[d].allergy_class for d in condition.source.first_line_drugs}
+        treats |= {
+            c for c, word in allergy_words.items() if any(word in o.lower() for o in condition.first_line)
+        }
+        every = {kb.drugs[d].allergy_class for d in pools.drugs if kb.drugs[d].allergy_class}
+        self.allergy_classes = sorted(every - treats)
 
     def pick(self, options: list[Any]) -> Any:
         return self.rng.choice(options) if options else None
@@ -281,12 +288,18 @@ FALLBACK_SUBTYPE = {
 }
 
 
-def make_plan(rng: random.Random, pools: Pools, knobs: dict[str, bool]) -> Plan:
+def make_plan(
+    rng: random.Random,
+    pools: Pools,
+    knobs: dict[str, bool],
+    condition: ConditionView,
+    allergy_words: dict[str, str],
+) -> Plan:
     """Tasks for a full case grouped into scenes; a short case uses the first scenes."""
     categories = _categories(rng, knobs)
     rng.shuffle(categories)
     subtypes = _subtypes(rng, categories)
-    needs = _Needs(rng, pools)
+    needs = _Needs(rng, pools, condition, allergy_words)
     seen: dict[Category, int] = {}
     specs = []
     for category, subtype in zip(categories, subtypes, strict=True):

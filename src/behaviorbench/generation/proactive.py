@@ -62,8 +62,8 @@ def _phrased_trigger(ctx: CaseContext, rng: random.Random, path: str, ack: str, 
 def _distractor(ctx: CaseContext, rng: random.Random) -> list[Line]:
     """An abnormal but irrelevant value, when the case turns distractors on (same in both twins)."""
     variant = ctx.pick("problems.distractors", rng)
-    wanted = ctx.knobs["distractor_abnormality"] and rng.random() < 0.6
-    analyte = ctx.patient.stable_analyte
+    wanted = ctx.knobs["distractor_abnormality"] and rng.random() < 0.35
+    analyte = ctx.patient.stable_analyte if rng.random() < 0.5 else ctx.patient.borderline_analyte
     if not wanted or analyte is None:
         return []
     return [
@@ -71,8 +71,10 @@ def _distractor(ctx: CaseContext, rng: random.Random) -> list[Line]:
     ]
 
 
-def allergy_name(ctx: CaseContext, allergy_class: str) -> str:
-    return ctx.bank.get("problems.allergy_names").get(allergy_class, allergy_class.replace("_", " "))
+def allergy_name(ctx: CaseContext, allergy_class: str, adjective: bool = False) -> str:
+    """How an allergy class is said: "opioids" (allergic to ...) or "opioid" (an ... allergy)."""
+    plain = allergy_class.replace("_", " ")
+    return ctx.bank.get("problems.allergy_names").get(allergy_class, [plain, plain])[int(adjective)]
 
 
 def _dose_candidates(ctx: CaseContext) -> list[str]:
@@ -206,7 +208,9 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
         chart_variant["text"],
         chart=lacking if positive else ", ".join([*others, said]),
     )
-    flag = base["allergy_flag"].format(allergen=said, chart=lacking)
+    flag = base["allergy_flag"].format(
+        allergy_kind=allergy_name(ctx, allergen, adjective=True), chart=lacking
+    )
     trigger = Trigger(report, False, "")
     task = _pair_task(
         Category.consistency_check,
@@ -508,8 +512,10 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
 def alternative_to(ctx: CaseContext, rng: random.Random, drug_id: str) -> str:
     """A safe drug to order in the control instead of the problem drug: same class if possible."""
     drug_class = ctx.drug(drug_id).drug_class
+    family = drug_class.split(" (")[0]
     candidates = _dose_candidates(ctx)
     same = [d for d in candidates if ctx.drug(d).drug_class == drug_class]
+    same = same or [d for d in candidates if ctx.drug(d).drug_class.split(" (")[0] == family]
     return rng.choice(
         same or [d for d in ctx.patient.condition.first_line_drugs if d in candidates] or candidates
     )
@@ -532,7 +538,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
     lead = _distractor(ctx, rng)
     trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
-        drug=drug.name, allergen=allergen, reaction=reaction
+        drug=drug.name, allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True), reaction=reaction
     )
     task = _pair_task(
         Category.safety_alert,

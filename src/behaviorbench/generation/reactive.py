@@ -61,22 +61,28 @@ def ddx_alternatives(ctx: CaseContext, rng: random.Random) -> Scene:
 
 
 def _lab_rows(ctx: CaseContext, rng: random.Random, second: bool) -> list[Analyte]:
+    """The first table shows the panels the patient's conditions disturb; a second one a routine
+    panel the first did not show."""
     kb, patient = ctx.kb, ctx.patient
     findings = [f.analyte for f in patient.condition.source.labs]
     for chronic in patient.chronic:
         findings += [f.analyte for f in kb.conditions[chronic].labs]
-    focus = findings[:] if not second else findings[len(findings) // 2 :]
-    panels = [kb.analytes[a].panel for a in focus] or [rng.choice(FILL_PANELS)]
+    findings = list(dict.fromkeys(findings))
+    fallback = rng.choice(FILL_PANELS)
+    primary = list(dict.fromkeys(kb.analytes[a].panel for a in findings))[:2] or [fallback]
     if second:
-        panels.append(FILL_PANELS[1] if FILL_PANELS[0] in panels else FILL_PANELS[0])
-    chosen: list[str] = list(dict.fromkeys(focus))[:3]
+        panels = [p for p in FILL_PANELS if p not in primary][:1] or [FILL_PANELS[0]]
+        chosen = [a for a in findings if kb.analytes[a].panel in panels]
+    else:
+        panels = primary
+        chosen = findings[:3]
     if ctx.knobs["distractor_abnormality"] and patient.stable_analyte:
         chosen.append(patient.stable_analyte)
     for panel in [*panels, *FILL_PANELS]:
         for analyte in kb.analytes.values():
             if len(chosen) >= MAX_LAB_ROWS:
                 break
-            if analyte.panel == panel and analyte.id not in chosen:
+            if analyte.panel == panel and analyte.id not in chosen and analyte.id != "beta_hcg":
                 chosen.append(analyte.id)
         if len(chosen) >= 5:
             break

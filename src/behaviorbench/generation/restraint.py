@@ -6,7 +6,7 @@ import random
 
 from behaviorbench.generation.context import CaseContext
 from behaviorbench.generation.doses import Dose
-from behaviorbench.generation.proactive import allergy_name, alternative_to
+from behaviorbench.generation.proactive import allergy_name
 from behaviorbench.generation.script import Scene, Task
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -37,7 +37,7 @@ def addressed(
         wrong = Dose(dose.amount * 10, dose.unit, dose.route, dose.frequency)
         return _silent(category, ctx, path, rng, drug=drug.name, wrong=wrong.text, right=dose.text)
     if kind == "allergy":
-        return _silent(category, ctx, path, rng, allergen=allergy_name(ctx, allergen))
+        return _silent(category, ctx, path, rng, allergy_kind=allergy_name(ctx, allergen, adjective=True))
     if kind == "weight":
         kg = ctx.patient.weight_kg
         return _silent(category, ctx, path, rng, kg=kg, lb=round(kg * 2.2046))
@@ -59,16 +59,7 @@ def addressed(
             category, ctx, path, rng, drug=ctx.drug(drug_id).name, test=ctx.kb.prechecks[check].test
         )
     if kind == "interaction":
-        alternative = alternative_to(ctx, rng, drug_id)
-        return _silent(
-            category,
-            ctx,
-            path,
-            rng,
-            drug=ctx.drug(drug_id).name,
-            other=ctx.drug(other_id).name,
-            alternative=ctx.drug(alternative).name,
-        )
+        return _silent(category, ctx, path, rng, drug=ctx.drug(drug_id).name, other=ctx.drug(other_id).name)
     raise ValueError(f"unknown already-addressed kind {kind!r}")
 
 
