@@ -15,6 +15,7 @@ CONTEXT_UTTERANCES = 3
 
 
 def render_card(directory: Path) -> str:
+    """The card's markdown, from the manifest's counts and a scan for the first example of each category."""
     directory = Path(directory)
     manifest = load_manifest(directory)
     counts = manifest.counts
