@@ -34,7 +34,6 @@ from behaviorbench.evaluation.cache import ResponseCache, cache_key, prompt_hash
 from behaviorbench.evaluation.content import check_content
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.protocols import (
-    PROTOCOLS,
     STYLE_OF,
     check_protocol,
     judge_prompt,
@@ -127,12 +126,17 @@ def run_eval(
 
     from behaviorbench.models import load_backend
 
-    options = (
-        {"concurrency": concurrency, "multimodal": multimodal} if model_spec.startswith("openai:") else {}
+    def remote(spec: str, **options) -> dict:
+        """Options only OpenAI-compatible backends take."""
+        return options if spec.startswith("openai:") else {}
+
+    connection = {"concurrency": concurrency, "timeout": timeout, "max_retries": retries}
+    backend = load_backend(
+        model_spec, base_url=base_url, **remote(model_spec, multimodal=multimodal, **connection)
     )
-    backend = load_backend(model_spec, base_url=base_url, **options)
-    judge_backend = load_backend(judge, base_url=judge_base_url) if judge else None
-    check_protocol(protocol, isinstance(backend, LocalBackend))
+    judge_backend = (
+        load_backend(judge, base_url=judge_base_url, **remote(judge, **connection)) if judge else None
+    )
 
     write_identity(out_dir, identity)
     previous = _resume(out_dir, {case.case_id: len(case.slots) for case in cases})
@@ -184,8 +188,7 @@ def _check_options(
     proactive_bias: float,
     model_spec: str,
 ) -> None:
-    if protocol not in PROTOCOLS:
-        raise BehaviorBenchError(f"--protocol '{protocol}': choose one of {', '.join(PROTOCOLS)}")
+    check_protocol(protocol, local=model_spec.startswith("hf:"))
     if protocol == "free" and not generate:
         raise BehaviorBenchError("--no-generate: protocol 'free' reads the behavior from the reply itself")
     if judge and protocol != "free":
