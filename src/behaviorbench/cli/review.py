@@ -63,7 +63,11 @@ def serve(
     from behaviorbench.review.server import check_bind_address, create_app
 
     check_bind_address(host, allow_remote)
-    uvicorn.run(create_app(study), host=host, port=port, log_level="warning", access_log=False)
+    # Keep idle connections longer than clients do (httpx and browsers expire theirs after about
+    # 5 s): equal timeouts race, and a POST sent on a connection the server is closing is lost.
+    uvicorn.run(
+        create_app(study), host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=30
+    )
 
 
 @review.command("results")

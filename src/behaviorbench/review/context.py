@@ -71,14 +71,10 @@ def slot_context(case: Case, slot: int, image_bytes: Callable[[ImageAttachment],
 
 
 def dataset_image_reader(data_dir: Path) -> Callable[[ImageAttachment], bytes]:
-    """Read an attachment's PNG from the dataset, drawing it first when the build left it virtual."""
+    """Read an attachment's PNG from the dataset, drawn first when the build left it to be rendered."""
+    from behaviorbench.generation.ecg import materialize_image
 
     def read(attachment: ImageAttachment) -> bytes:
-        path = data_dir / attachment.path
-        if not path.is_file():
-            from behaviorbench.generation.ecg import materialize_image
-
-            path = materialize_image(data_dir, attachment)
-        return Path(path).read_bytes()
+        return materialize_image(data_dir, attachment).read_bytes()
 
     return read

@@ -14,6 +14,7 @@ import ipaddress
 import json
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,13 +74,20 @@ def create_app(db_path: Path) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
+    local = _PerThread()
+
     @contextmanager
     def database() -> Iterator[sqlite3.Connection]:
-        connection = connect(db_path)
+        """One connection per server thread, reused: opening and closing per request costs a WAL
+        checkpoint each time the last connection closes."""
+        if local.connection is None:
+            local.connection = connect(db_path)
+        connection = local.connection
         try:
             yield connection
         finally:
-            connection.close()
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
 
     def page(name: str, status: int = 200, **values) -> HTMLResponse:
         return HTMLResponse(templates.get_template(name).render(**values), status_code=status)
@@ -248,6 +256,10 @@ def create_app(db_path: Path) -> FastAPI:
         )
 
     return app
+
+
+class _PerThread(threading.local):
+    connection: sqlite3.Connection | None = None
 
 
 def _same_origin(request: Request) -> bool:

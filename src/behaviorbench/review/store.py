@@ -121,7 +121,8 @@ def connect(path: Path, create: bool = False) -> sqlite3.Connection:
         )
     connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode=WAL")
+    if create:
+        connection.execute("PRAGMA journal_mode=WAL")  # persistent: recorded in the file itself
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA busy_timeout=30000")
     connection.execute("PRAGMA synchronous=NORMAL")
