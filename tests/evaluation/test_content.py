@@ -81,3 +81,23 @@ def test_dose_rate_units_and_micrograms():
     assert check_content(Target(kind="dose", value=2000, unit="mg/day"), "2 g/day in two doses")[0]
     assert check_content(Target(kind="dose", value=500, unit="mcg"), "0.5 mg, that is 500 µg")[0]
     assert not check_content(Target(kind="dose", value=2000, unit="mg/day"), "2 g/h")[0]
+
+
+def test_plurals_name_the_same_thing():
+    target = Target(kind="issue", answers=["carbapenems", "allergy"])
+    assert check_content(target, "Meropenem is a carbapenem and she has a carbapenem allergy.")[0]
+    assert mentions("two NSAIDs", "NSAID")
+    assert mentions("sinus tachycardia", "sinus tachycardia")
+
+
+def test_a_normal_panel_passes_only_when_no_analyte_is_named():
+    target = Target(kind="analytes", answers=[])
+    assert check_content(target, "Everything in that panel is within the reference range.") == (True, 1.0)
+    assert check_content(target, "The sodium is a little low.") == (False, 0.0)
+
+
+def test_an_analyte_inside_a_longer_name_is_not_named():
+    assert analyte_f1("Abnormal: Hemoglobin A1c 5.7 % (high).", ["Hemoglobin A1c"]) == 1
+    assert analyte_f1("Hemoglobin A1c is high and hemoglobin is low.", ["Hemoglobin A1c"]) == pytest.approx(
+        2 / 3
+    )

@@ -1,12 +1,13 @@
 """Content checks: does a response say what the slot's `Target` looks for?
 
 Text is compared after normalisation (Unicode NFKC, punctuation to spaces, whitespace collapsed,
-lower case), phrase by whole words. Rules per `Target.kind`:
+lower case, a plural 's' dropped), phrase by whole words. Rules per `Target.kind`:
 
 - diagnosis / treatment / rhythm: any accepted answer (the answers are synonyms) is named.
 - issue: the answers are key terms of the problem, each may list alternatives as "a|b"; it passes
   when most terms (at least two thirds, so every term of a one- or two-term issue) are named.
-- analytes: set F1 between the analytes the response names and the gold set >= threshold. Names,
+- analytes: set F1 between the analytes the response names and the gold set >= threshold (an
+  empty gold set, a normal panel, passes only when no analyte is named). Names,
   ids and aliases come from the knowledge base. Abbreviations (all capitals, or up to four
   characters with a capital: "K", "PT", "Na", "Cr") must match with their capitals, so that "pt"
   (patient) does not name prothrombin time nor "ca." calcium.
@@ -74,17 +75,26 @@ def check_content(target: Target, response: str, threshold: float = DEFAULT_THRE
 
 
 def normalize(text: str, lower: bool = True) -> str:
-    """Punctuation to spaces, whitespace collapsed, padded with spaces for whole-word search."""
+    """Punctuation to spaces, plural 's' dropped, padded with spaces for whole-word search."""
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"[^\w]+", " ", text.lower() if lower else text)
-    return f" {' '.join(text.split())} "
+    return f" {' '.join(_singular(word) for word in text.split())} "
+
+
+def _singular(word: str) -> str:
+    """'NSAIDs' names what 'NSAID' names: a trailing s goes (on both sides, so 'sinus' still matches)."""
+    return word[:-1] if len(word) > 3 and word[-1] in "sS" and word[-2] not in "sS" else word
 
 
 def mentions(text: str, phrase: str) -> bool:
     """Whether `phrase` occurs in `text` as whole words; abbreviations must match in their capitals."""
-    case_sensitive = phrase.isupper() or (len(phrase) <= 4 and phrase.lower() != phrase)
+    case_sensitive = _case_sensitive(phrase)
     needle = normalize(phrase, lower=not case_sensitive)
     return needle.strip() != "" and needle in normalize(text, lower=not case_sensitive)
+
+
+def _case_sensitive(phrase: str) -> bool:
+    return phrase.isupper() or (len(phrase) <= 4 and phrase.lower() != phrase)
 
 
 def first_mention(text: str, phrase: str) -> int | None:
@@ -125,14 +135,36 @@ def analyte_f1(response: str, gold: list[str]) -> float:
     gold_ids = {_canonical(answer, names) for answer in gold}
     forms = dict(names)
     forms.update({answer: (answer,) for answer in gold_ids if answer not in names})
-    named = {
-        analyte_id for analyte_id, surface in forms.items() if any(mentions(response, f) for f in surface)
-    }
+    named = _named(response, forms)
+    if not gold_ids:  # a normal panel: right when the reply names no analyte either
+        return 0.0 if named else 1.0
     hits = len(named & gold_ids)
     if not hits:
         return 0.0
     precision, recall = hits / len(named), hits / len(gold_ids)
     return 2 * precision * recall / (precision + recall)
+
+
+def _named(text: str, forms: dict[str, tuple[str, ...]]) -> set[str]:
+    """Ids whose forms occur in `text`; a mention inside a longer one does not count, so
+    "Hemoglobin A1c" names HbA1c and not hemoglobin."""
+    haystacks = {True: normalize(text, lower=False), False: normalize(text)}
+    spans = []
+    for analyte_id, surfaces in forms.items():
+        for form in surfaces:
+            case_sensitive = _case_sensitive(form)
+            haystack, needle = haystacks[case_sensitive], normalize(form, lower=not case_sensitive)
+            if not needle.strip():
+                continue
+            start = haystack.find(needle)
+            while start >= 0:
+                spans.append((start, start + len(needle), analyte_id))
+                start = haystack.find(needle, start + 1)
+    return {
+        analyte_id
+        for start, end, analyte_id in spans
+        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
+    }
 
 
 def order_agreement(response: str, events: list[str]) -> float:

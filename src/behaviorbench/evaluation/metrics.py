@@ -10,8 +10,9 @@ Conventions (chosen once, used by every report):
   averaging in two classes with no gold would cap it at 1/3); the labels used are recorded.
 - False-alarm rate: share of ambient slots (gold silent, no category) where the model did not
   stay silent; an invalid or errored reply there is a miss like everywhere else.
-- Content is checked on every designated slot with a target when responses are generated, whatever
-  the predicted behavior (a silent or failed reply has no content and fails). Content accuracy:
+- Content is checked, when responses are generated, on every designated slot whose gold reply
+  carries a target (gold reactive or proactive, not a minimal-pair control), whatever the predicted
+  behavior (a silent or failed reply has no content and fails). Content accuracy:
   among those with the right behavior, the share that passed. Joint success: among all of them,
   the share with the right behavior and passing content.
 - 95% confidence intervals are bootstrap percentile intervals over cases: whole cases are

@@ -64,7 +64,7 @@ from behaviorbench.evaluation.summary import print_summary
 from behaviorbench.models.base import Backend, GenerationParams, LocalBackend, SlotDecision
 from behaviorbench.models.errors import BackendError, BackendUnreachable
 from behaviorbench.schema import Case, ImageAttachment, Slot
-from behaviorbench.taxonomy import Category
+from behaviorbench.taxonomy import Behavior, Category
 
 DECISION_TOKENS = 8
 """Reply length asked of a remote model when no response is wanted (--no-generate): the tag alone."""
@@ -220,6 +220,15 @@ def _resume(out_dir: Path, slots_of: dict[str, int]) -> list[Sample]:
     if len(kept) != len(samples) or (path.is_file() and intact != path.stat().st_size):
         rewrite_samples(out_dir, kept)
     return kept
+
+
+def has_content(slot: Slot) -> bool:
+    return (
+        slot.target is not None
+        and slot.designated
+        and slot.gold_behavior is not Behavior.silent
+        and slot.control_of is None
+    )
 
 
 def needs_image(slot: Slot) -> bool:
@@ -424,8 +433,10 @@ class _Evaluator:
     # -- sample helpers -------------------------------------------------------------------------
 
     def _content(self, slot: Slot, response: str) -> dict:
-        """Content check fields: every designated slot with a target, when responses are generated."""
-        if not (self.generate and slot.designated and slot.target is not None):
+        """Content check fields, when responses are generated, for slots whose gold reply has content to
+        check: a target, a gold behavior that speaks, and not a control (a control's target names the
+        problem it lacks)."""
+        if not (self.generate and has_content(slot)):
             return {}
         passed, score = check_content(slot.target, response)
         return {"content_pass": passed, "content_score": score}
