@@ -108,6 +108,7 @@ def test_ties_go_to_the_smallest_bias():
 
 def test_sweep_agrees_with_the_scorer_on_redecided_samples(runs: dict[str, Path]):
     samples = load_run(runs["sft"]).samples
+    assert [s.predicted for s in apply_bias(samples, 0.0)] == [s.predicted for s in samples]
     for point in sweep(samples, [-2.0, -0.5, 0.0, 0.7, 3.0]):
         scores = score_samples(apply_bias(samples, point.bias), n_bootstrap=0)
         assert point.macro_f1 == pytest.approx(scores.macro_f1)

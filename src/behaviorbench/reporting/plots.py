@@ -75,7 +75,7 @@ def group_bars(names: Sequence[str], scores: Sequence[Scores]) -> Figure:
     axes.set_ylim(0, 1.05)
     axes.set_ylabel("Macro-F1")
     axes.yaxis.grid(True, color="#e5e5e5")
-    axes.legend(frameon=False, fontsize=8, loc="lower right")
+    figure.legend(frameon=False, fontsize=8, loc="outside lower center", ncols=min(len(names), 4))
     axes.set_title("Behavior Macro-F1 by group", loc="left", fontsize=11)
     return figure
 
@@ -96,7 +96,7 @@ def category_bars(names: Sequence[str], scores: Sequence[Scores]) -> Figure:
     axes.set_xlim(0, 1.0)
     axes.set_xlabel("Macro-F1")
     axes.xaxis.grid(True, color="#e5e5e5")
-    axes.legend(frameon=False, fontsize=8, loc="lower right")
+    figure.legend(frameon=False, fontsize=8, loc="outside lower center", ncols=min(len(names), 4))
     axes.set_title("Behavior Macro-F1 by category", loc="left", fontsize=11)
     return figure
 
