@@ -114,3 +114,39 @@ def test_limit_evaluates_the_first_cases_and_a_larger_limit_extends_the_run(
     samples, _ = read_samples(tmp_path / "run")
     assert len(samples) == 3 * SLOTS_PER_CASE
     assert read_results(tmp_path / "run").timings.cases_resumed == 2
+
+
+@pytest.fixture(scope="module")
+def token_model(tiny_model, tmp_path_factory):
+    """The tiny model with the three behavior tokens added, as BehaviorSFT leaves a model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from behaviorbench.training.tokens import add_behavior_tokens
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    add_behavior_tokens(model, tokenizer)
+    out = tmp_path_factory.mktemp("models") / "tiny-tokens"
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def test_token_protocol_reads_the_behavior_token(token_model, dataset_dir, tmp_path):
+    run_eval(
+        f"hf:{token_model}", dataset_dir, "test", "token", tmp_path / "run", max_tokens=4, n_bootstrap=20
+    )
+    samples, _ = read_samples(tmp_path / "run")
+    scored = [s for s in samples if s.status != "not_applicable"]
+    assert scored and all(s.status == "ok" for s in scored)
+    assert all(s.raw_output.startswith(f"<|{s.predicted.value}|>") for s in scored)
+    assert read_identity(tmp_path / "run").protocol == "token"
+
+
+def test_free_protocol_on_a_local_model_completes_each_slot(tiny_model, dataset_dir, tmp_path):
+    run_eval(f"hf:{tiny_model}", dataset_dir, "test", "free", tmp_path / "run", max_tokens=4, limit=2)
+    samples, _ = read_samples(tmp_path / "run")
+    assert len(samples) == 2 * SLOTS_PER_CASE
+    scored = [s for s in samples if s.status != "not_applicable"]
+    assert all(s.status == "ok" and s.probabilities is None for s in scored)
+    assert all(s.response == s.raw_output.strip() for s in scored)
