@@ -119,7 +119,7 @@ def make_case(index: int, split: str) -> Case:
         version="test",
         setting="ward round",
         patient={"age": 67},
-        difficulty={KNOBS[pair % 4]: pair % 5 == 0},
+        difficulty={KNOBS[pair % 4]: pair % 5 == 0, KNOBS[(pair + 1) % 4]: pair % 3 == 0},
         utterances=utterances,
         slots=slots,
     )

@@ -34,8 +34,12 @@ def test_selects_missed_tasks_and_knob_cases_with_their_twins(
     assert {t.task_id for t in selection.tasks} == missed_by_both
 
     source = load_cases(data_dir)
-    knob_cases = {c.case_id for c in source if c.split == "test" and any(c.difficulty.values())}
-    assert knob_cases and knob_cases <= set(cases)
+    # By default a case is hard by construction with two knobs on; one is not enough.
+    two_knobs = {c.case_id for c in source if c.split == "test" and sum(c.difficulty.values()) >= 2}
+    one_knob = {c.case_id for c in source if c.split == "test" and sum(c.difficulty.values()) == 1}
+    assert two_knobs and two_knobs <= set(cases)
+    assert selection.min_knobs == 2
+    assert not one_knob <= set(cases)
     assert not any(c.split == "dev" for c in cases.values())
 
     # Twins: every selected case's pair (indices 2k, 2k+1) is selected too.
@@ -54,9 +58,16 @@ def test_selects_missed_tasks_and_knob_cases_with_their_twins(
     assert recorded["min_wrong"] == 2 and [r["name"] for r in recorded["runs"]] == ["sft", "zero"]
 
 
+def test_min_knobs_one_takes_every_case_with_a_knob(runs: dict[str, Path], data_dir: Path, tmp_path: Path):
+    selection = build_hard([runs["sft"]], data_dir, tmp_path / "k", min_wrong=1, min_knobs=1)
+    knob_cases = {c.case_id for c in load_cases(data_dir, "test") if any(c.difficulty.values())}
+    assert knob_cases <= set(selection.case_ids)
+    assert "at least 1 of these difficulty knobs on" in (tmp_path / "k" / "CARD.md").read_text()
+
+
 def test_a_higher_threshold_selects_fewer_tasks(runs: dict[str, Path], data_dir: Path, tmp_path: Path):
-    loose = build_hard([runs["sft"], runs["zero"]], data_dir, tmp_path / "a", min_wrong=1, knobs=[])
-    strict = build_hard([runs["sft"], runs["zero"]], data_dir, tmp_path / "b", min_wrong=2, knobs=[])
+    loose = build_hard([runs["sft"], runs["zero"]], data_dir, tmp_path / "a", min_wrong=1, min_knobs=0)
+    strict = build_hard([runs["sft"], runs["zero"]], data_dir, tmp_path / "b", min_wrong=2, min_knobs=0)
     assert strict.counts.tasks_wrong < loose.counts.tasks_wrong
     assert set(strict.case_ids) <= set(loose.case_ids)
 
@@ -81,7 +92,7 @@ def test_hard_command_and_its_errors(
     assert code == 0, err
     assert load_manifest(tmp_path / "h").cases > 0
 
-    # A perfect run misses nothing; subtle_deviation is only on in dev cases (pairs 0, 20): empty.
+    # A perfect run misses nothing, and with knobs off nothing is hard by construction: empty.
     perfect = write_run(
         tmp_path / "perfect", simulate(load_cases(data_dir, "test"), 50.0, 0.0, 0), "oracle", "test", data_dir
     )
@@ -99,8 +110,8 @@ def test_hard_command_and_its_errors(
         tmp_path / "e",
         "--min-wrong",
         "1",
-        "--knob",
-        "subtle_deviation",
+        "--min-knobs",
+        "0",
     )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "nothing to select" in err and not (tmp_path / "e").exists()

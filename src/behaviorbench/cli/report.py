@@ -80,17 +80,26 @@ def hard(
     ] = None,
     knob: Annotated[
         list[str] | None,
-        typer.Option("--knob", help="Difficulty knobs that make a case hard by construction (default: all)."),
+        typer.Option("--knob", help="Difficulty knob counted for hard-by-construction cases (default: all)."),
+    ] = None,
+    min_knobs: Annotated[
+        int | None,
+        typer.Option(
+            "--min-knobs", help="Knobs a case needs on to be hard by construction (default 2; 0: off)."
+        ),
     ] = None,
 ) -> None:
     """Write BehaviorBench-Hard: tasks reference runs miss, plus hard-by-construction cases, twins kept."""
     from behaviorbench.errors import BehaviorBenchError
-    from behaviorbench.reporting.hard import KNOBS, build_hard
+    from behaviorbench.generation.case import KNOBS
+    from behaviorbench.reporting.hard import build_hard
 
     references = [*(runs_option or []), *(runs or [])]
     if not references:
         raise BehaviorBenchError("--runs: give at least one reference run directory")
-    selection = build_hard(references, data, out, min_wrong=min_wrong, knobs=knob if knob else KNOBS)
+    selection = build_hard(
+        references, data, out, min_wrong=min_wrong, knobs=knob or KNOBS, min_knobs=min_knobs
+    )
     counts = selection.counts
     typer.echo(
         f"wrote {out}: {counts.cases:,} cases, {counts.designated_slots:,} designated slots "

@@ -25,17 +25,14 @@ from behaviorbench.dataset.writer import write_dataset
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.records import Sample
 from behaviorbench.evaluation.results import SAMPLES_FILE
+from behaviorbench.generation.case import KNOBS
 from behaviorbench.reporting.runs import Run, load_runs
 from behaviorbench.schema import Case, ImageAttachment
 from behaviorbench.taxonomy import CATEGORIES
 
-KNOBS: tuple[str, ...] = (
-    "subtle_deviation",
-    "distractor_abnormality",
-    "long_range_evidence",
-    "already_addressed",
-)
-"""The generator's difficulty knobs; a case with any selected knob on is hard by construction."""
+MIN_KNOBS = 2
+"""Knobs a case needs on to be hard by construction. The generator turns each knob on in a quarter
+of the cases, so two thirds of all cases have at least one: requiring two keeps about a quarter."""
 SELECTION_NAME = "selection.json"
 CARD_NAME = "CARD.md"
 
@@ -73,6 +70,7 @@ class Selection(BaseModel):
     runs: list[RunRef]
     min_wrong: int
     knobs: list[str]
+    min_knobs: int
     splits: list[str]
     counts: SelectionCounts
     tasks: list[SelectedTask]
@@ -122,10 +120,14 @@ def select_hard(
     cases: Sequence[Case],
     min_wrong: int,
     knobs: Sequence[str],
+    min_knobs: int,
     fingerprint: str,
     generator: str,
 ) -> tuple[Selection, list[Case]]:
-    """The hard cases in dataset order, and the record of how they were chosen."""
+    """The hard cases in dataset order, and the record of how they were chosen.
+
+    A case is hard by construction when at least `min_knobs` of `knobs` are on (0: none is).
+    """
     if not 1 <= min_wrong <= len(runs):
         raise BehaviorBenchError(
             f"--min-wrong: must be between 1 and the {len(runs)} runs given, got {min_wrong}"
@@ -133,16 +135,25 @@ def select_hard(
     unknown = sorted(set(knobs) - set(KNOBS))
     if unknown:
         raise BehaviorBenchError(f"--knob: unknown knob {unknown[0]!r}; expected one of {', '.join(KNOBS)}")
+    if not 0 <= min_knobs <= len(knobs):
+        raise BehaviorBenchError(
+            f"--min-knobs: must be between 0 and the {len(knobs)} knobs selected, got {min_knobs}"
+        )
     wrong, scored = wrong_counts(runs)
     splits = sorted({s.split for run in runs for s in run.samples})
     hard_tasks = {task for task, count in wrong.items() if count >= min_wrong}
     from_runs = {c.case_id for c in cases if any(s.task_id in hard_tasks for s in c.designated)}
-    from_knobs = {c.case_id for c in cases if c.split in splits and any(c.difficulty.get(k) for k in knobs)}
+    from_knobs = {
+        c.case_id
+        for c in cases
+        if min_knobs and c.split in splits and sum(bool(c.difficulty.get(k)) for k in knobs) >= min_knobs
+    }
     seeds = from_runs | from_knobs
     if not seeds:
         raise BehaviorBenchError(
             f"--min-wrong {min_wrong}: no task was got wrong by at least {min_wrong} of the {len(runs)} runs "
-            f"and no {'/'.join(splits)} case has a knob of {', '.join(knobs) or 'none'} on; nothing to select"
+            f"and no {'/'.join(splits)} case has {min_knobs} of the knobs {', '.join(knobs) or '(none)'} on; "
+            "nothing to select"
         )
     group = twin_groups(cases)
     chosen_groups = {group[case_id] for case_id in seeds}
@@ -159,6 +170,7 @@ def select_hard(
         runs=[_reference(run) for run in runs],
         min_wrong=min_wrong,
         knobs=list(knobs),
+        min_knobs=min_knobs,
         splits=splits,
         counts=SelectionCounts(
             tasks_scored=scored,
@@ -191,6 +203,7 @@ def build_hard(
     out: Path,
     min_wrong: int | None = None,
     knobs: Sequence[str] = KNOBS,
+    min_knobs: int | None = None,
 ) -> Selection:
     """Select from `data` with the runs, and write the subset as a dataset into `out`.
 
@@ -209,7 +222,10 @@ def build_hard(
     manifest = load_manifest(data)
     cases = list(iter_cases(data))
     k = min_wrong if min_wrong is not None else len(runs) // 2 + 1
-    selection, selected = select_hard(runs, cases, k, list(knobs), fingerprint, manifest.generator_version)
+    needed = min_knobs if min_knobs is not None else min(MIN_KNOBS, len(knobs))
+    selection, selected = select_hard(
+        runs, cases, k, list(knobs), needed, fingerprint, manifest.generator_version
+    )
 
     staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -246,17 +262,18 @@ def render_selection(selection: Selection) -> str:
 
 
 def _copy_images(cases: Sequence[Case], source: Path, target: Path) -> None:
-    """Image attachments are paths relative to the dataset root: the subset needs its own copies."""
+    """Image attachments are paths relative to the dataset root: the subset gets its own copies.
+
+    Generated images are rendered on first use from their structured truth, so one not rendered
+    yet in the source is not an error: it will be rendered in the subset the same way.
+    """
     for case in cases:
         for utterance in case.utterances:
             for attachment in utterance.attachments:
-                if isinstance(attachment, ImageAttachment):
-                    origin = source / attachment.path
-                    if not origin.is_file():
-                        raise BehaviorBenchError(f"{origin}: image of case {case.case_id} is missing")
+                if isinstance(attachment, ImageAttachment) and (source / attachment.path).is_file():
                     destination = target / attachment.path
                     destination.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(origin, destination)
+                    shutil.copyfile(source / attachment.path, destination)
 
 
 def _check_replaceable(out: Path) -> None:
