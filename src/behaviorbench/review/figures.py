@@ -36,7 +36,7 @@ def plot_win_rates(pairs: list[dict], path: Path) -> None:
     ax.set_yticklabels([f"{row['system_1']}\nvs {row['system_2']} (n={row['n']})" for row in pairs])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of comparisons (first-named system's win / tie / loss, 95% Wilson interval)")
+    ax.set_xlabel("share of comparisons: first-named system wins / ties / loses (95% Wilson)")
     ax.legend(loc="lower right", frameon=False)
     ax.set_title("Blind pairwise preference")
     _save(fig, path)

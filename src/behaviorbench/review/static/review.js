@@ -4,14 +4,17 @@
   "use strict";
   const form = document.getElementById("answer-form");
   if (!form) return;
+  // The latest turns matter most: open the conversation scrolled to its end.
+  const conversation = document.querySelector(".conversation");
+  conversation.scrollTop = conversation.scrollHeight;
   const cells = Array.from(form.querySelectorAll("fieldset.rating"));
   const choices = { a: "A", b: "B", t: "tie" };
   let current = 0;
 
-  function highlight(index) {
+  function highlight(index, scroll = true) {
     current = Math.max(0, Math.min(cells.length - 1, index));
     cells.forEach((cell, i) => cell.classList.toggle("current", i === current));
-    cells[current].focus({ preventScroll: false });
+    cells[current].focus({ preventScroll: !scroll });
   }
 
   function firstUnrated() {
@@ -59,5 +62,5 @@
     event.preventDefault();
   });
 
-  highlight(firstUnrated());
+  highlight(firstUnrated(), false);
 })();
