@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -203,3 +205,16 @@ def test_server_binds_loopback_unless_told_otherwise():
     with pytest.raises(BehaviorBenchError, match="--allow-remote"):
         check_bind_address("0.0.0.0", allow_remote=False)
     check_bind_address("0.0.0.0", allow_remote=True)
+
+
+def test_serve_command_refuses_a_public_address_in_one_line(study):
+    db, _ = study
+    result = subprocess.run(
+        [sys.executable, "-m", "behaviorbench.cli", "review", "serve", str(db), "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "--allow-remote" in result.stderr
