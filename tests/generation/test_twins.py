@@ -1,5 +1,6 @@
 """Twin cases (2k, 2k+1) are minimal pairs: they differ only where a proactive problem flips."""
 
+from behaviorbench.evaluation.content import check_content
 from behaviorbench.generation.banks import load_phrase_bank
 from behaviorbench.taxonomy import GROUP_OF, Behavior, Group
 
@@ -22,7 +23,10 @@ def test_every_positive_has_its_control_in_the_twin(sample_cases):
                     control = controls[slot.task_id]
                     assert control.index == slot.index and control.category == slot.category
                     assert control.gold_behavior in (Behavior.reactive, Behavior.silent)
-                    assert control.target == slot.target
+                    if control.gold_behavior is Behavior.silent:
+                        assert control.target is None
+                    else:
+                        assert check_content(control.target, control.gold_response)[0], control
 
 
 def test_twins_differ_only_in_flipped_evidence(sample_cases):

@@ -24,6 +24,8 @@ BANK_FILES: tuple[str, ...] = (
     "chatter.yaml",
     "problems.yaml",
     "ecg.yaml",
+    "presentations.yaml",
+    "indications.yaml",
 )
 UNSEEN_SHARE = 5
 """One variant in UNSEEN_SHARE (at least one per list of three or more) is reserved for test_unseen."""

@@ -18,10 +18,10 @@ from behaviorbench.generation.pools import Pools, pools_for
 from behaviorbench.generation.reactive import case_timeline
 from behaviorbench.generation.script import Scene, Script, assemble
 from behaviorbench.generation.splits import split_of
-from behaviorbench.knowledge.models import KnowledgeBase
+from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -47,13 +47,15 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
     stream = f"bb:{seed}:{pair}"
     rng = random.Random(stream)
     knobs = {knob: rng.random() < KNOB_SHARE for knob in KNOBS}
-    setting = rng.choice(bank.get("settings"))
     condition = pools.views[rng.choice(pools.conditions)]
+    setting = rng.choice(settings_for(bank, condition.source))
     plan = make_plan(rng, pools, knobs, condition, bank.get("problems.allergy_words"))
     cast_data = bank.get("cast")
-    patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"])
+    demographics = _demographics(bank, condition.source)
+    patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"], demographics)
     _allergies_and_home_meds(rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"])
-    cast = _cast(rng, bank, setting, patient)
+    speaks = condition.id not in bank.get("settings.cannot_speak")
+    cast = _cast(rng, bank, setting, patient, speaks)
     ctx = CaseContext(
         pools=pools,
         bank=bank,
@@ -62,6 +64,7 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         cast=cast,
         assistant=rng.choice(cast_data["assistant_names"]),
         knobs=knobs,
+        speaks=speaks,
     )
     ctx.safe_drugs = [d for d in pools.drugs if _safe(pools, patient, d)]
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
@@ -73,21 +76,23 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         scene_rng = random.Random(f"{stream}:s{n}")
         lines, tasks = [], []
         if n and scene_rng.random() < OPENER_SHARE:
-            opener = ctx.pick(f"settings.{bank.get('settings').index(setting)}.openers", scene_rng)
-            lines.append(ctx.say(opener["role"], opener["text"]))
+            opener = ctx.pick_fresh(
+                f"settings.settings.{bank.get('settings.settings').index(setting)}.openers", scene_rng
+            )
+            if opener is not None:
+                lines.append(ctx.say(opener["role"], opener["text"]))
         chatter_before = scene_rng.random() < CHATTER_SHARE
         chatter_after = scene_rng.random() < CHATTER_SHARE
-        chatter = [ctx.chatter(scene_rng), ctx.chatter(scene_rng)]
-        if chatter_before:
-            lines.append(chatter[0])
+        if chatter_before and (line := ctx.chatter(scene_rng)) is not None:
+            lines.append(line)
         for k, spec in enumerate(specs):
             task_rng = random.Random(f"{stream}:s{n}:t{k}")
             extra = {} if spec.coin is None else {"positive": spec.coin == parity}
             scene: Scene = spec.build(ctx, task_rng, **extra, **spec.kwargs)
             lines += scene.lines
             tasks += scene.tasks
-        if chatter_after:
-            lines.append(chatter[1])
+        if chatter_after and (line := ctx.chatter(scene_rng)) is not None:
+            lines.append(line)
         written.append(Scene(lines, tasks))
 
     this_id = case_id(seed, index)
@@ -155,15 +160,42 @@ def _safe(pools: Pools, patient: Patient, drug_id: str) -> bool:
     return not (drug.renal is not None and drug.renal.avoid and patient.crcl < drug.renal.crcl_below)
 
 
-def _cast(rng: random.Random, bank: PhraseBank, setting: dict, patient: Patient) -> dict[str, str]:
-    """Role -> speaker name for the setting's roles; the patient speaks under their own name."""
+def settings_for(bank: PhraseBank, condition: Condition) -> list[dict]:
+    """The settings that suit a condition's acuity (a tumor board only for its listed conditions)."""
+    acuity = acuity_of(bank, condition)
+    return [
+        s
+        for s in bank.get("settings.settings")
+        if (condition.id in s["conditions"] if "conditions" in s else acuity in s["fits"])
+    ]
+
+
+def acuity_of(bank: PhraseBank, condition: Condition) -> str:
+    """chronic, critical, outpatient or acute, from the settings bank's `acuity` lists."""
+    if condition.chronic:
+        return "chronic"
+    lists = bank.get("settings.acuity")
+    return next((kind for kind, ids in lists.items() if condition.id in ids), "acute")
+
+
+def _demographics(bank: PhraseBank, condition: Condition) -> dict:
+    """Sex and age limits of a condition (by id, else by system); empty when anyone can have it."""
+    rules = bank.get("presentations.demographics")
+    return rules.get(condition.id) or rules.get(condition.system) or {}
+
+
+def _cast(
+    rng: random.Random, bank: PhraseBank, setting: dict, patient: Patient, speaks: bool
+) -> dict[str, str]:
+    """Role -> speaker name for the setting's roles; the patient speaks under their own name
+    (unless their condition keeps them from speaking)."""
     data = bank.get("cast")
     firsts = rng.sample(data["first_names"], len(setting["roles"]))
     lasts = rng.sample([n for n in data["last_names"] if n != patient.surname], len(setting["roles"]))
     cast = {}
     for role, first, last in zip(setting["roles"], firsts, lasts, strict=True):
         if role == "patient":
-            if setting["patient_present"]:
+            if setting["patient_present"] and speaks:
                 cast[role] = patient.name
             continue
         if role == "family" and not setting["patient_present"]:
@@ -176,23 +208,65 @@ def _opening(ctx: CaseContext, rng: random.Random) -> list:
     """Who the patient is, and the first vitals with the recorded weight."""
     patient = ctx.patient
     kb = ctx.kb
-    history = [spoken(kb.conditions[c].name) for c in patient.chronic] or [
-        ctx.bank.get("questions.no_history")
-    ]
-    symptoms = rng.sample(patient.condition.presentation, min(2, len(patient.condition.presentation)))
+    words = ctx.bank.get("presentations")
+    if patient.chronic:
+        names = [spoken(kb.conditions[c].name) for c in patient.chronic]
+        history = f"{rng.choice(words['history_lead'])} {' and '.join(names)}"
+    else:
+        history = words["no_history"]
     presentation, _ = ctx.phrase(
         "questions.opening_presentation",
         rng,
         age=patient.age,
         sex="woman" if patient.female else "man",
-        history=" and ".join(history),
-        symptoms=" and ".join(symptoms),
+        history=history,
+        complaint=complaint(rng, words, patient.condition.presentation, patient.female),
     )
     vitals, _ = ctx.phrase(
         "questions.opening_vitals", rng, vitals=_vitals_text(patient.vitals), weight=patient.weight_kg
     )
     ctx.presentation, ctx.vitals = presentation, vitals
     return [presentation, vitals]
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def complaint(rng: random.Random, words: dict, phrases: tuple[str, ...], female: bool) -> str:
+    """Why the patient is here, as the predicate of the opening line: each presentation phrase in
+    the clause its kind reads right in ("seen for a routine review, with no new symptoms")."""
+    said = {"symptom": [], "visit": [], "event": [], "negative": [], "context": []}
+    known = words["phrases"]
+    usable = []
+    for phrase in phrases:
+        entry = known.get(phrase, {"kind": "symptom", "text": phrase})
+        if entry["kind"] != "skip" and (female or entry.get("sex") != "female"):
+            usable.append(entry)
+    leads = [e for e in usable if e["kind"] in ("visit", "event")][:1]
+    if not leads:
+        symptoms = [e for e in usable if e["kind"] == "symptom"]
+        leads = [rng.choice(symptoms)] if symptoms else []
+    rest = [e for e in usable if e not in leads]
+    for entry in leads + rng.sample(rest, min(2 - len(leads), len(rest))):
+        said[entry["kind"]].append(entry["text"])
+    forms = words["complaint"]
+    symptoms = _join(said["symptom"]) if said["symptom"] else ""
+    if said["event"]:
+        text = rng.choice(forms["event"]).format(items=said["event"][0])
+        text += forms["event_symptom"].format(items=symptoms) if symptoms else ""
+    elif said["visit"]:
+        text = rng.choice(forms["visit"]).format(items=said["visit"][0])
+        text += ", " + forms["visit_symptom"].format(items=symptoms) if symptoms else ""
+    elif symptoms:
+        text = rng.choice(forms["symptom"]).format(items=symptoms)
+    else:
+        text = rng.choice(forms["symptom"]).format(items="no new complaints")
+    if said["negative"]:
+        text += ", with " + _join(said["negative"])
+    for context in said["context"]:
+        text += ", " + context
+    return text
 
 
 VITAL_LABELS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,21 @@ FALLBACK_ROLE: dict[str, str] = {
 }
 """Who speaks a line written for a role the setting's cast lacks."""
 
+PRONOUNS: dict[bool, dict[str, str]] = {
+    True: {"they": "she", "their": "her", "them": "her"},
+    False: {"they": "he", "their": "his", "them": "him"},
+}
+"""The patient's pronouns by `Patient.female`, for the {they}/{their}/{them} fields."""
+RELEVANT_SHARE, SUPPORTIVE_SHARE = 0.8, 0.9
+"""A task's drug is one treating the patient's conditions this often, else up to the second
+figure a supportive drug (with its reason), else any drug (with its reason)."""
+_STRAY_SPACE = re.compile(r" +(?=[.,;:?!])|(?<= ) +")
+
+
+def tidy(text: str) -> str:
+    """Drop the spaces an empty field leaves behind ("7.16 ." -> "7.16.")."""
+    return _STRAY_SPACE.sub("", text) if " ." in text or "  " in text or " ," in text else text
+
 
 @dataclass
 class CaseContext:
@@ -52,8 +68,16 @@ class CaseContext:
     """The case's events as (label, minutes from yesterday 00:00), in time order."""
     used: set[str] = field(default_factory=set)
     """Drugs and prechecks tasks have already featured, so later tasks can prefer fresh ones."""
+    lab_tables: list[tuple[list[Analyte], dict[str, float]]] = field(default_factory=list)
+    """The lab tables shown so far: their rows and values (later tables are follow-up draws)."""
+    said: set[str] = field(default_factory=set)
+    """Phrase-bank variants already said in this case (path:id), so no line comes back."""
+    speaks: bool = True
+    """False when the patient's condition keeps them from speaking for themselves."""
     _doses: dict[str, Dose | None] = field(default_factory=dict)
     _dosable: list[str] | None = None
+    _relevant: set[str] | None = None
+    _reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def unseen(self) -> bool:
@@ -64,35 +88,74 @@ class CaseContext:
         return self.pools.kb
 
     def pick(self, path: str, rng: random.Random) -> dict[str, Any]:
-        """A phrasing variant of the split at a phrase-bank path, e.g. `questions.ddx_reasoning`."""
-        return rng.choice(self.bank.variants(path, self.unseen))
+        """A phrasing variant of the split at a phrase-bank path, e.g. `questions.ddx_reasoning`;
+        one not yet said in this case while there is one."""
+        variants = self.bank.variants(path, self.unseen)
+        fresh = [v for v in variants if f"{path}:{v['id']}" not in self.said] or variants
+        variant = rng.choice(fresh)
+        self.said.add(f"{path}:{variant['id']}")
+        return variant
+
+    def pick_fresh(self, path: str, rng: random.Random) -> dict[str, Any] | None:
+        """A variant never said in this case, or None once all have been."""
+        variants = self.bank.variants(path, self.unseen)
+        fresh = [v for v in variants if f"{path}:{v['id']}" not in self.said]
+        return self.pick(path, rng) if fresh else None
 
     def fields(self, extra: dict[str, Any]) -> dict[str, Any]:
         p = self.patient
-        return {"assistant": self.assistant, "patient": p.name, "bed": p.bed, **extra}
+        return {
+            "assistant": self.assistant,
+            "patient": p.name,
+            "bed": p.bed,
+            **PRONOUNS[p.female],
+            **extra,
+        }
 
     def say(self, role: str, template: str, **extra: Any) -> Line:
-        """A line spoken by `role`, relayed by the nurse when the patient or family is not present."""
-        text = capitalized(template.format(**self.fields(extra)))
+        """A line spoken by `role`; the patient's and family's words are relayed when they cannot
+        say them here."""
+        text = capitalized(tidy(template.format(**self.fields(extra))))
         if role in ("patient", "family") and role not in self.cast:
-            who = self.patient.name if role == "patient" else "The family"
-            return Line("nurse", self.cast["nurse"], f'{who} told me: "{text}"')
+            return self._relayed(role, text)
         while role not in self.cast:
             role = FALLBACK_ROLE[role]
         return Line(role, self.cast[role], text)
+
+    def _relayed(self, role: str, text: str) -> Line:
+        relay = self.bank.get("cast.relay")
+        if role == "family":
+            return Line("nurse", self.cast["nurse"], relay["family_absent"].format(text=text))
+        if self.speaks:
+            return Line(
+                "nurse", self.cast["nurse"], relay["patient_absent"].format(**self.fields({"text": text}))
+            )
+        if "family" in self.cast:
+            template, role = relay["cannot_speak_family"], "family"
+        else:
+            template, role = relay["cannot_speak_nurse"], "nurse"
+        return Line(role, self.cast[role], capitalized(template.format(**self.fields({"text": text}))))
 
     def phrase(self, path: str, rng: random.Random, **extra: Any) -> tuple[Line, dict[str, Any]]:
         """Say a variant picked at `path`; also return the variant (its `ask` flag, its id)."""
         variant = self.pick(path, rng)
         return self.say(variant["role"], variant["text"], **extra), variant
 
-    def chatter(self, rng: random.Random) -> Line:
-        roles = [r for r in ("patient", "family") if r in self.cast]
-        if roles and rng.random() < 0.2:
-            role = rng.choice(roles)
-            return self.say(role, self.pick(f"chatter.{role}", rng)["text"])
-        staff = [r for r in self.cast if r not in ("patient", "family")]
-        return self.say(rng.choice(staff), self.pick("chatter.staff", rng)["text"])
+    def chatter(self, rng: random.Random) -> Line | None:
+        """An ambient line never said before in this case (None once the banks run dry): what the
+        cast's roles and this setting talk about, or general staff talk."""
+        options = [
+            c
+            for c in _chatter_pool(self.bank, self.unseen, self.setting["id"], tuple(self.cast))
+            if c[0] not in self.said
+        ]
+        if not options:
+            return None
+        key, role, text = rng.choice(options)
+        self.said.add(key)
+        if role is None:
+            role = rng.choice([r for r in self.cast if r not in ("patient", "family")])
+        return self.say(role, text)
 
     # --- facts ---------------------------------------------------------------------------------
 
@@ -100,13 +163,30 @@ class CaseContext:
         return self.kb.analytes[analyte_id]
 
     def analyte_name(self, analyte_id: str) -> str:
-        """The analyte's name as said mid-sentence ("potassium", but "INR" stays)."""
-        return spoken(self.analyte(analyte_id).name)
+        """The analyte's name as said mid-sentence: its short capitalised alias when it has one
+        ("INR", "TSH"), else its name ("potassium")."""
+        analyte = self.analyte(analyte_id)
+        short = [a for a in analyte.aliases if a.isupper() and len(a) <= 5]
+        return short[0] if short else spoken(analyte.name)
+
+    def analyte_answer(self, analyte_id: str) -> str:
+        """A target term naming an analyte by its name or by the alias a line used ("a|b")."""
+        analyte = self.analyte(analyte_id)
+        said = self.analyte_name(analyte_id)
+        return analyte.name if said == spoken(analyte.name) else f"{analyte.name}|{said}"
 
     def lab(self, analyte_id: str) -> str:
-        """The patient's value of an analyte as spoken ("4.1 mmol/L"), recorded as mentioned."""
+        """The patient's value of an analyte as spoken ("4.1 mmol/L", "pH 7.31" as "7.31"), recorded
+        as mentioned."""
         self.patient.mentioned_labs.add(analyte_id)
-        return f"{number(self.patient.labs[analyte_id])} {self.analyte(analyte_id).unit}"
+        unit = self.unit(analyte_id)
+        value = number(self.patient.labs[analyte_id])
+        return f"{value} {unit}" if unit else value
+
+    def unit(self, analyte_id: str) -> str:
+        """The unit said after a value: none for units that only repeat the name (pH, ratio)."""
+        unit = self.analyte(analyte_id).unit
+        return "" if unit in self.bank.get("questions.unspoken_units") else unit
 
     def drug(self, drug_id: str) -> Drug:
         return self.kb.drugs[drug_id]
@@ -133,11 +213,28 @@ class CaseContext:
 
     def relevant_drugs(self) -> set[str]:
         """First-line drugs of the patient's conditions and the home medications."""
-        p = self.patient
-        drugs = set(p.condition.first_line_drugs) | set(p.home_meds)
-        for chronic in p.chronic:
-            drugs |= set(self.kb.conditions[chronic].first_line_drugs)
-        return drugs
+        if self._relevant is None:
+            p = self.patient
+            drugs = set(p.condition.first_line_drugs) | set(p.home_meds)
+            for chronic in p.chronic:
+                drugs |= set(self.kb.conditions[chronic].first_line_drugs)
+            self._relevant = drugs
+        return self._relevant
+
+    def reason(self, drug_id: str) -> str:
+        """Why this patient gets a drug that treats none of their conditions, as a clause to say
+        right after it (" for the UTI found on urinalysis"); "" for a relevant drug."""
+        if drug_id in self.relevant_drugs():
+            return ""
+        if drug_id not in self._reasons:
+            data = self.bank.get("indications")
+            text = data["reasons"].get(drug_id, data["fallback"]).format(**PRONOUNS[self.patient.female])
+            self._reasons[drug_id] = " " + (text if self.pools.text_ok(text) else data["fallback"])
+        return self._reasons[drug_id]
+
+    def drug_said(self, drug_id: str) -> str:
+        """The drug's name with its reason when it needs one ("vancomycin for the line infection")."""
+        return self.drug(drug_id).name + self.reason(drug_id)
 
     def choose_drug(self, rng: random.Random, candidates: list[str]) -> str | None:
         """One of `candidates`: a held-out one in test_unseen, else mostly one relevant to the patient."""
@@ -147,7 +244,39 @@ class CaseContext:
         options = [d for d in options if d not in self.used] or options
         wanted = self.relevant_drugs()
         relevant = [d for d in options if d in wanted]
-        wants_relevant = rng.random() < 0.7
-        chosen = rng.choice(relevant if relevant and wants_relevant else options)
+        supportive = set(self.bank.get("indications.supportive"))
+        helpful = [d for d in options if d in supportive]
+        draw = rng.random()
+        if relevant and draw < RELEVANT_SHARE:
+            options = relevant
+        elif helpful and draw < SUPPORTIVE_SHARE:
+            options = helpful
+        chosen = rng.choice(options)
         self.used.add(chosen)
         return chosen
+
+
+_CHATTER: dict[tuple[bool, str, tuple[str, ...]], list[tuple[str, str | None, str]]] = {}
+
+
+def _chatter_pool(
+    bank: PhraseBank, unseen: bool, setting: str, cast: tuple[str, ...]
+) -> list[tuple[str, str | None, str]]:
+    """(key, role or None for any staff member, text) of every chatter line this cast may say."""
+    key = (unseen, setting, cast)
+    if key not in _CHATTER:
+        lines = [
+            (f"chatter.staff:{v['id']}", None, v["text"]) for v in bank.variants("chatter.staff", unseen)
+        ]
+        for role in cast:
+            path = f"chatter.roles.{role}"
+            if role in bank.get("chatter.roles"):
+                lines += [(f"{path}:{v['id']}", role, v["text"]) for v in bank.variants(path, unseen)]
+        path = f"chatter.settings.{setting}"
+        lines += [
+            (f"{path}:{v['id']}", v["role"], v["text"])
+            for v in bank.variants(path, unseen)
+            if v["role"] in cast
+        ]
+        _CHATTER[key] = lines
+    return _CHATTER[key]

@@ -128,12 +128,21 @@ INCIDENTAL_EXCLUDED = {"creatinine", "potassium", "sodium", "glucose"}
 
 
 def simulate_patient(
-    rng: random.Random, pools: Pools, condition: ConditionView, needs: Needs, surnames: list[str]
+    rng: random.Random,
+    pools: Pools,
+    condition: ConditionView,
+    needs: Needs,
+    surnames: list[str],
+    demographics: dict | None = None,
 ) -> Patient:
-    """Draw a patient with `condition` meeting `needs`."""
+    """Draw a patient with `condition` meeting `needs` and the condition's `demographics` (an
+    optional `female` and an `age` range)."""
     kb = pools.kb
-    female = True if needs.female_of_childbearing_age else rng.random() < 0.5
-    age = rng.randint(22, 40) if needs.female_of_childbearing_age else rng.randint(24, 88)
+    rules = demographics or {}
+    draw = rng.random()
+    female = True if needs.female_of_childbearing_age or rules.get("female") else draw < 0.5
+    low, high = rules.get("age", (24, 88))
+    age = rng.randint(22, 40) if needs.female_of_childbearing_age else rng.randint(low, high)
     weight = round(min(max(rng.gauss(70 if female else 83, 13), 46), 135))
     height = round(min(max(rng.gauss(163 if female else 177, 7), 148), 200))
     chronic = [c for c in needs.chronic if c != condition.id]

@@ -3,6 +3,8 @@
 Every builder draws all its randomness first and only then looks at `positive`, so the twin case
 (same random stream, `positive` flipped) differs only in the lines listed as the task's evidence.
 The control's gold is `reactive` when the trigger line asked the assistant something, else `silent`.
+A silent control has no target; a reactive one is scored on what it answers (the order it drafts,
+the weight it confirms), never on the positive's problem.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from behaviorbench.generation.context import CaseContext
+from behaviorbench.generation.context import CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, number
 from behaviorbench.generation.script import Line, Scene, Task
 from behaviorbench.schema import Target
@@ -25,6 +27,8 @@ class Trigger:
     asked: bool
     ack: str
     """The control's answer when the line asked the assistant something."""
+    ack_target: Target | None = None
+    """What that answer must contain: the control's target when it is reactive."""
 
 
 def _pair_task(
@@ -40,32 +44,51 @@ def _pair_task(
     if positive:
         behavior, response = Behavior.proactive, flag
     elif trigger.asked and (slot is None or slot is trigger.line):
-        behavior, response = Behavior.reactive, trigger.ack
+        behavior, response, target = Behavior.reactive, trigger.ack, trigger.ack_target
     else:
-        behavior, response = Behavior.silent, ""
+        behavior, response, target = Behavior.silent, "", None
     return Task(category, slot or trigger.line, behavior, response, target, evidence, positive, plant)
 
 
-def _order(ctx: CaseContext, rng: random.Random, positive: bool, wrong: str, right: str) -> Trigger:
-    """An order line (a statement, or a request to the assistant) with the wrong or right order."""
+def _order(
+    ctx: CaseContext,
+    rng: random.Random,
+    positive: bool,
+    wrong: str,
+    right: str,
+    drafted: Target,
+    reason: str = "",
+) -> Trigger:
+    """An order line (a statement, or a request to the assistant) with the wrong or right order;
+    `reason` says why a drug unrelated to the patient's conditions is given, `drafted` is what a
+    drafted right order must contain."""
     variant = ctx.pick("problems.orders", rng)
     ack = rng.choice(ctx.bank.get("problems.order_ack"))
-    line = ctx.say(variant["role"], variant["text"], order=wrong if positive else right)
-    return Trigger(line, variant["ask"], ack.format(order=right))
+    line = ctx.say(variant["role"], variant["text"], order=(wrong if positive else right) + reason)
+    return Trigger(line, variant["ask"], ack.format(order=right + reason), drafted)
 
 
-def _phrased_trigger(ctx: CaseContext, rng: random.Random, path: str, ack: str, **fields: str) -> Trigger:
+def _dose_target(dose: Dose) -> Target:
+    return Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)
+
+
+def _phrased_trigger(
+    ctx: CaseContext, rng: random.Random, path: str, ack: str, ack_target: Target, **fields: str
+) -> Trigger:
     variant = ctx.pick(path, rng)
-    return Trigger(ctx.say(variant["role"], variant["text"], **fields), variant["ask"], ack.format(**fields))
+    line = ctx.say(variant["role"], variant["text"], **fields)
+    return Trigger(line, variant["ask"], ack.format(**fields), ack_target)
 
 
 def _distractor(ctx: CaseContext, rng: random.Random) -> list[Line]:
-    """An abnormal but irrelevant value, when the case turns distractors on (same in both twins)."""
+    """An abnormal but irrelevant value, when the case turns distractors on (same in both twins);
+    each irrelevant value is brought up once."""
     variant = ctx.pick("problems.distractors", rng)
     wanted = ctx.knobs["distractor_abnormality"] and rng.random() < 0.35
     analyte = ctx.patient.stable_analyte if rng.random() < 0.5 else ctx.patient.borderline_analyte
-    if not wanted or analyte is None:
+    if not wanted or analyte is None or f"distractor:{analyte}" in ctx.said:
         return []
+    ctx.said.add(f"distractor:{analyte}")
     return [
         ctx.say(variant["role"], variant["text"], analyte=ctx.analyte_name(analyte), value=ctx.lab(analyte))
     ]
@@ -93,7 +116,9 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     fold = 2 if ctx.knobs["subtle_deviation"] else 10
     wrong = Dose(dose.amount * fold, dose.unit, dose.route, dose.frequency)
     lead = _distractor(ctx, rng)
-    trigger = _order(ctx, rng, positive, wrong.order(drug), dose.order(drug))
+    trigger = _order(
+        ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
+    )
     flag = ctx.bank.get("problems.error_correction.dose_flag").format(
         drug=drug.name, given=wrong.text, fold=fold, right=dose.text
     )
@@ -116,7 +141,9 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     wrong_unit = "mcg" if dose.unit == "mg" else "mg"
     wrong = Dose(dose.amount, wrong_unit, dose.route, dose.frequency)
     lead = _distractor(ctx, rng)
-    trigger = _order(ctx, rng, positive, wrong.order(drug), dose.order(drug))
+    trigger = _order(
+        ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
+    )
     flag = ctx.bank.get("problems.error_correction.unit_flag").format(
         drug=drug.name, right_unit=dose.unit, given=wrong.text, right=dose.text
     )
@@ -134,7 +161,9 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     wrong_frequency = ctx.bank.get("problems.wrong_frequency")
     wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
     lead = _distractor(ctx, rng)
-    trigger = _order(ctx, rng, positive, wrong.order(drug), dose.order(drug))
+    trigger = _order(
+        ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
+    )
     flag = ctx.bank.get("problems.error_correction.frequency_flag").format(
         drug=drug.name, wrong_frequency=wrong_frequency, right_frequency=dose.frequency
     )
@@ -151,7 +180,9 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     variant = ctx.pick("problems.error_correction.weight_lines", rng)
     value = pounds if positive else kg
     line = ctx.say(variant["role"], variant["text"], value=value)
-    trigger = Trigger(line, variant["ask"], base["weight_ack"].format(value=kg))
+    trigger = Trigger(
+        line, variant["ask"], base["weight_ack"].format(value=kg), Target(kind="issue", answers=[f"{kg} kg"])
+    )
     flag = base["weight_flag"].format(value=pounds, kg=kg)
     target = Target(kind="issue", answers=["weight"])
     task = _pair_task(Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line])
@@ -169,23 +200,24 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     base = ctx.bank.get("problems.error_correction")
     variant = ctx.pick("problems.error_correction.lab_lines", rng)
     shown = slipped if positive else number(true_value)
+    unit = ctx.unit(analyte.id)
     line = ctx.say(
-        variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=analyte.unit
+        variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=unit
     )
-    trigger = Trigger(
-        line,
-        variant["ask"],
-        base["lab_ack"].format(analyte=ctx.analyte_name(analyte.id), value=shown, unit=analyte.unit),
-    )
-    flag = base["lab_flag"].format(
-        analyte=ctx.analyte_name(analyte.id), value=slipped, unit=analyte.unit, right=number(true_value)
+    logged = Target(kind="issue", answers=[ctx.analyte_answer(analyte.id), number(true_value)])
+    ack = base["lab_ack"].format(analyte=ctx.analyte_name(analyte.id), value=shown, unit=unit)
+    trigger = Trigger(line, variant["ask"], tidy(ack), logged)
+    flag = tidy(
+        base["lab_flag"].format(
+            analyte=ctx.analyte_name(analyte.id), value=slipped, unit=unit, right=number(true_value)
+        )
     )
     task = _pair_task(
         Category.error_correction,
         trigger,
         positive,
         flag,
-        Target(kind="issue", answers=[analyte.name]),
+        Target(kind="issue", answers=[ctx.analyte_answer(analyte.id)]),
         [line],
     )
     return Scene([line], [task])
@@ -208,9 +240,7 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
         chart_variant["text"],
         chart=lacking if positive else ", ".join([*others, said]),
     )
-    flag = base["allergy_flag"].format(
-        allergy_kind=allergy_name(ctx, allergen, adjective=True), chart=lacking
-    )
+    flag = base["allergy_flag"].format(allergen=said, chart=lacking)
     trigger = Trigger(report, False, "")
     task = _pair_task(
         Category.consistency_check,
@@ -232,7 +262,12 @@ def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> 
     base = ctx.bank.get("problems.consistency_check")
     value = other if positive else kg
     trigger = _phrased_trigger(
-        ctx, rng, "problems.consistency_check.weight_lines", base["weight_ack"], value=str(value)
+        ctx,
+        rng,
+        "problems.consistency_check.weight_lines",
+        base["weight_ack"],
+        Target(kind="issue", answers=[f"{kg} kg"]),
+        value=str(value),
     )
     flag = base["weight_flag"].format(kg=kg, value=other)
     task = _pair_task(
@@ -349,9 +384,10 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """The team settles on a drug or procedure whose precheck nobody did; the control did it."""
     options = omission_options(ctx)
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
-    item, precheck_id = rng.choice(
-        [o for o in options if o[0] in featured] if ctx.unseen and featured else options
-    )
+    options = [o for o in options if o[0] in featured] if ctx.unseen and featured else options
+    fresh = [o for o in options if o[0] not in ctx.used]
+    item, precheck_id = rng.choice([o for o in fresh if o[1] not in ctx.used] or fresh or options)
+    ctx.used |= {item, precheck_id}
     precheck = ctx.kb.prechecks[precheck_id]
     base = ctx.bank.get("problems.omission_detection")
     filler_variant = ctx.pick("problems.omission_detection.filler", rng)
@@ -368,13 +404,18 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         name = drug.name
         proposal, _ = ctx.phrase("problems.omission_detection.proposal", rng, drug=name)
         order = ctx.dose(item).order(drug)
-        trigger = _order(ctx, rng, True, order, order)
+        trigger = _order(ctx, rng, True, order, order, _dose_target(ctx.dose(item)), ctx.reason(item))
         plan = f"starting {name}"
     else:
-        name = ctx.kb.procedures[item].name
+        name = spoken(ctx.kb.procedures[item].name)
         proposal, _ = ctx.phrase("problems.omission_detection.proposal", rng, drug=name)
         trigger = _phrased_trigger(
-            ctx, rng, "problems.procedure_plans", ctx.bank.get("problems.procedure_ack"), procedure=name
+            ctx,
+            rng,
+            "problems.procedure_plans",
+            ctx.bank.get("problems.procedure_ack"),
+            Target(kind="issue", answers=[name]),
+            procedure=name,
         )
         plan = f"the {name}"
     if positive:
@@ -404,7 +445,7 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     bare = f"{drug.name} {number(dose.amount)} {dose.route} {dose.frequency}"
     lead = _distractor(ctx, rng)
-    trigger = _order(ctx, rng, positive, bare, dose.order(drug))
+    trigger = _order(ctx, rng, positive, bare, dose.order(drug), _dose_target(dose), ctx.reason(drug_id))
     flag = ctx.bank.get("problems.ambiguity_clarification.units_flag").format(
         drug=drug.name, amount=number(dose.amount), unit=dose.unit
     )
@@ -462,7 +503,8 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
         if ctx.pools.text_ok(e["clear"]) and not any(n in e["clear"].lower() for n in unsafe)
     ]
     entry = rng.choice(entries)
-    trigger = _order(ctx, rng, positive, entry["written"], entry["clear"])
+    drafted = Target(kind="issue", answers=[entry["clear"]])
+    trigger = _order(ctx, rng, positive, entry["written"], entry["clear"], drafted)
     reading_a, reading_b = entry["readings"]
     flag = ctx.bank.get("problems.ambiguity_clarification.abbreviation_flag").format(
         abbr=entry["abbr"], reading_a=reading_a, reading_b=reading_b
@@ -482,9 +524,13 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
     """Two patients with the same surname and an order naming only the surname."""
     patient = ctx.patient
     drug_id = ctx.choose_drug(rng, list(patient.home_meds) or _dose_candidates(ctx))
-    drug = ctx.drug(drug_id)
     bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
-    fields = {"surname": patient.surname, "title": patient.title, "bed2": bed2, "drug": drug.name}
+    fields = {
+        "surname": patient.surname,
+        "title": patient.title,
+        "bed2": bed2,
+        "drug": ctx.drug_said(drug_id),
+    }
     warning, _ = ctx.phrase("problems.ambiguity_clarification.twins", rng, **fields)
     index = rng.randrange(
         len(ctx.bank.variants("problems.ambiguity_clarification.twin_plan.positive", ctx.unseen))
@@ -526,7 +572,11 @@ def _unsafe_order(ctx: CaseContext, rng: random.Random, positive: bool, drug_id:
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
     safe = ctx.drug(alternative)
-    return _order(ctx, rng, positive, dose.order(drug), ctx.dose(alternative).order(safe)), alternative
+    right = ctx.dose(alternative)
+    reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
+    return _order(
+        ctx, rng, positive, dose.order(drug), right.order(safe), _dose_target(right), reason
+    ), alternative
 
 
 def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
@@ -538,7 +588,10 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
     lead = _distractor(ctx, rng)
     trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
-        drug=drug.name, allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True), reaction=reaction
+        drug=drug.name,
+        allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True),
+        allergen=allergen,
+        reaction=reaction,
     )
     task = _pair_task(
         Category.safety_alert,
@@ -631,18 +684,21 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     variant = ctx.pick("problems.safety_alert.critical_lines", rng)
     move_on, _ = ctx.phrase("problems.safety_alert.move_on", rng)
     shown = number(critical if positive else normal)
+    unit = ctx.unit(analyte.id)
     report = ctx.say(
-        variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=analyte.unit
+        variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=unit
     )
-    flag = ctx.bank.get("problems.safety_alert.critical_flag").format(
-        analyte=ctx.analyte_name(analyte.id), value=number(critical), unit=analyte.unit
+    flag = tidy(
+        ctx.bank.get("problems.safety_alert.critical_flag").format(
+            analyte=ctx.analyte_name(analyte.id), value=number(critical), unit=unit
+        )
     )
     task = _pair_task(
         Category.safety_alert,
         Trigger(report, False, ""),
         positive,
         flag,
-        Target(kind="issue", answers=[analyte.name]),
+        Target(kind="issue", answers=[ctx.analyte_answer(analyte.id)]),
         [report, move_on],
         slot=move_on,
     )

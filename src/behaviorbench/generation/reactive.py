@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from behaviorbench.generation.context import CaseContext, spoken
 from behaviorbench.generation.doses import needs_calculation, number
@@ -100,13 +101,22 @@ def abnormal(analyte: Analyte, value: float) -> str | None:
 
 
 def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Scene:
-    """A markdown lab table; the answer is the set of analytes outside their reference range."""
-    analytes = _lab_rows(ctx, rng, second)
+    """A markdown lab table; the answer is the set of analytes outside their reference range. A
+    second table in a case is a later draw of the first one's panels, never the same values."""
+    if second and ctx.lab_tables:
+        analytes, first = ctx.lab_tables[0]
+        values = followup_values(ctx, rng, analytes, first)
+        setup_path, question_path = "questions.lab_followup_setup", "questions.lab_followup_interpretation"
+    else:
+        analytes = _lab_rows(ctx, rng, second)
+        values = {a.id: ctx.patient.labs[a.id] for a in analytes}
+        setup_path, question_path = "questions.lab_setup", "questions.lab_interpretation"
+        ctx.patient.mentioned_labs.update(values)
+    ctx.lab_tables.append((analytes, values))
     panels = list(dict.fromkeys(a.panel for a in analytes))
     rows, flagged = [], []
     for analyte in analytes:
-        value = ctx.patient.labs[analyte.id]
-        ctx.patient.mentioned_labs.add(analyte.id)
+        value = values[analyte.id]
         rows.append(
             [analyte.name, number(value), analyte.unit, f"{number(analyte.low)}-{number(analyte.high)}"]
         )
@@ -118,20 +128,78 @@ def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Sce
         columns=["Test", "Result", "Unit", "Reference range"],
         rows=rows,
     )
-    setup, _ = ctx.phrase("questions.lab_setup", rng, panel=" and ".join(panels))
+    setup, _ = ctx.phrase(setup_path, rng, panel=panel_words(ctx, panels))
     setup.attachments.append(table)
-    question, _ = ctx.phrase("questions.lab_interpretation", rng)
+    question, _ = ctx.phrase(question_path, rng)
     if flagged:
         response = (
-            "Abnormal: "
-            + "; ".join(f"{a.name} {number(v)} {a.unit} ({side})" for a, v, side in flagged)
+            "Out of range: "
+            + "; ".join(f"{a.name} {_value(ctx, a, v)} ({side})" for a, v, side in flagged)
             + "."
         )
     else:
-        response = "Everything in that panel is within the reference range."
+        response = "Nothing out of range; everything is within the reference ranges."
     target = Target(kind="analytes", answers=[a.name for a, _, _ in flagged])
     task = Task(Category.lab_interpretation, question, Behavior.reactive, response, target, [setup, question])
     return Scene([setup, question], [task])
+
+
+def _value(ctx: CaseContext, analyte: Analyte, value: float) -> str:
+    unit = ctx.unit(analyte.id)
+    return f"{number(value)} {unit}" if unit else number(value)
+
+
+def panel_words(ctx: CaseContext, panels: list[str]) -> str:
+    """How the panels of a table are said: "BMP and CK", or "morning bloods" for many."""
+    names = ctx.bank.get("questions.panel_names")
+    if len(panels) > 3:
+        return ctx.bank.get("questions.many_panels")
+    return _join([names.get(p, p) for p in panels])
+
+
+def followup_values(
+    ctx: CaseContext, rng: random.Random, analytes: list[Analyte], first: dict[str, float]
+) -> dict[str, float]:
+    """A later draw: values the acute condition pushed out of range drift back toward it, the
+    others wobble a little without changing side; at least one value differs from the first draw."""
+    acute = (
+        set()
+        if ctx.patient.condition.source.chronic
+        else {f.analyte for f in ctx.patient.condition.source.labs}
+    )
+    values = {}
+    for analyte in analytes:
+        value = first[analyte.id]
+        width = analyte.high - analyte.low
+        side = abnormal(analyte, value)
+        if side and analyte.id in acute:
+            bound = analyte.high if side == "high" else analyte.low
+            value = value + (bound - value) * rng.uniform(0.2, 0.6)
+        else:
+            value = value + rng.uniform(-0.05, 0.05) * width
+            if side == "high":
+                value = max(value, analyte.high + 10.0**-analyte.decimals)
+            elif side == "low":
+                value = min(value, analyte.low - 10.0**-analyte.decimals)
+            else:
+                value = min(max(value, analyte.low), analyte.high)
+        values[analyte.id] = _rounded(analyte, max(value, 10.0**-analyte.decimals))
+    if values == first:
+        analyte = analytes[0]
+        step = 10.0**-analyte.decimals
+        bumped = first[analyte.id] + step
+        values[analyte.id] = _rounded(
+            analyte,
+            bumped
+            if abnormal(analyte, bumped) == abnormal(analyte, first[analyte.id])
+            else first[analyte.id] - step,
+        )
+    return values
+
+
+def _rounded(analyte: Analyte, value: float) -> float:
+    value = round(value, analyte.decimals)
+    return float(int(value)) if analyte.decimals == 0 else value
 
 
 def case_timeline(ctx: CaseContext, rng: random.Random) -> list[tuple[str, int]]:
@@ -187,7 +255,7 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
         creatinine=number(patient.creatinine),
         crcl=patient.crcl,
     )
-    question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name)
+    question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name, reason=ctx.reason(drug_id))
     rule = drug.dose
     working = []
     if rule.per_kg:
@@ -213,14 +281,25 @@ def treatment(ctx: CaseContext, rng: random.Random, comorbidity: bool = False) -
         condition.first_line
     )
     drugs = [ctx.drug(d).name for d in condition.first_line_drugs if d in ctx.safe_drugs]
-    response = f"First-line: {options[0]}" + (
-        f"; alternatives include {_join(options[1:3])}." if len(options) > 1 else "."
-    )
+    response = treatment_words(options)
     target = Target(kind="treatment", answers=list(dict.fromkeys(options + drugs)))
     task = Task(
         Category.treatment_recommendation, question, Behavior.reactive, response, target, [setup, question]
     )
     return Scene([setup, question], [task])
+
+
+def treatment_words(options: list[str]) -> str:
+    """The first-line option and one complementary step, said the way a note's plan reads:
+    "Primary PCI; also aspirin 325 mg chewed." The second step skips the option right after the
+    first (usually a synonym) and any that repeats its words."""
+    first = options[0]
+    words = {w for w in re.findall(r"[a-z]{4,}", first.lower())}
+    extra = next(
+        (o for o in options[2:] + options[1:2] if not words & set(re.findall(r"[a-z]{4,}", o.lower()))),
+        None,
+    )
+    return f"{first}; also {extra}." if extra else f"{first}."
 
 
 def ecg_rhythm(ctx: CaseContext, repeat: bool) -> tuple[str, int]:

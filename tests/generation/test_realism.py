@@ -1,0 +1,209 @@
+"""Cases read like real team conversations: no line said twice, lab tables that differ, settings
+that suit the patient, a reason for every unrelated drug, openings that compose grammatically."""
+
+import random
+import re
+from collections import Counter
+
+from behaviorbench.evaluation.content import check_content
+from behaviorbench.generation.banks import load_phrase_bank
+from behaviorbench.generation.case import acuity_of, complaint
+from behaviorbench.generation.context import PRONOUNS
+from behaviorbench.knowledge import load_knowledge_base
+from behaviorbench.schema import TableAttachment
+from behaviorbench.taxonomy import Category
+
+ORDER_CATEGORIES = {
+    Category.dose_calculation,
+    Category.error_correction,
+    Category.ambiguity_clarification,
+    Category.safety_alert,
+    Category.omission_detection,
+}
+
+
+def test_no_line_is_said_twice_in_a_case(sample_cases):
+    """test_unseen keeps one reserved phrasing per list, so its task lines may repeat; its chatter
+    and openers are checked by the next test."""
+    for case in sample_cases:
+        if case.split != "test_unseen":
+            repeated = [t for t, n in Counter(u.text for u in case.utterances).items() if n > 1]
+            assert not repeated, (case.case_id, repeated)
+
+
+def test_no_chatter_or_opener_is_said_twice_in_any_case(sample_cases):
+    bank = load_phrase_bank()
+    lines = [v["text"] for v in bank.get("chatter.staff")]
+    lines += [v["text"] for group in bank.get("chatter.roles").values() for v in group]
+    lines += [v["text"] for group in bank.get("chatter.settings").values() for v in group]
+    lines += [v["text"] for s in bank.get("settings.settings") for v in s["openers"]]
+    field = re.compile(r"\\\{[a-z_]+\\\}")
+    pattern = re.compile(
+        "|".join(f"(?P<l{i}>{field.sub('.+?', re.escape(t))})" for i, t in enumerate(lines)), re.IGNORECASE
+    )
+    for case in sample_cases:
+        said = Counter(m.lastgroup for u in case.utterances if (m := pattern.fullmatch(u.text)))
+        assert said and all(n == 1 for n in said.values()), (case.case_id, said.most_common(2))
+
+
+def test_chatter_banks_are_large_and_contextual():
+    chatter = load_phrase_bank().get("chatter")
+    assert len(chatter["staff"]) >= 25
+    for role in ("nurse", "pharmacist", "resident", "patient", "family"):
+        assert len(chatter["roles"][role]) >= 10, role
+    settings = {s["id"] for s in load_phrase_bank().get("settings.settings")}
+    assert set(chatter["settings"]) == settings
+    ids = [
+        v["id"]
+        for group in (chatter["staff"], *chatter["roles"].values(), *chatter["settings"].values())
+        for v in group
+    ]
+    assert len(ids) == len(set(ids))
+
+
+def test_lab_tables_in_a_case_are_distinct_and_later_ones_are_follow_ups(sample_cases):
+    followups = 0
+    for case in sample_cases:
+        tables = [
+            (i, a)
+            for i, u in enumerate(case.utterances)
+            for a in u.attachments
+            if isinstance(a, TableAttachment)
+        ]
+        rows = [tuple(map(tuple, table.rows)) for _, table in tables]
+        assert len(rows) == len(set(rows)), case.case_id
+        for i, _ in tables[1:]:
+            assert re.search(r"repeat|follow-up|afternoon", case.utterances[i].text, re.IGNORECASE), (
+                case.case_id
+            )
+            followups += 1
+    assert followups > 20
+
+
+def test_settings_suit_the_condition(sample_cases):
+    bank = load_phrase_bank()
+    kb = load_knowledge_base()
+    by_name = {s["name"]: s for s in bank.get("settings.settings")}
+    for condition in kb.conditions.values():
+        acuity = acuity_of(bank, condition)
+        fitting = [
+            s for s in by_name.values() if condition.id in s.get("conditions", []) or acuity in s["fits"]
+        ]
+        assert fitting, condition.id
+    for case in sample_cases:
+        setting = by_name[case.setting]
+        condition = kb.conditions[case.patient["condition"]]
+        if "conditions" in setting:
+            assert condition.id in setting["conditions"], case.case_id
+        else:
+            assert acuity_of(bank, condition) in setting["fits"], (case.case_id, case.setting, condition.id)
+        if acuity_of(bank, condition) == "critical":
+            assert case.setting not in ("outpatient clinic", "discharge planning meeting")
+
+
+def test_every_unrelated_drug_in_an_order_or_dose_question_carries_a_reason(sample_cases):
+    kb = load_knowledge_base()
+    bank = load_phrase_bank()
+    reasons = bank.get("indications.reasons")
+    fallback = bank.get("indications.fallback")
+    names = sorted(kb.drugs.values(), key=lambda d: len(d.name), reverse=True)
+    abbreviations = bank.get("problems.ambiguity_clarification.abbreviations")
+    checked = with_reason = 0
+    for case in sample_cases:
+        p = case.patient
+        relevant = set(kb.conditions[p["condition"]].first_line_drugs) | set(p["home_meds"])
+        for chronic in p["chronic_conditions"]:
+            relevant |= set(kb.conditions[chronic].first_line_drugs)
+        pronouns = PRONOUNS[p["sex"] == "female"]
+        for slot in case.designated:
+            if slot.category not in ORDER_CATEGORIES:
+                continue
+            text = case.utterances[slot.index].text
+            if "home med" in text or any(a["clear"] in text or a["written"] in text for a in abbreviations):
+                continue
+            drug = next((d for d in names if re.search(rf"(?<!\w){re.escape(d.name)}(?!\w)", text)), None)
+            if drug is None or drug.id in relevant:
+                continue
+            reason = reasons.get(drug.id, fallback).format(**pronouns)
+            assert reason in text or fallback in text, (case.case_id, text)
+            checked += 1
+            with_reason += reason in text
+    assert checked > 50 and with_reason > checked / 2
+
+
+def test_every_gold_response_passes_its_own_content_check(sample_cases):
+    for case in sample_cases:
+        for slot in case.designated:
+            if slot.target is not None and slot.gold_response:
+                passed, _ = check_content(slot.target, slot.gold_response)
+                assert passed, (case.case_id, slot.category, slot.gold_response, slot.target)
+
+
+def test_silent_controls_have_no_target(sample_cases):
+    for case in sample_cases:
+        for slot in case.slots:
+            if slot.control_of and not slot.gold_response:
+                assert slot.target is None
+
+
+def test_openings_compose_grammatically_for_every_condition():
+    bank = load_phrase_bank()
+    words = bank.get("presentations")
+    odd = {p: e for p, e in words["phrases"].items() if e["kind"] != "symptom"}
+    kb = load_knowledge_base()
+    for condition in kb.conditions.values():
+        for seed in range(30):
+            rng = random.Random(seed)
+            female = seed % 2 == 0
+            text = complaint(rng, words, tuple(condition.presentation), female)
+            assert text and "  " not in text and not text.endswith(","), text
+            for phrase in odd:
+                assert not re.search(rf"(presenting|now|here|came in) with {re.escape(phrase)}", text), text
+            if not female:
+                assert not any(
+                    e.get("sex") == "female" and e["text"] in text for e in words["phrases"].values()
+                )
+            if condition.chronic:
+                assert re.match(r"(seen|here|in) for ", text), (condition.id, text)
+    known = {p for c in kb.conditions.values() for p in c.presentation}
+    assert set(words["phrases"]) <= known, set(words["phrases"]) - known
+
+
+def test_opening_line_reads_as_one_sentence(sample_cases):
+    for case in sample_cases:
+        opening = case.utterances[0].text
+        assert opening.endswith(".") and ", ," not in opening and "with with" not in opening
+        assert re.search(r"\d+-year-old (woman|man) with ", opening), opening
+
+
+def test_demographics_fit_the_condition(sample_cases):
+    kb = load_knowledge_base()
+    for case in sample_cases:
+        p = case.patient
+        condition = kb.conditions[p["condition"]]
+        if condition.system == "obstetric":
+            assert p["sex"] == "female" and 19 <= p["age"] <= 42
+        if condition.id == "giant_cell_arteritis":
+            assert p["age"] >= 55
+
+
+def test_patients_and_family_never_address_the_assistant(sample_cases):
+    names = load_phrase_bank().get("cast.assistant_names")
+    for case in sample_cases:
+        for u in case.utterances:
+            if u.role in ("patient", "family"):
+                assert not any(u.text.startswith(f"{n},") for n in names), u.text
+
+
+def test_units_are_not_repeated_after_values(sample_cases):
+    for case in sample_cases:
+        for u in case.utterances:
+            assert not re.search(r"\d (pH|ratio)\b", u.text), u.text
+
+
+def test_speakers_play_one_role_each(sample_cases):
+    for case in sample_cases:
+        roles: dict[str, set[str]] = {}
+        for u in case.utterances:
+            roles.setdefault(u.speaker, set()).add(u.role)
+        assert all(len(r) == 1 for r in roles.values()), (case.case_id, roles)
