@@ -12,6 +12,7 @@ from behaviorbench.cli import evaluate  # noqa: F401
 from behaviorbench.cli import report  # noqa: F401
 from behaviorbench.cli import review  # noqa: F401
 from behaviorbench.cli import serve  # noqa: F401
+from behaviorbench.cli import train  # noqa: F401
 from behaviorbench.cli.app import app
 from behaviorbench.errors import BehaviorBenchError
 

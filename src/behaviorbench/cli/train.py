@@ -1,0 +1,72 @@
+"""`behaviorbench train`: BehaviorSFT or its SFT baseline on a built dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from behaviorbench.cli.app import app
+
+
+@app.command()
+def train(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the adapter (or model), run_card.json, loss.png.")
+    ],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Dataset folder built by `behaviorbench build`.")
+    ] = None,
+    base: Annotated[str | None, typer.Option("--base", help="Base model folder or 'smollm2-135m'.")] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="behavior-sft (tokens) or sft (baseline).")
+    ] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Dataset split to train on.")] = None,
+    lora: Annotated[
+        bool | None, typer.Option("--lora/--full", help="LoRA adapter (default) or full fine-tune.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML training config; flags override it.")
+    ] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps.")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Cases per device per micro-batch.")
+    ] = None,
+    grad_accum: Annotated[int | None, typer.Option("--grad-accum", help="Micro-batches per step.")] = None,
+    max_length: Annotated[int | None, typer.Option("--max-length", help="Tokens per case sequence.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for initialisation and data order.")
+    ] = None,
+) -> None:
+    """Fine-tune on whole-case sequences; loss on assistant turns only. Works under accelerate/torchrun."""
+    from behaviorbench.training.config import load_train_config
+    from behaviorbench.training.trainer import train as run_training
+
+    overrides = {
+        "base": base,
+        "method": method,
+        "data": str(data) if data is not None else None,
+        "split": split,
+        "lora": lora,
+        "steps": steps,
+        "lr": lr,
+        "batch_size": batch_size,
+        "grad_accum": grad_accum,
+        "max_length": max_length,
+        "seed": seed,
+    }
+    card = run_training(load_train_config(config, overrides), out)
+    first, last = (card.losses[0].loss, card.losses[-1].loss) if card.losses else (float("nan"),) * 2
+    kind = "LoRA" if card.adapter else "full"
+    used = card.cases - card.cases_skipped
+    Console(highlight=False).print(
+        f"trained {card.method} ({kind}) on {card.base_model}: {card.steps} steps, world size "
+        f"{card.world_size}, {used}/{card.cases} cases ({card.cases_truncated} truncated, "
+        f"{card.cases_skipped} skipped, {card.slots_dropped} slots dropped by max_length), "
+        f"{card.slots_seen:,} slots and {card.tokens_seen:,} tokens seen, loss {first:.3f} -> {last:.3f}, "
+        f"{card.wall_seconds:.1f} s; saved {out}",
+        soft_wrap=True,
+    )

@@ -1,0 +1,73 @@
+"""What a training run is: one pydantic model, read from YAML and overridden from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from behaviorbench.errors import BehaviorBenchError
+
+Method = Literal["behavior-sft", "sft"]
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+"""Attention and MLP projections of Llama-family models (SmolLM2, Llama, Qwen, Mistral)."""
+
+
+class TrainConfig(BaseModel):
+    """Everything that decides a run's result. Two runs with equal configs and data are the same run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: str = "smollm2-135m"
+    method: Method = "behavior-sft"
+    data: str | None = None
+    split: str = "train"
+    lora: bool = True
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    lora_targets: list[str] = Field(default_factory=lambda: list(LORA_TARGETS))
+    train_token_rows: bool = True
+    """With LoRA, train the behavior tokens' embedding rows (required for behavior-sft)."""
+    steps: int = Field(120, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    batch_size: int = Field(2, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    max_length: int = Field(1024, ge=16)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    seed: int = 0
+    bf16: bool | None = None
+    """bfloat16 autocast; None: on for GPUs that support it, off on CPU (set it on CPUs with AVX512-BF16)."""
+
+    @property
+    def style(self) -> Literal["token", "plain"]:
+        """BehaviorSFT turns start with a behavior token; the SFT baseline's are plain responses."""
+        return "token" if self.method == "behavior-sft" else "plain"
+
+
+def load_train_config(path: Path | None, overrides: dict[str, object]) -> TrainConfig:
+    """A config from a YAML file (or the defaults), with command-line values (those not None) on top."""
+    values: dict[str, object] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BehaviorBenchError(f"{path}: config file not found") from None
+        except yaml.MarkedYAMLError as error:
+            line = error.problem_mark.line + 1 if error.problem_mark is not None else 0
+            raise BehaviorBenchError(f"{path}:{line}: not valid YAML ({error.problem})") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise BehaviorBenchError(f"{path}: a training config must be a mapping of field: value")
+        values.update(loaded or {})
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return TrainConfig.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "config"
+        source = str(path) if path is not None else "command line"
+        raise BehaviorBenchError(f"{source}: {field}: {first['msg']}") from None
