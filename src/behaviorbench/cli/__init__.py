@@ -7,6 +7,7 @@ import sys
 from rich.console import Console
 
 # Command modules register on `app` when imported.
+from behaviorbench.cli import chat  # noqa: F401
 from behaviorbench.cli import data  # noqa: F401
 from behaviorbench.cli import evaluate  # noqa: F401
 from behaviorbench.cli import report  # noqa: F401
