@@ -101,3 +101,18 @@ def test_an_analyte_inside_a_longer_name_is_not_named():
     assert analyte_f1("Hemoglobin A1c is high and hemoglobin is low.", ["Hemoglobin A1c"]) == pytest.approx(
         2 / 3
     )
+
+
+def test_every_gold_reply_of_generated_cases_passes_its_own_content_check():
+    from behaviorbench.evaluation.runner import has_content
+    from behaviorbench.generation import generate_case
+
+    checked, failures = 0, []
+    for index in range(60):
+        for slot in generate_case(3, index).slots:
+            if has_content(slot):
+                checked += 1
+                if not check_content(slot.target, slot.gold_response)[0]:
+                    failures.append((slot.task_id, slot.target.answers, slot.gold_response))
+    assert checked > 500
+    assert failures == []
