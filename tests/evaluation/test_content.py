@@ -104,6 +104,7 @@ def test_an_analyte_inside_a_longer_name_is_not_named():
 
 
 def test_every_gold_reply_of_generated_cases_passes_its_own_content_check():
+    """Controls included: a reactive control's target scores the control's own answer."""
     from behaviorbench.evaluation.runner import has_content
     from behaviorbench.generation import generate_case
 

@@ -11,8 +11,8 @@ Conventions (chosen once, used by every report):
 - False-alarm rate: share of ambient slots (gold silent, no category) where the model did not
   stay silent; an invalid or errored reply there is a miss like everywhere else.
 - Content is checked, when responses are generated, on every designated slot whose gold reply
-  carries a target (gold reactive or proactive, not a minimal-pair control), whatever the predicted
-  behavior (a silent or failed reply has no content and fails). Content accuracy:
+  carries a target (gold reactive or proactive, reactive minimal-pair controls included), whatever
+  the predicted behavior (a silent or failed reply has no content and fails). Content accuracy:
   among those with the right behavior, the share that passed. Joint success: among all of them,
   the share with the right behavior and passing content.
 - 95% confidence intervals are bootstrap percentile intervals over cases: whole cases are

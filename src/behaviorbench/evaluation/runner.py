@@ -223,12 +223,9 @@ def _resume(out_dir: Path, slots_of: dict[str, int]) -> list[Sample]:
 
 
 def has_content(slot: Slot) -> bool:
-    return (
-        slot.target is not None
-        and slot.designated
-        and slot.gold_behavior is not Behavior.silent
-        and slot.control_of is None
-    )
+    """Whether a slot's gold reply carries content to check (a reactive control's target scores
+    the control's own answer, so controls are checked too)."""
+    return slot.target is not None and slot.designated and slot.gold_behavior is not Behavior.silent
 
 
 def needs_image(slot: Slot) -> bool:
@@ -433,9 +430,7 @@ class _Evaluator:
     # -- sample helpers -------------------------------------------------------------------------
 
     def _content(self, slot: Slot, response: str) -> dict:
-        """Content check fields, when responses are generated, for slots whose gold reply has content to
-        check: a target, a gold behavior that speaks, and not a control (a control's target names the
-        problem it lacks)."""
+        """Content check fields, when responses are generated, for slots whose gold reply has content."""
         if not (self.generate and has_content(slot)):
             return {}
         passed, score = check_content(slot.target, response)
