@@ -34,6 +34,7 @@ def test_fast_path_matches_slot_by_slot(tiny_backend, style):
         case = make_case(variant)
         fast = tiny_backend.decide_case(case, style, SLOTS, PARAMS, proactive_bias=1.0)
         assert_same_decisions(fast, tiny_backend.decide_slot_by_slot(case, style, SLOTS, PARAMS, 1.0))
+        assert any(d.behavior is not Behavior.silent for d in fast)  # batched generation was compared
 
 
 def test_slot_starts_are_exactly_the_per_slot_prompts(tiny_backend):

@@ -2,7 +2,7 @@
 
 The fast path renders a case once with its gold history, runs one forward pass, and reads the
 behavior distribution at every slot where the assistant turn begins; it then generates a response
-only for slots whose behavior speaks, continuing from the same KV cache cropped back to the slot.
+only for slots whose behavior speaks, in batches that continue from copies of the same KV cache.
 `decide_slot_by_slot` computes the same decisions the slow, obvious way and is the reference the
 fast path is tested against.
 """
@@ -137,13 +137,11 @@ class HFBackend(LocalBackend):
 
     # -- generation ----------------------------------------------------------------------------
 
-    def _generate(self, ids: list[int], params: GenerationParams, cache=None, bias: float = 0.0) -> list[int]:
-        """New token ids after `ids` (up to and excluding the first stop token). Caller holds the lock."""
-        import torch
-        from transformers import GenerationConfig, LogitsProcessorList
+    def _generation_config(self, params: GenerationParams):
+        from transformers import GenerationConfig
 
         sampling = params.temperature > 0
-        config = GenerationConfig(
+        return GenerationConfig(
             max_new_tokens=params.max_tokens,
             do_sample=sampling,
             temperature=params.temperature if sampling else None,
@@ -152,6 +150,18 @@ class HFBackend(LocalBackend):
             eos_token_id=self.stop_ids,
             pad_token_id=self.tokenizer.pad_token_id,
         )
+
+    def _until_stop(self, new: list[int]) -> list[int]:
+        for position, token in enumerate(new):
+            if token in self.stop_ids:
+                return new[:position]
+        return new
+
+    def _generate(self, ids: list[int], params: GenerationParams, bias: float = 0.0) -> list[int]:
+        """New token ids after `ids` (up to and excluding the first stop token). Caller holds the lock."""
+        import torch
+        from transformers import LogitsProcessorList
+
         processors = LogitsProcessorList([ProactiveBias(self._free_marks(), len(ids), bias)] if bias else [])
         input_ids = torch.tensor([ids], device=self.device)
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
@@ -159,15 +169,48 @@ class HFBackend(LocalBackend):
             output = self.model.generate(
                 input_ids,
                 attention_mask=torch.ones_like(input_ids),
-                generation_config=config,
-                past_key_values=cache,
+                generation_config=self._generation_config(params),
                 logits_processor=processors,
             )
-        new = output[0, len(ids) :].tolist()
-        for position, token in enumerate(new):
-            if token in self.stop_ids:
-                return new[:position]
-        return new
+        return self._until_stop(output[0, len(ids) :].tolist())
+
+    def _generate_from_cache(
+        self, cache, ids: list[int], jobs: list[tuple[int, list[int]]], params: GenerationParams
+    ) -> list[list[int]]:
+        """Continue `ids[:start] + mark` for each (start, mark) in `jobs`, reusing `cache` (of `ids`).
+
+        The jobs run as one batch: each row's cached keys and values are copied right-aligned into
+        a left-padded batch cache, and its mark is left-padded too; the attention mask hides the
+        padding and generate() derives each row's positions from it.
+        """
+        import torch
+        from transformers import DynamicCache
+
+        pad = self.tokenizer.pad_token_id
+        cached, marked = max(start for start, _ in jobs), max(len(mark) for _, mark in jobs)
+        layers = []
+        for keys, values, *_ in cache:
+            batch_keys = keys.new_zeros(len(jobs), keys.shape[1], cached, keys.shape[3])
+            batch_values = values.new_zeros(len(jobs), values.shape[1], cached, values.shape[3])
+            for row, (start, _) in enumerate(jobs):
+                batch_keys[row, :, cached - start :] = keys[0, :, :start]
+                batch_values[row, :, cached - start :] = values[0, :, :start]
+            layers.append((batch_keys, batch_values))
+        rows, masks = [], []
+        for start, mark in jobs:
+            gap, lead = cached - start, marked - len(mark)
+            rows.append([pad] * gap + ids[:start] + [pad] * lead + mark)
+            masks.append([0] * gap + [1] * start + [0] * lead + [1] * len(mark))
+        input_ids = torch.tensor(rows, device=self.device)
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            torch.manual_seed(params.seed)
+            output = self.model.generate(
+                input_ids,
+                attention_mask=torch.tensor(masks, device=self.device),
+                generation_config=self._generation_config(params),
+                past_key_values=DynamicCache(ddp_cache_data=layers, config=self.model.config),
+            )
+        return [self._until_stop(row) for row in output[:, input_ids.shape[1] :].tolist()]
 
     def generate_reply(self, messages: list[dict], params: GenerationParams) -> Completion:
         """One chat completion, synchronously (the server and `complete` share it)."""
@@ -275,11 +318,12 @@ class HFBackend(LocalBackend):
             behaviors = [max(p, key=p.get) for p in probabilities]
             raws = [(marks.text[b], "") for b in behaviors]
             speaking = [i for i, b in enumerate(behaviors) if generate and b is not Behavior.silent]
-            # Latest slot first: cropping the one cache back to each earlier slot needs no copies.
-            for i in sorted(speaking, key=lambda i: starts[i], reverse=True):
-                cache.crop(starts[i] - cache.get_seq_length())
-                prefix = ids[: starts[i]] + marks.ids[behaviors[i]]
-                raws[i] = self._respond(marks, behaviors[i], self._generate(prefix, params, cache=cache))
+            speaking.sort(key=lambda i: starts[i])  # neighbours in a batch pad little
+            for first in range(0, len(speaking), self.batch_size):
+                batch = speaking[first : first + self.batch_size]
+                jobs = [(starts[i], marks.ids[behaviors[i]]) for i in batch]
+                for i, new in zip(batch, self._generate_from_cache(cache, ids, jobs, params), strict=True):
+                    raws[i] = self._respond(marks, behaviors[i], new)
         return [
             SlotDecision(
                 slot=slot,
