@@ -6,14 +6,22 @@ message. Teacher forcing: the prompt for slot t holds the gold assistant turns o
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from importlib.resources import files
 from typing import Literal
+
+import yaml
 
 from behaviorbench.schema import Case, ImageAttachment, Slot, Utterance
 from behaviorbench.taxonomy import BEHAVIOR_TAGS, BEHAVIOR_TOKENS, Behavior
 
-Style = Literal["token", "tagged", "plain"]
-"""How assistant turns are written: behavior token + response (BehaviorSFT), tag + response
-(instructed prompting and API models), or the response alone (standard SFT baseline)."""
+Style = Literal["token", "tagged", "instructed", "plain"]
+"""How assistant turns are written: behavior token + response (BehaviorSFT); tag + response under a
+brief system prompt (zero-shot) or under explicit instructions on when to speak (instructed); or
+the response alone (standard SFT baseline)."""
+
+TAGGED_STYLES: tuple[str, ...] = ("tagged", "instructed")
 
 NO_COMMENT = "No comment."
 """The plain-style assistant turn for silence: standard SFT needs some text to learn from."""
@@ -25,14 +33,25 @@ SYSTEM_PROMPTS: dict[Style, str] = {
         "caught, or stay silent."
     ),
     "tagged": (
+        "You are an AI assistant listening to a hospital care team. After each message, reply with "
+        "[REACTIVE] and your answer if you were asked something, [PROACTIVE] and a short note if you "
+        "need to speak up, or [SILENT] if you have nothing to say."
+    ),
+    "instructed": (
         "You are an ambient AI assistant listening to a hospital care team's conversation. After "
         "every message you must decide how to act. Start your reply with exactly one tag:\n"
         "[REACTIVE] if someone asked you something: then answer it.\n"
         "[PROACTIVE] if nobody asked but there is an error, a contradiction, a missing check, an "
         "ambiguity or a safety risk the team has not caught: then say it briefly.\n"
         "[SILENT] otherwise, and write nothing after the tag.\n"
-        "Do not repeat a problem the team already resolved, and do not comment on stable or "
-        "expected findings."
+        "Problems worth raising: a wrong dose (10-fold, mg vs mcg, lb vs kg), a wrong route or "
+        "frequency, an implausible lab value, two sources that disagree (allergies, sides, weights, "
+        "medication lists), a check nobody did before a drug or procedure (kidney function, "
+        "pregnancy test, platelets, QTc, potassium), an order that can be read two ways, a plan "
+        "that conflicts with an allergy, an interaction or a contraindication, or a critical result "
+        "nobody acknowledged.\n"
+        "Stay silent when a team member already caught and fixed the problem, for stable or "
+        "expected findings, for small talk, and whenever nobody asked you and nothing is wrong."
     ),
     "plain": (
         "You are an ambient clinical assistant listening to a care team. Answer when asked, "
@@ -58,7 +77,7 @@ def assistant_turn(slot: Slot, style: Style) -> str:
     behavior, response = slot.gold_behavior, slot.gold_response
     if style == "token":
         return BEHAVIOR_TOKENS[behavior] + response
-    if style == "tagged":
+    if style in TAGGED_STYLES:
         return BEHAVIOR_TAGS[behavior] + (f" {response}" if response else "")
     return response if behavior is not Behavior.silent else NO_COMMENT
 
@@ -103,3 +122,15 @@ def strip_behavior(reply: str, style: Style) -> str:
         return reply.strip()
     mark = (BEHAVIOR_TOKENS if style == "token" else BEHAVIOR_TAGS)[behavior]
     return text[len(mark) :].strip()
+
+
+@lru_cache(maxsize=1)
+def assistant_names() -> tuple[str, ...]:
+    """The names the generated conversations call the assistant by."""
+    cast = yaml.safe_load(files("behaviorbench.generation").joinpath("data/cast.yaml").read_text())
+    return tuple(cast["assistant_names"])
+
+
+def addresses_assistant(text: str) -> bool:
+    """Whether an utterance speaks to the assistant by name: then a reply to it is reactive."""
+    return any(re.search(rf"\b{re.escape(name)}\b", text) for name in assistant_names())

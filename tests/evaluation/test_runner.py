@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from evalcases import make_dataset
 
+from behaviorbench.conversation import NO_COMMENT, addresses_assistant
+from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.results import read_identity, read_results, read_samples
 from behaviorbench.evaluation.runner import rescore, run_eval
@@ -143,10 +145,23 @@ def test_token_protocol_reads_the_behavior_token(token_model, dataset_dir, tmp_p
     assert read_identity(tmp_path / "run").protocol == "token"
 
 
-def test_free_protocol_on_a_local_model_completes_each_slot(tiny_model, dataset_dir, tmp_path):
+def test_free_protocol_on_a_local_model_decides_from_the_no_comment_token(tiny_model, dataset_dir, tmp_path):
+    """Without a judge, a local model's plain reply is read from its logits: silence is the
+    probability of opening with the no-comment token; speaking is reactive exactly when the slot's
+    utterance addressed the assistant."""
     run_eval(f"hf:{tiny_model}", dataset_dir, "test", "free", tmp_path / "run", max_tokens=4, limit=2)
     samples, _ = read_samples(tmp_path / "run")
     assert len(samples) == 2 * SLOTS_PER_CASE
+    cases = {c.case_id: c for c in iter_cases(dataset_dir, "test")}
     scored = [s for s in samples if s.status != "not_applicable"]
-    assert all(s.status == "ok" and s.probabilities is None for s in scored)
-    assert all(s.response == s.raw_output.strip() for s in scored)
+    assert scored and all(s.status == "ok" and s.probabilities for s in scored)
+    for sample in scored:
+        assert sum(sample.probabilities.values()) == pytest.approx(1.0)
+        addressed = addresses_assistant(cases[sample.case_id].utterances[sample.slot].text)
+        never = Behavior.proactive if addressed else Behavior.reactive
+        assert sample.probabilities[never] == 0.0
+        assert sample.predicted is not never
+        if sample.predicted is Behavior.silent:
+            assert sample.raw_output == NO_COMMENT and sample.response == ""
+        elif sample.category is None:
+            assert sample.response == ""  # no response is generated where no content is checked

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 import torch
-from conftest import make_case
+from model_helpers import make_case
 
 from behaviorbench.conversation import case_messages
 from behaviorbench.errors import BehaviorBenchError

@@ -8,9 +8,9 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import running_server
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from model_helpers import running_server
 
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.models import load_backend

@@ -12,7 +12,7 @@ import time
 
 import httpx
 import pytest
-from conftest import make_case, running_server
+from model_helpers import make_case, running_server
 
 from behaviorbench.conversation import case_messages
 from behaviorbench.models.base import GenerationParams

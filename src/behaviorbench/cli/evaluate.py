@@ -16,7 +16,9 @@ def evaluate(
     model: Annotated[str, typer.Option("--model", help="hf:<folder or alias> or openai:<model>.")],
     data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
     split: Annotated[str, typer.Option("--split", help="Split to evaluate.")] = "test",
-    protocol: Annotated[str, typer.Option("--protocol", help="token, tagged or free.")] = "tagged",
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="token, tagged, instructed or free.")
+    ] = "tagged",
     limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N cases.")] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run directory (default runs/<model>-<protocol>-<split>).")

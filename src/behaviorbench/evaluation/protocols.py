@@ -20,21 +20,29 @@ from __future__ import annotations
 
 import base64
 import re
-from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
-from behaviorbench.conversation import Style, case_messages, parse_behavior, render_utterance, strip_behavior
+from behaviorbench.conversation import (
+    Style,
+    addresses_assistant,
+    case_messages,
+    parse_behavior,
+    render_utterance,
+    strip_behavior,
+)
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.schema import Case, ImageAttachment, Slot
 from behaviorbench.taxonomy import BEHAVIORS, Behavior
 
-Protocol = Literal["token", "tagged", "free"]
-PROTOCOLS: tuple[str, ...] = ("token", "tagged", "free")
-STYLE_OF: dict[str, Style] = {"token": "token", "tagged": "tagged", "free": "plain"}
+Protocol = Literal["token", "tagged", "instructed", "free"]
+PROTOCOLS: tuple[str, ...] = ("token", "tagged", "instructed", "free")
+STYLE_OF: dict[str, Style] = {
+    "token": "token",
+    "tagged": "tagged",
+    "instructed": "instructed",
+    "free": "plain",
+}
 
 JUDGE_SYSTEM = (
     "You classify what an AI assistant did in a clinical team conversation. Answer with exactly one "
@@ -91,17 +99,6 @@ def read_reply(reply: str, protocol: str) -> tuple[Behavior | None, str]:
     """(behavior or None when unparseable, response text) of a tagged or token reply."""
     style = STYLE_OF[protocol]
     return parse_behavior(reply, style), strip_behavior(reply, style)
-
-
-@lru_cache(maxsize=1)
-def assistant_names() -> tuple[str, ...]:
-    """The names the generated conversations call the assistant by."""
-    cast = yaml.safe_load(files("behaviorbench.generation").joinpath("data/cast.yaml").read_text())
-    return tuple(cast["assistant_names"])
-
-
-def addresses_assistant(text: str) -> bool:
-    return any(re.search(rf"\b{re.escape(name)}\b", text) for name in assistant_names())
 
 
 def rule_behavior(reply: str, case: Case, slot: Slot) -> Behavior:

@@ -188,8 +188,11 @@ def _check_options(
     proactive_bias: float,
     model_spec: str,
 ) -> None:
-    check_protocol(protocol, local=model_spec.startswith("hf:"))
-    if protocol == "free" and not generate:
+    local = model_spec.startswith("hf:")
+    check_protocol(protocol, local=local)
+    # A local model without a judge decides 'free' from its logits; otherwise the reply is needed.
+    reads_reply = protocol == "free" and (judge is not None or not local)
+    if reads_reply and not generate:
         raise BehaviorBenchError("--no-generate: protocol 'free' reads the behavior from the reply itself")
     if judge and protocol != "free":
         raise BehaviorBenchError(f"--judge: only protocol 'free' uses a judge, not '{protocol}'")
@@ -197,10 +200,10 @@ def _check_options(
         raise BehaviorBenchError(f"--concurrency {concurrency}: must be at least 1")
     if limit is not None and limit < 1:
         raise BehaviorBenchError(f"--limit {limit}: must be at least 1")
-    if proactive_bias and (protocol == "free" or not model_spec.startswith("hf:")):
+    if proactive_bias and reads_reply or proactive_bias and not local:
         raise BehaviorBenchError(
             "--proactive-bias shifts the proactive logit: it needs a local model (hf:...) "
-            "and protocol token or tagged"
+            "deciding from its logits (any protocol but 'free' with a judge)"
         )
 
 
@@ -288,7 +291,7 @@ class _Evaluator:
                     speed = progress.tasks[0].speed
                     progress.update(task, rate=f"{speed:.2f} cases/s" if speed else "")
 
-                if isinstance(self.backend, LocalBackend) and self.protocol != "free":
+                if isinstance(self.backend, LocalBackend) and (self.protocol != "free" or self.judge is None):
                     for case in cases:
                         finished(self._decide_case(case))
                 else:
@@ -307,8 +310,10 @@ class _Evaluator:
         decisions: dict[int, SlotDecision] = {}
         failure = None
         try:
+            # Responses matter only where content is checked: designated slots.
+            respond = [s.index for s in case.slots if s.designated] if self.generate else False
             for decision in self.backend.decide_case(
-                case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, self.generate
+                case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, respond
             ):
                 decisions[decision.slot] = decision
         except BackendError as error:

@@ -8,6 +8,7 @@ where the chosen behavior needs one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from behaviorbench.conversation import Style
@@ -60,11 +61,12 @@ class LocalBackend(Backend):
         slots: list[int],
         params: GenerationParams,
         proactive_bias: float = 0.0,
-        generate: bool = True,
+        generate: bool | Collection[int] = True,
     ) -> list[SlotDecision]:
-        """Decisions at `slots` (teacher-forced gold history in `style`, 'token' or 'tagged').
+        """Decisions at `slots` (teacher-forced gold history in `style`).
 
         The behavior is the argmax of the behavior marks' logits where they first differ (the
         behavior token, or the token after '[' of a tag), with `proactive_bias` added to the
-        proactive logit; a response is generated only when `generate` and the behavior speaks.
+        proactive logit; a response is generated only where the behavior speaks and `generate` is
+        True or holds the slot (responses matter only where content is checked).
         """

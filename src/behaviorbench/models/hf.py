@@ -14,9 +14,10 @@ import hashlib
 import math
 import threading
 from bisect import bisect_left
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from behaviorbench.conversation import Style, case_messages, strip_behavior
+from behaviorbench.conversation import NO_COMMENT, Style, addresses_assistant, case_messages, strip_behavior
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.models.base import GenerationParams, LocalBackend, SlotDecision
 from behaviorbench.models.loading import default_device, load_model_and_tokenizer
@@ -65,6 +66,12 @@ def behavior_probabilities(logits: list[float], proactive_bias: float) -> dict[B
     weights = [math.exp(x - top) for x in shifted]
     total = sum(weights)
     return {b: w / total for b, w in zip(BEHAVIORS, weights, strict=True)}
+
+
+def _speak_or_silence(log_silence: float, addressed: bool) -> list[float]:
+    """Decision logits (ordered as BEHAVIORS) of a plain reply: silence, or the one way to speak."""
+    speak = math.log1p(-math.exp(log_silence)) if log_silence < 0 else -math.inf
+    return [speak if addressed else -math.inf, -math.inf if addressed else speak, log_silence]
 
 
 class ProactiveBias:
@@ -239,7 +246,7 @@ class HFBackend(LocalBackend):
         self, case: Case, style: Style, slots: list[int]
     ) -> tuple[list[int], list[int], list[str]]:
         """Token ids of the whole case, and for each slot the token index where its turn begins."""
-        marks = self.marks(style)
+        prefix = [] if style == "plain" else self.marks(style).prefix
         full = self.prompt_text(case_messages(case, style), add_generation_prompt=False)
         encoding = self.tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
         ids, offsets = encoding["input_ids"], encoding["offset_mapping"]
@@ -257,7 +264,7 @@ class HFBackend(LocalBackend):
                 and position < len(ids)
                 and starts_of_tokens[position] == len(prompt)
                 and (position == 0 or offsets[position - 1][1] <= len(prompt))
-                and ids[position : position + len(marks.prefix)] == marks.prefix
+                and ids[position : position + len(prefix)] == prefix
             )
             if not aligned:
                 raise BehaviorBenchError(
@@ -294,15 +301,23 @@ class HFBackend(LocalBackend):
         slots: list[int],
         params: GenerationParams,
         proactive_bias: float = 0.0,
-        generate: bool = True,
+        generate: bool | Collection[int] = True,
     ) -> list[SlotDecision]:
+        """Decisions at `slots` from one forward pass (see `LocalBackend.decide_case`).
+
+        Style 'plain' (models trained without behavior marks, such as the SFT baseline) reads the
+        probability that the reply opens with the no-comment token: that is silence; otherwise the
+        model speaks, reactively when the slot's utterance addressed the assistant and proactively
+        when it did not (the documented rule of protocol 'free').
+        """
         import torch
 
         if not slots:
             return []
-        marks = self.marks(style)
+        plain = style == "plain"
+        marks = None if plain else self.marks(style)
         ids, starts, prompts = self._slot_starts(case, style, slots)
-        reads = [start + len(marks.prefix) - 1 for start in starts]
+        reads = [start + (0 if plain else len(marks.prefix)) - 1 for start in starts]
         needed = max(reads) + 1
         if needed > self.max_positions:
             raise BehaviorBenchError(
@@ -310,20 +325,37 @@ class HFBackend(LocalBackend):
                 f"exceed the model's {self.max_positions} positions"
             )
         ordered = sorted(set(reads))
-        decision_ids = [marks.decision[b] for b in BEHAVIORS]
         with self._lock, torch.inference_mode():
             logits, cache = self._forward(ids[:needed], ordered)
-            table = logits[:, decision_ids].tolist()
-            probabilities = [behavior_probabilities(table[ordered.index(r)], proactive_bias) for r in reads]
+            if plain:
+                silence = logits.log_softmax(-1)[:, self.encode(NO_COMMENT)[0]].tolist()
+                table = [
+                    _speak_or_silence(
+                        silence[ordered.index(r)], addresses_assistant(case.utterances[slot].text)
+                    )
+                    for r, slot in zip(reads, slots, strict=True)
+                ]
+            else:
+                table = logits[:, [marks.decision[b] for b in BEHAVIORS]].tolist()
+                table = [table[ordered.index(r)] for r in reads]
+            probabilities = [behavior_probabilities(row, proactive_bias) for row in table]
             behaviors = [max(p, key=p.get) for p in probabilities]
-            raws = [(marks.text[b], "") for b in behaviors]
-            speaking = [i for i, b in enumerate(behaviors) if generate and b is not Behavior.silent]
+            raws = [(NO_COMMENT if plain else marks.text[b], "") for b in behaviors]
+            wanted = set(slots) if generate is True else set(generate or ())
+            speaking = [i for i, b in enumerate(behaviors) if slots[i] in wanted and b is not Behavior.silent]
             speaking.sort(key=lambda i: starts[i])  # neighbours in a batch pad little
             for first in range(0, len(speaking), self.batch_size):
                 batch = speaking[first : first + self.batch_size]
-                jobs = [(starts[i], marks.ids[behaviors[i]]) for i in batch]
+                if plain:  # no mark to feed: re-feed the turn header's last token from the cache
+                    jobs = [(starts[i] - 1, [ids[starts[i] - 1]]) for i in batch]
+                else:
+                    jobs = [(starts[i], marks.ids[behaviors[i]]) for i in batch]
                 for i, new in zip(batch, self._generate_from_cache(cache, ids, jobs, params), strict=True):
-                    raws[i] = self._respond(marks, behaviors[i], new)
+                    if plain:
+                        text = self.tokenizer.decode(new, skip_special_tokens=False)
+                        raws[i] = (text, text.strip())
+                    else:
+                        raws[i] = self._respond(marks, behaviors[i], new)
         return [
             SlotDecision(
                 slot=slot,

@@ -27,9 +27,9 @@ class BehaviorMarks:
 
 
 def behavior_marks(tokenizer, style: Style) -> BehaviorMarks:
-    """The marks of `style` ('token' or 'tagged') as this tokenizer splits them."""
-    if style not in ("token", "tagged"):
-        raise BehaviorBenchError(f"style '{style}': behavior probabilities need style 'token' or 'tagged'")
+    """The marks of `style` ('token', or a tagged style) as this tokenizer splits them."""
+    if style == "plain":
+        raise BehaviorBenchError("style 'plain' has no behavior marks")
     text = dict(BEHAVIOR_TOKENS if style == "token" else BEHAVIOR_TAGS)
     ids = {b: tokenizer(text[b], add_special_tokens=False)["input_ids"] for b in BEHAVIORS}
     shared = 0
