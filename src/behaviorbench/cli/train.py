@@ -59,6 +59,10 @@ def train(
         "seed": seed,
     }
     card = run_training(load_train_config(config, overrides), out)
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:  # under torchrun / accelerate launch, report once
+        return
     first, last = (card.losses[0].loss, card.losses[-1].loss) if card.losses else (float("nan"),) * 2
     kind = "LoRA" if card.adapter else "full"
     used = card.cases - card.cases_skipped

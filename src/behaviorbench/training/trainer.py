@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, Trainer, TrainingArguments
+from transformers.utils import logging as hf_logging
 
 from behaviorbench.conversation import Style
 from behaviorbench.dataset.manifest import dataset_fingerprint
@@ -132,6 +133,7 @@ def load_model(config: TrainConfig):
     Refuses a setup in which a behavior token's embedding row could not learn.
     """
     path = resolve_model_path(config.base)
+    hf_logging.disable_progress_bar()  # the run's own progress bar is the one to watch
     if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
         raise BehaviorBenchError(
             f"base {config.base}: is an adapter; training starts from a full model folder"
@@ -210,6 +212,7 @@ def training_arguments(config: TrainConfig, checkpoints: Path) -> TrainingArgume
         ddp_find_unused_parameters=False,
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # also makes a CPU torchrun job a gloo DDP job
     )
 
 
