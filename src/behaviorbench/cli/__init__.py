@@ -7,13 +7,16 @@ import sys
 from rich.console import Console
 
 # Command modules register on `app` when imported.
-from behaviorbench.cli import chat  # noqa: F401
-from behaviorbench.cli import data  # noqa: F401
-from behaviorbench.cli import evaluate  # noqa: F401
-from behaviorbench.cli import report  # noqa: F401
-from behaviorbench.cli import review  # noqa: F401
-from behaviorbench.cli import serve  # noqa: F401
-from behaviorbench.cli import train  # noqa: F401
+from behaviorbench.cli import (
+    chat,  # noqa: F401
+    data,  # noqa: F401
+    demo,  # noqa: F401
+    evaluate,  # noqa: F401
+    report,  # noqa: F401
+    review,  # noqa: F401
+    serve,  # noqa: F401
+    train,  # noqa: F401
+)
 from behaviorbench.cli.app import app
 from behaviorbench.errors import BehaviorBenchError
 

@@ -1,0 +1,165 @@
+"""The end-to-end demo: build a small benchmark, evaluate SmolLM2 zero-shot and instructed, train the
+SFT baseline and BehaviorSFT on the same budget, evaluate both, then compare them in a table, a
+`summary.json` and an HTML report.
+
+Every stage resumes: rerunning the demo into the same folder reuses finished stages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from behaviorbench.dataset.atomic import atomic_write_text
+from behaviorbench.evaluation.results import read_results
+
+BASE = "smollm2-135m"
+SEED = 0
+METRICS = ("macro_f1", "proactive_f1", "reactive_f1", "restraint_f1", "false_alarm_rate", "content_accuracy")
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """Sizes of one demo run: small enough for two CPU cores, large enough to show a difference."""
+
+    cases: int
+    scenes: int
+    steps: int
+    eval_split: str
+    max_tokens: int
+    bootstrap: int
+
+
+FULL = DemoPlan(cases=240, scenes=2, steps=40, eval_split="test", max_tokens=32, bootstrap=1000)
+QUICK = DemoPlan(cases=80, scenes=2, steps=8, eval_split="test", max_tokens=16, bootstrap=200)
+
+SYSTEMS: dict[str, str] = {
+    "zero-shot": "tagged",
+    "instructed": "instructed",
+    "sft": "free",
+    "behavior-sft": "token",
+}
+"""Each compared system and the protocol it is evaluated with."""
+
+
+class StageTimer:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.console.rule(f"[bold]{name}")
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - start, 1)
+
+
+def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> dict:
+    """Run every stage into `out`; returns the summary also written to `out/summary.json`."""
+    from behaviorbench.dataset.build import build_dataset
+    from behaviorbench.evaluation.runner import run_eval
+    from behaviorbench.models.smollm2 import resolve_model_path
+    from behaviorbench.reporting.report import load_report, write_report
+    from behaviorbench.training.config import TrainConfig
+    from behaviorbench.training.trainer import train
+
+    console = console or Console()
+    plan = QUICK if quick else FULL
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / "data"
+    timer = StageTimer(console)
+
+    with timer.stage("prepare model"):
+        resolve_model_path(BASE)
+    with timer.stage("build benchmark"):
+        build_dataset(data, cases=plan.cases, seed=SEED, workers=os.cpu_count() or 1, scenes=plan.scenes)
+
+    def evaluate(system: str, model: str) -> None:
+        run_eval(
+            model,
+            data,
+            plan.eval_split,
+            SYSTEMS[system],
+            out / system,
+            max_tokens=plan.max_tokens,
+            n_bootstrap=plan.bootstrap,
+            seed=SEED,
+            console=console,
+        )
+
+    for system in ("zero-shot", "instructed"):
+        with timer.stage(f"evaluate {system}"):
+            evaluate(system, f"hf:{BASE}")
+    for method in ("sft", "behavior-sft"):
+        with timer.stage(f"train {method}"):
+            config = TrainConfig(base=BASE, method=method, data=str(data), steps=plan.steps, seed=SEED)
+            train(config, out / "models" / method)
+        with timer.stage(f"evaluate {method}"):
+            evaluate(method, f"hf:{out / 'models' / method}")
+
+    with timer.stage("report"):
+        report = out / "report.html"
+        write_report(load_report([out / s for s in SYSTEMS], n_bootstrap=plan.bootstrap), report, "html")
+
+    summary = {
+        "systems": {system: _system_summary(out / system) for system in SYSTEMS},
+        "stages": timer.seconds,
+        "plan": plan.__dict__,
+        "report": str(report),
+    }
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    _print_comparison(summary, console)
+    console.print(f"report: {report}\nsummary: {out / 'summary.json'}")
+    return summary
+
+
+def _system_summary(run_dir: Path) -> dict:
+    results = read_results(run_dir)
+    metrics = results.metrics
+    summary: dict = {name: getattr(metrics, name) for name in METRICS}
+    summary["ci"] = {
+        name: [metrics.ci[name].low, metrics.ci[name].high] for name in METRICS if name in metrics.ci
+    }
+    summary["model"] = results.run.model
+    summary["protocol"] = results.run.protocol
+    summary["run_dir"] = str(run_dir)
+    return summary
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}"
+
+
+def _with_interval(system: dict, name: str) -> str:
+    interval = system["ci"].get(name)
+    text = _percent(system[name])
+    if interval and system[name] is not None:
+        text += f" [{100 * interval[0]:.0f}–{100 * interval[1]:.0f}]"
+    return text
+
+
+def _print_comparison(summary: dict, console: Console) -> None:
+    """Metrics as rows and systems as columns, so the table fits a terminal."""
+    table = Table(title="Test split: behavior metrics in % with 95% bootstrap intervals over cases")
+    table.add_column("metric")
+    for system in summary["systems"]:
+        table.add_column(system, justify="right")
+    for name in METRICS:
+        table.add_row(name.replace("_", " "), *(_with_interval(v, name) for v in summary["systems"].values()))
+    console.print(table)
+    stages = Table(title="Stages")
+    stages.add_column("stage")
+    stages.add_column("seconds", justify="right")
+    for stage, seconds in summary["stages"].items():
+        stages.add_row(stage, f"{seconds:.1f}")
+    stages.add_row("total", f"{sum(summary['stages'].values()):.1f}", style="bold")
+    console.print(stages)
