@@ -33,13 +33,14 @@ class DemoPlan:
     cases: int
     scenes: int
     steps: int
+    batch_size: int
     eval_split: str
     max_tokens: int
     bootstrap: int
 
 
-FULL = DemoPlan(cases=240, scenes=2, steps=40, eval_split="test", max_tokens=32, bootstrap=1000)
-QUICK = DemoPlan(cases=80, scenes=2, steps=8, eval_split="test", max_tokens=16, bootstrap=200)
+FULL = DemoPlan(cases=300, scenes=2, steps=60, batch_size=1, eval_split="test", max_tokens=32, bootstrap=1000)
+QUICK = DemoPlan(cases=80, scenes=2, steps=10, batch_size=1, eval_split="test", max_tokens=16, bootstrap=200)
 
 SYSTEMS: dict[str, str] = {
     "zero-shot": "tagged",
@@ -101,7 +102,14 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
             evaluate(system, f"hf:{BASE}")
     for method in ("sft", "behavior-sft"):
         with timer.stage(f"train {method}"):
-            config = TrainConfig(base=BASE, method=method, data=str(data), steps=plan.steps, seed=SEED)
+            config = TrainConfig(
+                base=BASE,
+                method=method,
+                data=str(data),
+                steps=plan.steps,
+                batch_size=plan.batch_size,
+                seed=SEED,
+            )
             train(config, out / "models" / method)
         with timer.stage(f"evaluate {method}"):
             evaluate(method, f"hf:{out / 'models' / method}")

@@ -49,6 +49,9 @@ def load_model_and_tokenizer(name_or_path: str, adapter: str | None, device: str
     """(model in eval mode, tokenizer with left padding and a pad token)."""
     path = resolve_model_path(name_or_path)
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # our own progress bars are the ones users read
 
     if (path / "adapter_config.json").is_file():
         if adapter is not None:
