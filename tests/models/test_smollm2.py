@@ -33,7 +33,7 @@ def test_tags_are_decided_at_the_token_after_the_bracket(smollm2):
 def test_fast_path_matches_slot_by_slot(smollm2, style):
     params = GenerationParams(max_tokens=4)
     spoke = 0
-    for index in range(2):
+    for index in range(1):  # one short case: the tiny-model tests cover many more
         case = generate_case(0, index, scenes=2)
         slots = [slot.index for slot in case.slots]
         fast = smollm2.decide_case(case, style, slots, params)
