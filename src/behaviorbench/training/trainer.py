@@ -283,8 +283,10 @@ def train(config: TrainConfig, out: Path) -> RunCard:
         losses=losses,
         versions={package: version(package) for package in ("torch", "transformers", "peft", "accelerate")},
     )
+    # Gathered on every process: under FSDP or ZeRO-3 each one holds only a shard of the weights.
+    state_dict = trainer.accelerator.get_state_dict(trainer.model)
     if trainer.is_world_process_zero():
-        save_weights(model, tokenizer, config, out)
+        save_weights(model, tokenizer, config, out, state_dict)
         plot_losses(losses, out / "loss.png", f"{config.method} on {config.base} ({card.steps} steps)")
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         card = card.model_copy(update={"wall_seconds": round(time.perf_counter() - started, 2)})
@@ -297,11 +299,15 @@ def _gpu_bf16() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
-def save_weights(model, tokenizer, config: TrainConfig, out: Path) -> None:
-    """The adapter alone (its token rows included, not the whole resized embedding) or the full model."""
+def save_weights(model, tokenizer, config: TrainConfig, out: Path, state_dict: dict | None = None) -> None:
+    """The adapter alone (its token rows included, not the whole resized embedding) or the full model.
+
+    The adapter names the base as the run was given it (an alias such as 'smollm2-135m' stays
+    portable across machines); `state_dict`, when given, holds the gathered full weights.
+    """
     if config.lora:
         model.peft_config["default"].base_model_name_or_path = config.base
-        model.save_pretrained(out, save_embedding_layers=False)
+        model.save_pretrained(out, state_dict=state_dict, save_embedding_layers=False)
     else:
-        model.save_pretrained(out)
+        model.save_pretrained(out, state_dict=state_dict)
     tokenizer.save_pretrained(out)
