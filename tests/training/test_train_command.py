@@ -123,7 +123,8 @@ def test_same_run_is_skipped_and_a_different_one_refused(monkeypatch, capsys, ti
     stamp = (out / "run_card.json").stat().st_mtime_ns
 
     code, printed, _ = run(monkeypatch, capsys, *args)
-    assert code == 0 and (out / "run_card.json").stat().st_mtime_ns == stamp and read_run_card(out) == card
+    assert code == 0 and "already holds this run" in printed
+    assert (out / "run_card.json").stat().st_mtime_ns == stamp and read_run_card(out) == card
 
     err = refused(monkeypatch, capsys, *args[:-4], "--steps", "3", "--batch-size", "2")
     assert "different run" in err and "steps: 2 -> 3" in err

@@ -58,6 +58,9 @@ def train(
         "max_length": max_length,
         "seed": seed,
     }
+    from behaviorbench.training.run_card import RUN_CARD
+
+    finished_before = (out / RUN_CARD).is_file()
     card = run_training(load_train_config(config, overrides), out)
     from accelerate import PartialState
 
@@ -65,6 +68,11 @@ def train(
         return
     first, last = (card.losses[0].loss, card.losses[-1].loss) if card.losses else (float("nan"),) * 2
     kind = "LoRA" if card.adapter else "full"
+    if finished_before:
+        Console(highlight=False).print(
+            f"{out} already holds this run ({card.steps} steps); nothing to do", soft_wrap=True
+        )
+        return
     used = card.cases - card.cases_skipped
     Console(highlight=False).print(
         f"trained {card.method} ({kind}) on {card.base_model}: {card.steps} steps, world size "
