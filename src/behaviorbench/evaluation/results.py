@@ -10,6 +10,7 @@ import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -17,6 +18,8 @@ from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.metrics import Scores
 from behaviorbench.evaluation.records import Sample
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -90,16 +93,23 @@ def check_run_dir(out_dir: Path, identity: RunIdentity) -> None:
         raise BehaviorBenchError(f"{out_dir}: holds run files but no {RUN_FILE}; choose another --out")
 
 
-def read_identity(out_dir: Path) -> RunIdentity:
-    run_file = out_dir / RUN_FILE
+def _first_error(error: ValidationError) -> str:
+    """`field: message` of a validation error's first problem, for one-line errors."""
+    first = error.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or 'json'}: {first['msg']}"
+
+
+def _read_json(path: Path, model: type[ModelT]) -> ModelT:
     try:
-        return RunIdentity.model_validate_json(run_file.read_text(encoding="utf-8"))
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise BehaviorBenchError(f"{run_file}: cannot read ({error.strerror})") from None
+        raise BehaviorBenchError(f"{path}: cannot read ({error.strerror})") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "json"
-        raise BehaviorBenchError(f"{run_file}: {field}: {first['msg']}") from None
+        raise BehaviorBenchError(f"{path}: {_first_error(error)}") from None
+
+
+def read_identity(out_dir: Path) -> RunIdentity:
+    return _read_json(out_dir / RUN_FILE, RunIdentity)
 
 
 def write_identity(out_dir: Path, identity: RunIdentity) -> None:
@@ -123,9 +133,7 @@ def read_samples(out_dir: Path) -> tuple[list[Sample], int]:
         try:
             samples.append(Sample.model_validate_json(line))
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "json"
-            raise BehaviorBenchError(f"{path}:{number}: {field}: {first['msg']}") from None
+            raise BehaviorBenchError(f"{path}:{number}: {_first_error(error)}") from None
     return samples, intact
 
 
@@ -148,15 +156,7 @@ def write_results(out_dir: Path, results: RunResults) -> Path:
 
 
 def read_results(out_dir: Path) -> RunResults:
-    path = out_dir / RESULTS_FILE
-    try:
-        return RunResults.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise BehaviorBenchError(f"{path}: cannot read ({error.strerror})") from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "json"
-        raise BehaviorBenchError(f"{path}: {field}: {first['msg']}") from None
+    return _read_json(out_dir / RESULTS_FILE, RunResults)
 
 
 def package_versions() -> dict[str, str | None]:
