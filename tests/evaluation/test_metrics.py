@@ -167,6 +167,15 @@ def test_bootstrap_intervals_contain_the_estimate_and_are_deterministic_per_seed
     assert "restraint_f1" not in first.ci
 
 
+def test_a_small_group_interval_ignores_replicates_that_drew_none_of_it():
+    # One case of 20 holds the only restraint slot, answered right: replicates that miss that
+    # case say nothing about restraint, so the interval stays at 100 instead of reaching 0.
+    samples = _varied_run(19) + [sample("c99", 0, S, S, Category.already_addressed)]
+    scores = score_samples(samples, n_bootstrap=300, seed=1)
+    assert scores.restraint_f1 == 1.0
+    assert scores.ci["restraint_f1"].low == scores.ci["restraint_f1"].high == 1.0
+
+
 def test_weighted_macro_f1_matches_sklearn_with_sample_weights():
     rng = np.random.default_rng(0)
     gold = rng.choice(LABELS, size=200)

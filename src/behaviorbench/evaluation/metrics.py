@@ -308,9 +308,11 @@ def weighted_macro_f1(flat_confusions: np.ndarray, labels: list[str]) -> np.ndar
     """Macro-F1 over `labels` of each row of flattened (gold x prediction) confusion counts.
 
     F1 = 2TP / (2TP + FP + FN), 0 where a class has neither gold nor predictions (sklearn's
-    zero_division=0).
+    zero_division=0). A row with no samples at all is NaN: a bootstrap replicate that drew no
+    slot of a small group says nothing about it and must not pull its interval down to 0.
     """
     matrices = flat_confusions.reshape(-1, len(LABELS), len(PREDICTION_LABELS))
+    empty = matrices.sum(axis=(1, 2)) == 0
     scores = []
     for label in labels:
         i = LABELS.index(label)
@@ -319,7 +321,7 @@ def weighted_macro_f1(flat_confusions: np.ndarray, labels: list[str]) -> np.ndar
         fp = matrices[:, :, i].sum(axis=1) - tp
         denominator = 2 * tp + fp + fn
         scores.append(np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0))
-    return np.mean(scores, axis=0)
+    return np.where(empty, np.nan, np.mean(scores, axis=0))
 
 
 def _weighted_rate(
