@@ -8,12 +8,28 @@ trained rows of the new tokens) are loaded and merged.
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.models.smollm2 import resolve_model_path
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+
+
+@contextmanager
+def quiet_peft() -> Iterator[None]:
+    """Silence two harmless warnings PEFT raises on every wrap or load of a BehaviorSFT adapter.
+
+    PEFT probes a deprecated transformers attribute, and it warns that no tied module is listed
+    although it does tie the trainable token rows (a test checks they stay tied).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*ensure_weight_tying.*")
+        yield
 
 
 def default_device() -> str:
@@ -80,7 +96,8 @@ def load_model_and_tokenizer(name_or_path: str, adapter: str | None, device: str
             model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
         # Merging folds LoRA and the trained token rows into plain weights: faster, and a plain
         # model keeps the KV-cache logic of the fast path identical with and without an adapter.
-        model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+        with quiet_peft():
+            model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
     model.to(device)
     model.eval()
     return model, tokenizer

@@ -8,10 +8,10 @@ model's input and output rows one.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.models.loading import quiet_peft
 from behaviorbench.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -45,9 +45,7 @@ def lora_model(model: nn.Module, config: TrainConfig, token_ids: list[int]) -> n
         task_type="CAUSAL_LM",
     )
     try:
-        with warnings.catch_warnings():
-            # PEFT warns that no tied module is listed, though it ties the trainable token rows.
-            warnings.filterwarnings("ignore", message=".*ensure_weight_tying.*")
+        with quiet_peft():
             return get_peft_model(model, lora)
     except ValueError as error:
         raise BehaviorBenchError(
