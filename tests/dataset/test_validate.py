@@ -3,7 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sample_cases import make_cases
+
 from behaviorbench.dataset.validate import validate_dataset
+from behaviorbench.dataset.writer import write_dataset
 
 
 def edit_line(shard: Path, number: int, edit) -> None:
@@ -59,6 +62,20 @@ def test_manifest_counts_that_do_not_match(dataset_dir: Path):
         assert problem.file == str(manifest)
         key = problem.field.split(".")[-1]
         assert f'"{key}":' in text.splitlines()[problem.line - 1]
+
+
+def test_scored_tasks_must_name_designated_slots(tmp_path: Path):
+    cases = make_cases(4)
+    real = cases[0].designated[0].task_id
+    out = tmp_path / "data"
+    write_dataset(out, cases, generator_version="test", scored_tasks=[real, "no-such-task", "another"])
+    problems = validate_dataset(out)
+    assert [(p.field, p.message) for p in problems] == [
+        ("scored_tasks", "task 'no-such-task' is no designated slot of this dataset (+1 more)")
+    ]
+    assert '"scored_tasks":' in (out / "manifest.json").read_text().splitlines()[problems[0].line - 1]
+    write_dataset(tmp_path / "ok", cases, generator_version="test", scored_tasks=[real])
+    assert validate_dataset(tmp_path / "ok") == []
 
 
 def test_unlisted_shard_is_reported(dataset_dir: Path):

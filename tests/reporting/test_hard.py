@@ -6,11 +6,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from run_factory import make_dataset, simulate, write_run
 
 from behaviorbench.dataset.manifest import load_manifest
 from behaviorbench.dataset.reader import load_cases
 from behaviorbench.dataset.validate import validate_dataset
+from behaviorbench.evaluation.runner import run_eval
+from behaviorbench.models.tiny import make_tiny_model
 from behaviorbench.reporting.hard import build_hard, is_wrong
 from behaviorbench.reporting.runs import load_run
 
@@ -56,6 +59,34 @@ def test_selects_missed_tasks_and_knob_cases_with_their_twins(
     assert "| sft | behaviorsft | test |" in card
     recorded = json.loads((out / "selection.json").read_text())
     assert recorded["min_wrong"] == 2 and [r["name"] for r in recorded["runs"]] == ["sft", "zero"]
+
+
+def test_eval_on_the_subset_scores_the_selected_tasks_and_their_pairs_only(
+    runs: dict[str, Path], data_dir: Path, tmp_path: Path
+):
+    out = tmp_path / "hard"
+    selection = build_hard([runs["sft"], runs["zero"]], data_dir, out, min_wrong=2, min_knobs=0)
+    cases = load_cases(out)
+    partner = {}
+    for slot in (s for c in cases for s in c.designated if s.control_of):
+        partner[slot.task_id], partner[slot.control_of] = slot.control_of, slot.task_id
+    missed = {task.task_id for task in selection.tasks}
+    expected = missed | {partner[t] for t in missed if t in partner}
+    manifest = load_manifest(out)
+    assert set(manifest.scored_tasks) == expected and selection.counts.scored_tasks == len(expected)
+    assert expected - missed, "some pair partner is scored without being missed"
+    context_only = {s.task_id for c in cases for s in c.designated} - expected
+    assert context_only, "some designated slots of selected cases are context only"
+
+    tiny = make_tiny_model(tmp_path / "tiny")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BEHAVIORBENCH_CACHE", str(tmp_path / "cache"))
+        run_eval(f"hf:{tiny}", out, "test", "tagged", tmp_path / "run", max_tokens=4, n_bootstrap=20)
+    samples = load_run(tmp_path / "run").samples
+    assert {s.task_id for s in samples if s.designated} == expected
+    ambient = [(c.case_id, s.index) for c in cases for s in c.slots if not s.designated]
+    assert sorted((s.case_id, s.slot) for s in samples if not s.designated) == sorted(ambient)
+    assert f"**{len(expected):,} are scored**" in (out / "CARD.md").read_text()
 
 
 def test_min_knobs_one_takes_every_case_with_a_knob(runs: dict[str, Path], data_dir: Path, tmp_path: Path):

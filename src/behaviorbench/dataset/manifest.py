@@ -37,6 +37,10 @@ class Manifest(BaseModel):
     shard_size: int
     counts: DatasetCounts
     shards: list[ShardEntry]
+    scored_tasks: list[str] | None = None
+    """When set, evaluation scores only these designated tasks; every other slot keeps its place
+    as context, and ambient slots still count for false alarms. BehaviorBench-Hard sets it to
+    the tasks it selected, so a model is scored on what was hard, not on whole cases."""
 
     def identity(self) -> dict[str, object]:
         """The build inputs that decide every byte of the shards."""

@@ -120,6 +120,7 @@ def _validate(path: Path, scan: _Scan, set_total: Callable[[int], None]) -> list
             scan.problems.append(Problem(str(shard), 1, "shard", "not listed in the manifest, so never read"))
     if complete:  # with a shard missing, dangling controls and wrong counts would only echo it
         scan.check_controls()
+        scan.problems.extend(_scored_task_problems(manifest, scan, locate))
     if complete and scan.unreadable_lines == 0:
         scan.problems.extend(_count_problems(manifest, scan.counts, locate))
     return scan.problems
@@ -140,6 +141,16 @@ class _Locator:
                     line = number
                     break
         return Problem(self.label, line + 1, field, message)
+
+
+def _scored_task_problems(manifest: Manifest, scan: _Scan, locate: _Locator) -> list[Problem]:
+    """A scored task must be a designated slot of this dataset, or it would silently score nothing."""
+    unknown = [task for task in manifest.scored_tasks or [] if task not in scan.task_at]
+    if not unknown:
+        return []
+    more = f" (+{len(unknown) - 1} more)" if len(unknown) > 1 else ""
+    message = f"task {unknown[0]!r} is no designated slot of this dataset{more}"
+    return [locate("scored_tasks", message, '"scored_tasks":')]
 
 
 def _count_problems(manifest: Manifest, actual: DatasetCounts, locate: _Locator) -> list[Problem]:

@@ -19,8 +19,10 @@ def write_dataset(
     seed: int | None = None,
     scenes: int | None = None,
     shard_size: int = SHARD_SIZE,
+    knowledge_base_hash: str | None = None,
+    scored_tasks: list[str] | None = None,
 ) -> Manifest:
-    """Write cases made elsewhere (e.g. from real case reports) in the same layout as a build."""
+    """Write cases made elsewhere (e.g. from real case reports or a subset) in the layout of a build."""
     out = Path(out)
     writer = ShardWriter(out, shard_size)
     counts = DatasetCounts()
@@ -32,9 +34,11 @@ def write_dataset(
         seed=seed,
         cases=counts.cases,
         scenes=scenes,
+        knowledge_base_hash=knowledge_base_hash,
         shard_size=shard_size,
         counts=counts.canonical(),
         shards=writer.close(),
+        scored_tasks=scored_tasks,
     )
     write_manifest(out, manifest)
     return manifest

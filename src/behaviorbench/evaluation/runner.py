@@ -123,6 +123,12 @@ def run_eval(
     )
     check_run_dir(out_dir, identity)
     cases = list(iter_cases(data_dir, split))[:limit]
+    scored_tasks = None if manifest.scored_tasks is None else frozenset(manifest.scored_tasks)
+    if scored_tasks is not None:
+        console.print(
+            f"{data_dir}: the manifest selects {len(scored_tasks):,} tasks to score; "
+            "other designated slots are context only"
+        )
 
     from behaviorbench.models import load_backend
 
@@ -139,13 +145,21 @@ def run_eval(
     )
 
     write_identity(out_dir, identity)
-    previous = _resume(out_dir, {case.case_id: len(case.slots) for case in cases})
+    previous = _resume(out_dir, {c.case_id: [s.index for s in scored_slots(c, scored_tasks)] for c in cases})
     done = {s.case_id for s in previous}
     pending = [case for case in cases if case.case_id not in done]
 
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     evaluator = _Evaluator(
-        backend, judge_backend, protocol, data_dir, params, proactive_bias, generate, concurrency
+        backend,
+        judge_backend,
+        protocol,
+        data_dir,
+        params,
+        proactive_bias,
+        generate,
+        concurrency,
+        scored_tasks,
     )
     try:
         new = asyncio.run(evaluator.run(pending, out_dir, console))
@@ -207,8 +221,12 @@ def _check_options(
         )
 
 
-def _resume(out_dir: Path, slots_of: dict[str, int]) -> list[Sample]:
-    """Samples of the cases a previous run finished; anything partial is removed from the file."""
+def _resume(out_dir: Path, slots_of: dict[str, list[int]]) -> list[Sample]:
+    """Samples of the cases a previous run finished; anything partial is removed from the file.
+
+    `slots_of` gives each case's scored slot indices; a case outside it (beyond a smaller
+    --limit) is kept as it is.
+    """
     samples, intact = read_samples(out_dir)
     by_case: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
@@ -216,13 +234,21 @@ def _resume(out_dir: Path, slots_of: dict[str, int]) -> list[Sample]:
     complete = {
         case_id
         for case_id, found in by_case.items()
-        if sorted(s.slot for s in found) == list(range(slots_of.get(case_id, len(found))))
+        if sorted(s.slot for s in found) == slots_of.get(case_id, sorted(s.slot for s in found))
     }
     kept = [s for s in samples if s.case_id in complete]
     path = out_dir / SAMPLES_FILE
     if len(kept) != len(samples) or (path.is_file() and intact != path.stat().st_size):
         rewrite_samples(out_dir, kept)
     return kept
+
+
+def scored_slots(case: Case, scored_tasks: frozenset[str] | None) -> list[Slot]:
+    """Every slot, unless the dataset names its scored tasks: then the other designated slots
+    stay in the conversation as context but are neither asked nor scored."""
+    if scored_tasks is None:
+        return case.slots
+    return [s for s in case.slots if not s.designated or s.task_id in scored_tasks]
 
 
 def has_content(slot: Slot) -> bool:
@@ -262,8 +288,10 @@ class _Evaluator:
         proactive_bias: float,
         generate: bool,
         concurrency: int,
+        scored_tasks: frozenset[str] | None = None,
     ):
         self.backend, self.judge, self.protocol, self.data_dir = backend, judge, protocol, data_dir
+        self.scored_tasks = scored_tasks
         self.params = params if generate else dataclasses.replace(params, max_tokens=DECISION_TOKENS)
         self.proactive_bias, self.generate, self.concurrency = proactive_bias, generate, concurrency
         self.cache = ResponseCache()
@@ -306,12 +334,13 @@ class _Evaluator:
 
     def _decide_case(self, case: Case) -> list[Sample]:
         assert isinstance(self.backend, LocalBackend)
-        wanted = [s.index for s in case.slots if self.backend.multimodal or not needs_image(s)]
+        slots = scored_slots(case, self.scored_tasks)
+        wanted = [s.index for s in slots if self.backend.multimodal or not needs_image(s)]
         decisions: dict[int, SlotDecision] = {}
         failure = None
         try:
             # Responses matter only where content is checked: designated slots.
-            respond = [s.index for s in case.slots if s.designated] if self.generate else False
+            respond = [s.index for s in slots if s.designated] if self.generate else False
             for decision in self.backend.decide_case(
                 case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, respond
             ):
@@ -319,7 +348,7 @@ class _Evaluator:
         except BackendError as error:
             failure = str(error)
         samples = []
-        for slot in case.slots:
+        for slot in slots:
             if slot.index not in wanted:
                 samples.append(self._not_applicable(case, slot))
             elif failure is not None:
@@ -353,9 +382,8 @@ class _Evaluator:
             while not queue.empty():
                 case = queue.get_nowait()
                 images = await asyncio.to_thread(self._images, case) if self.backend.multimodal else None
-                finished(
-                    await asyncio.gather(*(self._complete_slot(case, s, images, calls) for s in case.slots))
-                )
+                slots = scored_slots(case, self.scored_tasks)
+                finished(await asyncio.gather(*(self._complete_slot(case, s, images, calls) for s in slots)))
 
         workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(cases)))]
         try:

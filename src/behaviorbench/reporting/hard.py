@@ -1,9 +1,11 @@
 """BehaviorBench-Hard: the tasks reference models get wrong, plus the cases hard by construction.
 
-Selection works on whole cases and keeps minimal pairs together: if any task of a case is chosen,
-the case comes with every case linked to it by `control_of` (its twin), so the subset still
-scores a model that always flags and one that never flags at about half. The output is an
-ordinary dataset (shards, manifest, card) plus `selection.json`, byte-identical for the same runs.
+Selection scores tasks but keeps conversations whole: a case with a chosen task comes in full,
+with every case linked to it by `control_of` (its twin), and the manifest's `scored_tasks` names
+what is scored: the chosen tasks, every task of a case hard by construction, and the other half
+of each of their minimal pairs, so a model that always flags and one that never flags still score
+about half. The other designated slots stay as context. The output is an ordinary dataset
+(shards, manifest, card) plus `selection.json`, byte-identical for the same runs.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class SelectionCounts(BaseModel):
     cases_added_as_twins: int
     cases: int
     designated_slots: int
+    scored_tasks: int
 
 
 class Selection(BaseModel):
@@ -115,6 +118,17 @@ def twin_groups(cases: Sequence[Case]) -> dict[str, str]:
     return {case_id: root(case_id) for case_id in parent}
 
 
+def with_pair_partners(cases: Sequence[Case], tasks: set[str]) -> set[str]:
+    """`tasks` plus the other half of each one's minimal pair (a positive and its control)."""
+    partner: dict[str, str] = {}
+    for case in cases:
+        for slot in case.designated:
+            if slot.control_of is not None:
+                partner[slot.task_id] = slot.control_of
+                partner[slot.control_of] = slot.task_id
+    return tasks | {partner[task] for task in tasks if task in partner}
+
+
 def select_hard(
     runs: Sequence[Run],
     cases: Sequence[Case],
@@ -123,8 +137,8 @@ def select_hard(
     min_knobs: int,
     fingerprint: str,
     generator: str,
-) -> tuple[Selection, list[Case]]:
-    """The hard cases in dataset order, and the record of how they were chosen.
+) -> tuple[Selection, list[Case], list[str]]:
+    """The hard cases in dataset order, the tasks to score in them, and the record of the choice.
 
     A case is hard by construction when at least `min_knobs` of `knobs` are on (0: none is).
     """
@@ -158,6 +172,9 @@ def select_hard(
     group = twin_groups(cases)
     chosen_groups = {group[case_id] for case_id in seeds}
     selected = [c for c in cases if group[c.case_id] in chosen_groups]
+    by_construction = {s.task_id for c in cases if c.case_id in from_knobs for s in c.designated}
+    to_score = with_pair_partners(selected, hard_tasks | by_construction)
+    scored_tasks = [s.task_id for c in selected for s in c.designated if s.task_id in to_score]
     tasks = [
         SelectedTask(task_id=s.task_id, case_id=c.case_id, category=s.category.value, wrong=wrong[s.task_id])
         for c in selected
@@ -180,11 +197,12 @@ def select_hard(
             cases_added_as_twins=len(selected) - len(seeds),
             cases=len(selected),
             designated_slots=sum(len(c.designated) for c in selected),
+            scored_tasks=len(scored_tasks),
         ),
         tasks=tasks,
         case_ids=[c.case_id for c in selected],
     )
-    return selection, selected
+    return selection, selected, scored_tasks
 
 
 def _reference(run: Run) -> RunRef:
@@ -223,7 +241,7 @@ def build_hard(
     cases = list(iter_cases(data))
     k = min_wrong if min_wrong is not None else len(runs) // 2 + 1
     needed = min_knobs if min_knobs is not None else min(MIN_KNOBS, len(knobs))
-    selection, selected = select_hard(
+    selection, selected, scored_tasks = select_hard(
         runs, cases, k, list(knobs), needed, fingerprint, manifest.generator_version
     )
 
@@ -237,6 +255,8 @@ def build_hard(
             seed=manifest.seed,
             scenes=manifest.scenes,
             shard_size=manifest.shard_size,
+            knowledge_base_hash=manifest.knowledge_base_hash,
+            scored_tasks=scored_tasks,
         )
         _copy_images(selected, data, staging)
         atomic_write_text(staging / SELECTION_NAME, selection.model_dump_json(indent=2) + "\n")
