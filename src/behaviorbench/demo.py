@@ -1,6 +1,6 @@
 """The end-to-end demo: build a small benchmark, evaluate SmolLM2 zero-shot and instructed, train the
-SFT baseline and BehaviorSFT on the same budget, evaluate both, then compare them in a table, a
-`summary.json` and an HTML report.
+SFT baseline and BehaviorSFT on the same budget, evaluate both, set BehaviorSFT's proactivity dial
+on dev, then compare them in a table, a `summary.json` and an HTML report.
 
 Every stage resumes: rerunning the demo into the same folder reuses finished stages.
 """
@@ -39,7 +39,7 @@ class DemoPlan:
     bootstrap: int
 
 
-FULL = DemoPlan(cases=120, scenes=2, steps=60, batch_size=1, eval_split="test", max_tokens=24, bootstrap=1000)
+FULL = DemoPlan(cases=240, scenes=2, steps=72, batch_size=1, eval_split="test", max_tokens=24, bootstrap=1000)
 QUICK = DemoPlan(cases=80, scenes=2, steps=10, batch_size=1, eval_split="test", max_tokens=16, bootstrap=200)
 
 SYSTEMS: dict[str, str] = {
@@ -64,9 +64,10 @@ class StageTimer:
         self.seconds[name] = round(time.perf_counter() - start, 1)
 
 
-def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> dict:
+def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Console | None = None) -> dict:
     """Run every stage into `out`; returns the summary also written to `out/summary.json`."""
     from behaviorbench.dataset.build import build_dataset
+    from behaviorbench.dataset.manifest import load_manifest
     from behaviorbench.evaluation.runner import run_eval
     from behaviorbench.models.smollm2 import resolve_model_path
     from behaviorbench.reporting.report import load_report, write_report
@@ -74,13 +75,12 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
     from behaviorbench.training.trainer import train
 
     console = console or Console()
-    plan = QUICK if quick else FULL
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
     timer = StageTimer(console)
 
     with timer.stage("prepare model"):
-        resolve_model_path(BASE)
+        resolve_model_path(base)
     with timer.stage("build benchmark"):
         build_dataset(data, cases=plan.cases, seed=SEED, workers=os.cpu_count() or 1, scenes=plan.scenes)
 
@@ -99,11 +99,11 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
 
     for system in ("zero-shot", "instructed"):
         with timer.stage(f"evaluate {system}"):
-            evaluate(system, f"hf:{BASE}")
+            evaluate(system, f"hf:{base}")
     for method in ("sft", "behavior-sft"):
         with timer.stage(f"train {method}"):
             config = TrainConfig(
-                base=BASE,
+                base=base,
                 method=method,
                 data=str(data),
                 steps=plan.steps,
@@ -114,12 +114,20 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
         with timer.stage(f"evaluate {method}"):
             evaluate(method, f"hf:{out / 'models' / method}")
 
+    dial = None
+    if "dev" not in load_manifest(data).splits:
+        console.print("This build has no dev split, so BehaviorSFT's proactivity dial is not set.")
+    else:
+        with timer.stage("proactivity dial"):
+            dial = _set_dial(out, data, plan, console)
+
     with timer.stage("report"):
         report = out / "report.html"
         write_report(load_report([out / s for s in SYSTEMS], n_bootstrap=plan.bootstrap), report, "html")
 
     summary = {
         "systems": {system: _system_summary(out / system) for system in SYSTEMS},
+        "proactivity_dial": dial,
         "stages": timer.seconds,
         "plan": plan.__dict__,
         "report": str(report),
@@ -128,6 +136,33 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
     _print_comparison(summary, console)
     console.print(f"report: {report}\nsummary: {out / 'summary.json'}")
     return summary
+
+
+def _set_dial(out: Path, data: Path, plan: DemoPlan, console: Console) -> dict:
+    """BehaviorSFT's proactive bias, chosen on dev (only the decision matters there) and read off on test."""
+    from behaviorbench.evaluation.runner import run_eval
+    from behaviorbench.reporting.calibration import write_calibration
+
+    run_eval(
+        f"hf:{out / 'models' / 'behavior-sft'}",
+        data,
+        "dev",
+        SYSTEMS["behavior-sft"],
+        out / "behavior-sft-dev",
+        generate=False,
+        n_bootstrap=plan.bootstrap,
+        seed=SEED,
+        console=console,
+    )
+    dial = write_calibration(out / "behavior-sft", out / "behavior-sft-dev", out / "calibration")
+    return {
+        "system": "behavior-sft",
+        "bias": dial.chosen_bias,
+        "dev_macro_f1": dial.dev_at_chosen.macro_f1,
+        "test_at_zero": dial.test_at_zero.model_dump(),
+        "test_at_bias": dial.test_at_chosen.model_dump(),
+        "calibration_dir": str(out / "calibration"),
+    }
 
 
 def _system_summary(run_dir: Path) -> dict:
@@ -155,6 +190,22 @@ def _with_interval(system: dict, name: str) -> str:
     return text
 
 
+def _dial_line(dial: dict) -> str:
+    zero, biased = dial["test_at_zero"], dial["test_at_bias"]
+    changes = (
+        f"{label} {_percent(zero[key])} -> {_percent(biased[key])}"
+        for key, label in (
+            ("macro_f1", "Macro-F1"),
+            ("proactive_recall", "proactive recall"),
+            ("false_alarm_rate", "false alarms"),
+        )
+    )
+    return (
+        f"Proactivity dial, {dial['system']}: bias {dial['bias']:+.2f} chosen on dev; on test "
+        + ", ".join(changes)
+    )
+
+
 def _print_comparison(summary: dict, console: Console) -> None:
     """Metrics as rows and systems as columns, so the table fits a terminal."""
     table = Table(title="Test split: behavior metrics in % with 95% bootstrap intervals over cases")
@@ -164,6 +215,8 @@ def _print_comparison(summary: dict, console: Console) -> None:
     for name in METRICS:
         table.add_row(name.replace("_", " "), *(_with_interval(v, name) for v in summary["systems"].values()))
     console.print(table)
+    if summary["proactivity_dial"] is not None:
+        console.print(_dial_line(summary["proactivity_dial"]), highlight=False)
     stages = Table(title="Stages")
     stages.add_column("stage")
     stages.add_column("seconds", justify="right")

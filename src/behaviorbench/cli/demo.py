@@ -18,6 +18,6 @@ def demo(
     quick: Annotated[bool, typer.Option("--quick", help="A smaller plan that finishes in minutes.")] = False,
 ) -> None:
     """Build a benchmark, evaluate zero-shot and instructed SmolLM2, train SFT and BehaviorSFT, compare."""
-    from behaviorbench.demo import run_demo
+    from behaviorbench.demo import FULL, QUICK, run_demo
 
-    run_demo(out, quick=quick)
+    run_demo(out, QUICK if quick else FULL)

@@ -1,0 +1,89 @@
+"""The demo end to end on a tiny random model: every stage, the summary's shape, and resuming."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from behaviorbench.demo import METRICS, SYSTEMS, DemoPlan, run_demo
+from behaviorbench.evaluation.results import read_results
+from behaviorbench.models.tiny import make_tiny_model
+from behaviorbench.reporting.calibration import bias_grid
+
+# 240 cases is the smallest build of seed 0 with a dev split, which the proactivity dial needs.
+PLAN = DemoPlan(cases=240, scenes=2, steps=2, batch_size=1, eval_split="test", max_tokens=4, bootstrap=50)
+STAGES = [
+    "prepare model",
+    "build benchmark",
+    "evaluate zero-shot",
+    "evaluate instructed",
+    "train sft",
+    "evaluate sft",
+    "train behavior-sft",
+    "evaluate behavior-sft",
+    "proactivity dial",
+    "report",
+]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str, Path]:
+    root = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("BEHAVIORBENCH_CACHE", str(root / "cache"))
+        tiny = make_tiny_model(root / "tiny")
+        output = io.StringIO()
+        summary = run_demo(root / "demo", PLAN, base=str(tiny), console=Console(file=output, width=160))
+    return root / "demo", summary, output.getvalue(), tiny
+
+
+def test_summary_has_every_system_with_its_metrics_and_run(demo):
+    out, summary, _, tiny = demo
+    written = json.loads((out / "summary.json").read_text())
+    assert written == summary
+    assert list(written["systems"]) == ["zero-shot", "instructed", "sft", "behavior-sft"]
+    for name, system in written["systems"].items():
+        assert set(METRICS) <= set(system)
+        results = read_results(out / name)
+        assert system["protocol"] == results.run.protocol == SYSTEMS[name]
+        assert system["macro_f1"] == results.metrics.macro_f1 and 0 <= system["macro_f1"] <= 1
+        low, high = system["ci"]["macro_f1"]
+        assert low <= system["macro_f1"] <= high
+    assert written["systems"]["zero-shot"]["model"] == f"hf:{tiny}"
+    assert written["systems"]["behavior-sft"]["model"] == f"hf:{out / 'models' / 'behavior-sft'}"
+    assert list(written["stages"]) == STAGES and all(seconds >= 0 for seconds in written["stages"].values())
+
+
+def test_the_dial_is_chosen_on_dev_and_read_off_on_test(demo):
+    out, summary, printed, _ = demo
+    dial = summary["proactivity_dial"]
+    assert dial["bias"] in bias_grid()
+    calibration = json.loads((out / "calibration" / "calibration.json").read_text())
+    assert calibration["chosen_bias"] == dial["bias"]
+    assert calibration["test_at_chosen"] == dial["test_at_bias"]
+    assert read_results(out / "behavior-sft-dev").run.split == "dev"
+    assert f"Proactivity dial, behavior-sft: bias {dial['bias']:+.2f}" in printed
+
+
+def test_report_and_printed_tables(demo):
+    out, _, printed, _ = demo
+    html = (out / "report.html").read_text()
+    for name in SYSTEMS:
+        assert name in html
+    assert "Stages" in printed and "total" in printed and "behavior-sft" in printed
+
+
+def test_a_rerun_reuses_every_finished_stage(demo):
+    out, summary, _, tiny = demo
+    kept = [out / "models" / m / "run_card.json" for m in ("sft", "behavior-sft")]
+    kept += [out / name / "samples.jsonl" for name in [*SYSTEMS, "behavior-sft-dev"]]
+    before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in kept}
+    again = run_demo(out, PLAN, base=str(tiny), console=Console(file=io.StringIO()))
+    assert again["systems"] == summary["systems"]
+    assert again["proactivity_dial"] == summary["proactivity_dial"]
+    assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in kept} == before
