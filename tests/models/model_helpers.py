@@ -11,10 +11,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from casekit import attending, lab_answer, lab_table, nurse, problem, resident, ward_case
 
 from behaviorbench.models.tiny import make_tiny_model
-from behaviorbench.schema import Case, Slot, TableAttachment, Target, Utterance
-from behaviorbench.taxonomy import Behavior, Category
+from behaviorbench.schema import Case, Slot, Target
+from behaviorbench.taxonomy import Category
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -23,55 +24,24 @@ def make_case(variant: int = 0) -> Case:
     """Six utterances: a question (reactive), a 10x dose nobody catches (proactive), ambient talk."""
     dose = ["4 mg", "40 mg", "0.4 mg"][variant % 3]
     utterances = [
-        Utterance(
-            speaker="Dr. Okafor", role="attending", text="Let's review bed 4, a 67-year-old with sepsis."
-        ),
-        Utterance(
-            speaker="Nurse Lee",
-            role="nurse",
-            text="Morning labs are back.",
-            attachments=[
-                TableAttachment(
-                    title="Basic metabolic panel",
-                    columns=["analyte", "value", "unit", "range"],
-                    rows=[["potassium", "5.9", "mmol/L", "3.5-5.1"], ["sodium", "139", "mmol/L", "135-145"]],
-                )
-            ],
-        ),
-        Utterance(speaker="Dr. Patel", role="resident", text="Assistant, what stands out in these labs?"),
-        Utterance(speaker="Dr. Patel", role="resident", text=f"Give ondansetron {dose} IV now."),
-        Utterance(speaker="Nurse Lee", role="nurse", text="Okay, drawing it up."),
-        Utterance(speaker="Dr. Okafor", role="attending", text="Let's move on to bed 5."),
+        attending("Let's review bed 4, a 67-year-old with sepsis."),
+        nurse("Morning labs are back.", lab_table()),
+        resident("Assistant, what stands out in these labs?"),
+        resident(f"Give ondansetron {dose} IV now."),
+        nurse("Okay, drawing it up."),
+        attending("Let's move on to bed 5."),
     ]
     slots = [Slot(index=i) for i in range(len(utterances))]
-    slots[2] = Slot(
-        index=2,
-        category=Category.lab_interpretation,
-        task_id=f"t{variant}-labs",
-        gold_behavior=Behavior.reactive,
-        gold_response="Potassium is high at 5.9 mmol/L.",
-        target=Target(kind="analytes", answers=["potassium"]),
-        evidence=[1],
-    )
-    slots[3] = Slot(
-        index=3,
-        category=Category.error_correction,
-        task_id=f"t{variant}-dose",
-        gold_behavior=Behavior.proactive,
-        gold_response=f"Ondansetron {dose} IV looks like a 10x dosing error.",
-        target=Target(kind="issue", answers=["dose"]),
+    slots[2] = lab_answer(2, f"t{variant}-labs")
+    slots[3] = problem(
+        3,
+        Category.error_correction,
+        f"t{variant}-dose",
+        f"Ondansetron {dose} IV looks like a 10x dosing error.",
+        Target(kind="issue", answers=["dose"]),
         evidence=[3],
     )
-    return Case(
-        case_id=f"hand-{variant}",
-        split="test",
-        seed=0,
-        version="test",
-        setting="ward round",
-        patient={"age": 67},
-        utterances=utterances,
-        slots=slots,
-    )
+    return ward_case(f"hand-{variant}", utterances, slots)
 
 
 @pytest.fixture(scope="session")

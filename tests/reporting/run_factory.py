@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+from casekit import answer, attending, nurse, problem, resident, ward_case
 
 from behaviorbench.dataset.manifest import dataset_fingerprint
 from behaviorbench.dataset.writer import write_dataset
@@ -74,55 +75,41 @@ KNOBS = ("subtle_deviation", "distractor_abnormality", "long_range_evidence", "a
 def make_case(index: int, split: str) -> Case:
     """Cases 2k (problem present) and 2k+1 (its control) are twins sharing everything else."""
     pair, control = index // 2, index % 2 == 1
-    problem = PROACTIVE_CATEGORIES[pair % len(PROACTIVE_CATEGORIES)]
+    category = PROACTIVE_CATEGORIES[pair % len(PROACTIVE_CATEGORIES)]
     question = list(QUESTIONS)[pair % len(QUESTIONS)]
     restraint = Category.already_addressed if pair % 2 else Category.non_actionable
-    positive, safe, flag = PROBLEMS[problem]
-    ask, answer = QUESTIONS[question]
-    texts = [
-        ("Dr. Okafor", "attending", f"Next is bed {pair % 20 + 1}, a 67-year-old admitted overnight."),
-        ("Nurse Lee", "nurse", "Vitals are stable; she slept well."),
-        ("Dr. Patel", "resident", ask),
-        ("Dr. Patel", "resident", safe if control else positive),
-        ("Ms. Haddad", "pharmacist", "Her creatinine of 1.3 is her baseline; nothing to change."),
-        ("Dr. Okafor", "attending", "Good, let's move on."),
+    positive, safe, flag = PROBLEMS[category]
+    ask, reply = QUESTIONS[question]
+    utterances = [
+        attending(f"Next is bed {pair % 20 + 1}, a 67-year-old admitted overnight."),
+        nurse("Vitals are stable; she slept well."),
+        resident(ask),
+        resident(safe if control else positive),
+        Utterance(
+            speaker="Ms. Haddad",
+            role="pharmacist",
+            text="Her creatinine of 1.3 is her baseline; nothing to change.",
+        ),
+        attending("Good, let's move on."),
     ]
-    utterances = [Utterance(speaker=s, role=r, text=t) for s, r, t in texts]
     task = f"c{index:04d}"
     slots = [
         Slot(index=0),
         Slot(index=1),
-        Slot(
-            index=2,
-            category=question,
-            task_id=f"{task}-t2",
-            gold_behavior=Behavior.reactive,
-            gold_response=answer,
-            target=Target(kind="treatment", answers=[answer]),
-        ),
-        Slot(
-            index=3,
-            category=problem,
-            task_id=f"{task}-t3",
-            gold_behavior=Behavior.silent if control else Behavior.proactive,
-            gold_response="" if control else flag,
-            target=None if control else Target(kind="issue", answers=[flag]),
+        answer(2, question, f"{task}-t2", reply, Target(kind="treatment", answers=[reply])),
+        problem(
+            3,
+            category,
+            f"{task}-t3",
+            flag,
+            Target(kind="issue", answers=[flag]),
             control_of=f"c{index - 1:04d}-t3" if control else None,
         ),
         Slot(index=4, category=restraint, task_id=f"{task}-t4"),
         Slot(index=5),
     ]
-    return Case(
-        case_id=f"case-{index:04d}",
-        split=split,
-        seed=11,
-        version="test",
-        setting="ward round",
-        patient={"age": 67},
-        difficulty={KNOBS[pair % 4]: pair % 5 == 0, KNOBS[(pair + 1) % 4]: pair % 3 == 0},
-        utterances=utterances,
-        slots=slots,
-    )
+    knobs = {KNOBS[pair % 4]: pair % 5 == 0, KNOBS[(pair + 1) % 4]: pair % 3 == 0}
+    return ward_case(f"case-{index:04d}", utterances, slots, split=split, seed=11, difficulty=knobs)
 
 
 def make_dataset(out: Path, pairs: int = 12) -> Path:

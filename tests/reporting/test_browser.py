@@ -2,59 +2,38 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
+from headless import headless_chromium, needs_chromium
 
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.reporting.report import load_report, percent, render_html
 from behaviorbench.reporting.runs import load_run
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).is_file(), reason="Debian's chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = needs_chromium
 
 
 def test_report_renders_in_chromium(runs: dict[str, Path], tmp_path: Path):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     names = ["sft", "zero"]
     out = tmp_path / "report.html"
     out.write_text(render_html(load_report([runs[n] for n in names], n_bootstrap=100)), encoding="utf-8")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            requests: list[str] = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(out.as_uri(), wait_until="load")
-            sizes = page.eval_on_selector_all(
-                "img", "images => images.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(out.as_uri(), wait_until="load")
+        sizes = page.eval_on_selector_all(
+            "img", "images => images.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+        )
+        headline = {
+            name: page.eval_on_selector_all(
+                f'#headline-table tr[data-run="{name}"] td[data-metric] .value',
+                "cells => Object.fromEntries("
+                "cells.map(c => [c.parentElement.dataset.metric, c.textContent]))",
             )
-            headline = {
-                name: page.eval_on_selector_all(
-                    f'#headline-table tr[data-run="{name}"] td[data-metric] .value',
-                    "cells => Object.fromEntries("
-                    "cells.map(c => [c.parentElement.dataset.metric, c.textContent]))",
-                )
-                for name in names
-            }
-        finally:
-            browser.close()
+            for name in names
+        }
 
     assert len(sizes) == 5
     assert all(complete and width > 0 and height > 0 for complete, width, height in sizes)

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import uvicorn
+from casekit import attending, lab_table, nurse, resident, ward_case
 from matplotlib import pyplot as plt
 
 from behaviorbench.dataset.manifest import dataset_fingerprint
 from behaviorbench.evaluation.records import Sample
 from behaviorbench.review.server import create_app
-from behaviorbench.schema import Case, ImageAttachment, Slot, TableAttachment, Target, Utterance
+from behaviorbench.schema import Case, ImageAttachment, Slot, Target
 from behaviorbench.taxonomy import GROUP_OF, Behavior, Category
 
 XSS = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
@@ -37,31 +38,15 @@ CATEGORIES = [
 def make_case(index: int) -> Case:
     """Four utterances (one with a lab table, one with a rhythm strip), three designated slots."""
     text = f"Bed {index}: {XSS} family says the patient is worse." if index == 0 else f"Bed {index} review."
+    potassium = ("potassium", f"{5 + index % 3}.9", "mmol/L", "3.5-5.1")
+    strip = ImageAttachment(
+        title="Rhythm strip", path=f"images/strip-{index:03d}.png", truth={"rhythm": "sinus"}
+    )
     utterances = [
-        Utterance(speaker="Dr. Okafor", role="attending", text=text),
-        Utterance(
-            speaker="Nurse Lee",
-            role="nurse",
-            text="Labs are back.",
-            attachments=[
-                TableAttachment(
-                    title="Basic metabolic panel",
-                    columns=["analyte", "value", "unit", "range"],
-                    rows=[["potassium", f"{5 + index % 3}.9", "mmol/L", "3.5-5.1"], ["note", XSS, "", ""]],
-                )
-            ],
-        ),
-        Utterance(
-            speaker="Dr. Patel",
-            role="resident",
-            text="Assistant, what do you make of this strip?",
-            attachments=[
-                ImageAttachment(
-                    title="Rhythm strip", path=f"images/strip-{index:03d}.png", truth={"rhythm": "sinus"}
-                )
-            ],
-        ),
-        Utterance(speaker="Dr. Okafor", role="attending", text="Let's start the plan."),
+        attending(text),
+        nurse("Labs are back.", lab_table(potassium, ("note", XSS, "", ""))),
+        resident("Assistant, what do you make of this strip?", strip),
+        attending("Let's start the plan."),
     ]
     slots = [Slot(index=0)]
     for offset in range(3):
@@ -76,16 +61,7 @@ def make_case(index: int) -> Case:
                 target=Target(kind="issue", answers=["x"]) if gold is not Behavior.silent else None,
             )
         )
-    return Case(
-        case_id=f"case-{index:03d}",
-        split="test",
-        seed=3,
-        version="test",
-        setting="ward round",
-        patient={"age": 60},
-        utterances=utterances,
-        slots=slots,
-    )
+    return ward_case(f"case-{index:03d}", utterances, slots, seed=3, patient={"age": 60})
 
 
 def write_images(data_dir: Path, count: int) -> None:

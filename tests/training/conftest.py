@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from casekit import attending, nurse, ward_case
 
 from behaviorbench.dataset.writer import write_dataset
 from behaviorbench.models.tiny import make_tiny_model
@@ -52,8 +53,8 @@ def make_case(index: int, split: str = "train") -> Case:
         Behavior.silent: Category.non_actionable,
     }[behavior]
     utterances = [
-        Utterance(speaker="Dr. Okafor", role="attending", text="Let's review bed 4."),
-        Utterance(speaker="Nurse Lee", role="nurse", text="Morning labs are back."),
+        attending("Let's review bed 4."),
+        nurse("Morning labs are back."),
         Utterance(speaker=speaker, role=role, text=text),
     ]
     slots = [
@@ -69,16 +70,7 @@ def make_case(index: int, split: str = "train") -> Case:
             evidence=[2],
         ),
     ]
-    return Case(
-        case_id=f"tiny-{index:04d}",
-        split=split,
-        seed=0,
-        version="test",
-        setting="ward round",
-        patient={},
-        utterances=utterances,
-        slots=slots,
-    )
+    return ward_case(f"tiny-{index:04d}", utterances, slots, split=split, patient={})
 
 
 @pytest.fixture(scope="session")
