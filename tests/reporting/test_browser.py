@@ -7,6 +7,7 @@ from pathlib import Path
 from headless import headless_chromium, needs_chromium
 
 from behaviorbench.evaluation.metrics import score_samples
+from behaviorbench.evaluation.paired import paired_differences
 from behaviorbench.reporting.report import load_report, percent, render_html
 from behaviorbench.reporting.runs import load_run
 
@@ -34,6 +35,7 @@ def test_report_renders_in_chromium(runs: dict[str, Path], tmp_path: Path):
             )
             for name in names
         }
+        paired = page.inner_text('#paired-table tr[data-pair="zero|sft"] td[data-metric="macro_f1"] .value')
 
     assert len(sizes) == 5
     assert all(complete and width > 0 and height > 0 for complete, width, height in sizes)
@@ -46,3 +48,7 @@ def test_report_renders_in_chromium(runs: dict[str, Path], tmp_path: Path):
         assert shown["false_alarm_rate"] == percent(scores.false_alarm_rate)
         assert shown["joint_success"] == percent(scores.joint_success)
         assert shown["invalid"] == str(scores.counts.invalid + scores.counts.errored)
+    difference = paired_differences(
+        load_run(runs["zero"]).samples, load_run(runs["sft"]).samples, "zero", "sft", n_bootstrap=100
+    )[0]
+    assert difference.metric == "macro_f1" and paired == f"{100 * difference.difference:+.1f}"

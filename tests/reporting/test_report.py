@@ -12,6 +12,7 @@ from run_factory import make_dataset, simulate, write_run
 from behaviorbench.dataset.reader import load_cases
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.metrics import score_samples
+from behaviorbench.evaluation.paired import paired_differences
 from behaviorbench.reporting.report import load_report, percent, render_html, render_markdown
 from behaviorbench.reporting.runs import load_run
 
@@ -40,6 +41,23 @@ def test_headline_numbers_come_from_the_scorer(report, runs: dict[str, Path]):
     assert "### By group" in markdown
     # The zero-shot run was simulated with invalid replies; the report counts them.
     assert score_samples(load_run(runs["zero"]).samples, n_bootstrap=0).counts.invalid > 0
+
+
+def test_paired_differences_put_the_later_run_first_and_bold_only_clear_ones(report, html: str, runs):
+    # Runs are given as [sft, zero]: the later run, zero, comes first in each difference.
+    expected = paired_differences(
+        load_run(runs["zero"]).samples, load_run(runs["sft"]).samples, "zero", "sft", n_bootstrap=200
+    )
+    assert report.differences == expected
+    row = re.search(r'<tr data-pair="zero\|sft">(.*?)</tr>', html, re.S).group(1)
+    for difference in expected:
+        cell = re.search(rf'<td class="num( best)?" data-metric="{difference.metric}">(.*?)</td>', row, re.S)
+        assert f"{100 * difference.difference:+.1f}" in cell.group(2)
+        assert bool(cell.group(1)) == (difference.low > 0 or difference.high < 0)
+    markdown = render_markdown(report)
+    assert "### Paired differences" in markdown and "| zero − sft |" in markdown
+    assert load_report([runs["sft"]], n_bootstrap=50).differences == []
+    assert 'id="paired"' not in render_html(load_report([runs["sft"]], n_bootstrap=50))
 
 
 def test_html_is_self_contained(report, html: str):

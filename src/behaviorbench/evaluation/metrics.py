@@ -139,7 +139,7 @@ def score_samples(samples: Sequence[Sample], n_bootstrap: int = 1000, seed: int 
         proactive_f1=groups[Group.proactive.value].macro_f1,
         reactive_f1=groups[Group.reactive.value].macro_f1,
         restraint_f1=groups[Group.restraint.value].macro_f1,
-        false_alarm_rate=_mean([_false_alarm(s) for s in ambient]),
+        false_alarm_rate=_mean([is_false_alarm(s) for s in ambient]),
         content_accuracy=_mean(
             [s.content_pass for s in designated if s.correct and s.content_pass is not None]
         ),
@@ -180,7 +180,7 @@ def _prediction(sample: Sample) -> str:
     return INVALID
 
 
-def _false_alarm(sample: Sample) -> bool:
+def is_false_alarm(sample: Sample) -> bool:
     return _prediction(sample) != "silent"
 
 
@@ -270,16 +270,16 @@ def _bootstrap(scored: list[Sample], n_bootstrap: int, seed: int) -> dict[str, I
     }
     for key, (chosen, labels) in subsets.items():
         if chosen:
-            counts = _per_case_confusion(chosen, case_index, len(case_ids))
+            counts = per_case_confusion(chosen, case_index, len(case_ids))
             replicates[key] = weighted_macro_f1(weights @ counts, labels)
     ambient = [s for s in scored if not s.designated]
     if ambient:
-        replicates["false_alarm_rate"] = _weighted_rate(
-            ambient, [_false_alarm(s) for s in ambient], weights, case_index
+        replicates["false_alarm_rate"] = weighted_rate(
+            ambient, [is_false_alarm(s) for s in ambient], weights, case_index
         )
     content = [s for s in designated if s.correct and s.content_pass is not None]
     if content:
-        replicates["content_accuracy"] = _weighted_rate(
+        replicates["content_accuracy"] = weighted_rate(
             content, [bool(s.content_pass) for s in content], weights, case_index
         )
 
@@ -293,7 +293,7 @@ def _bootstrap(scored: list[Sample], n_bootstrap: int, seed: int) -> dict[str, I
     return intervals
 
 
-def _per_case_confusion(samples: list[Sample], case_index: dict[str, int], n_cases: int) -> np.ndarray:
+def per_case_confusion(samples: list[Sample], case_index: dict[str, int], n_cases: int) -> np.ndarray:
     """Per-case confusion counts, shape (cases, 3 * 4) flattened as gold-major."""
     counts = np.zeros((n_cases, len(LABELS) * len(PREDICTION_LABELS)))
     for s in samples:
@@ -324,7 +324,7 @@ def weighted_macro_f1(flat_confusions: np.ndarray, labels: list[str]) -> np.ndar
     return np.where(empty, np.nan, np.mean(scores, axis=0))
 
 
-def _weighted_rate(
+def weighted_rate(
     samples: list[Sample], hits: list[bool], weights: np.ndarray, case_index: dict[str, int]
 ) -> np.ndarray:
     """Share of hits in each replicate; NaN where a replicate drew no such sample."""

@@ -19,6 +19,7 @@ from behaviorbench.dataset.manifest import dataset_fingerprint, load_manifest
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.metrics import Interval, Scores, score_samples
+from behaviorbench.evaluation.paired import PairedDifference, paired_differences
 from behaviorbench.evaluation.results import RESULTS_FILE
 from behaviorbench.evaluation.summary import percent
 from behaviorbench.reporting import plots
@@ -63,6 +64,8 @@ class Report:
     generator_version: str
     fingerprint: str
     examples: list[Example]
+    differences: list[PairedDifference]
+    """Every later run minus every earlier one, so list baselines first."""
 
 
 def load_report(
@@ -88,6 +91,14 @@ def load_report(
         generator_version=load_manifest(data_dir).generator_version,
         fingerprint=runs[0].fingerprint,
         examples=build_examples(runs, cases, keys),
+        differences=[
+            difference
+            for j, later in enumerate(runs)
+            for earlier in runs[:j]
+            for difference in paired_differences(
+                later.samples, earlier.samples, later.name, earlier.name, n_bootstrap, seed
+            )
+        ],
     )
 
 
@@ -167,6 +178,20 @@ def _categories(report: Report) -> list[dict]:
     ]
 
 
+def _differences(report: Report) -> list[dict]:
+    """One row per pair of runs: each metric's difference in points, its interval and P(better)."""
+    rows: dict[tuple[str, str], dict] = {}
+    for d in report.differences:
+        row = rows.setdefault((d.a, d.b), {"a": d.a, "b": d.b, "cases": d.cases, "metrics": {}})
+        row["metrics"][d.metric] = {
+            "value": f"{100 * d.difference:+.1f}",
+            "ci": f"{100 * d.low:+.1f} to {100 * d.high:+.1f}",
+            "better": f"{100 * d.a_better:.0f}",
+            "excludes_zero": d.low > 0 or d.high < 0,
+        }
+    return list(rows.values())
+
+
 def _provenance(report: Report) -> list[dict]:
     """Each run's identity, dataset and software as recorded in its results.json (metrics aside)."""
     rows = []
@@ -221,6 +246,7 @@ def _context(report: Report) -> dict:
         "headline": _headline(report),
         "groups": _groups(report),
         "categories": _categories(report),
+        "differences": _differences(report),
         "run_names": [r.run.name for r in report.runs],
         "provenance": _provenance(report),
         "group_names": [g.value for g in Group],
