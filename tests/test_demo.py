@@ -70,6 +70,18 @@ def test_the_dial_is_chosen_on_dev_and_read_off_on_test(demo):
     assert f"Proactivity dial, behavior-sft: bias {dial['bias']:+.2f}" in printed
 
 
+def test_behavior_sft_is_compared_pairwise_with_every_other_system(demo):
+    _, summary, printed, _ = demo
+    pairs = {(d["b"], d["metric"]) for d in summary["paired"]}
+    others = [name for name in SYSTEMS if name != "behavior-sft"]
+    assert {(name, "macro_f1") for name in others} <= pairs
+    for d in summary["paired"]:
+        assert d["a"] == "behavior-sft" and d["low"] <= d["difference"] <= d["high"]
+    f1 = next(d for d in summary["paired"] if d["b"] == "sft" and d["metric"] == "macro_f1")
+    row = next(line for line in printed.splitlines() if line.startswith("│ sft "))
+    assert f"{100 * f1['difference']:+.1f} [{100 * f1['low']:.1f}, {100 * f1['high']:.1f}]" in row
+
+
 def test_report_and_printed_tables(demo):
     out, _, printed, _ = demo
     html = (out / "report.html").read_text()

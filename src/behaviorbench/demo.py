@@ -123,10 +123,12 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
 
     with timer.stage("report"):
         report = out / "report.html"
-        write_report(load_report([out / s for s in SYSTEMS], n_bootstrap=plan.bootstrap), report, "html")
+        compared = load_report([out / s for s in SYSTEMS], n_bootstrap=plan.bootstrap, seed=SEED)
+        write_report(compared, report, "html")
 
     summary = {
         "systems": {system: _system_summary(out / system) for system in SYSTEMS},
+        "paired": [d.model_dump() for d in compared.differences if d.a == "behavior-sft"],
         "proactivity_dial": dial,
         "stages": timer.seconds,
         "plan": plan.__dict__,
@@ -206,6 +208,23 @@ def _dial_line(dial: dict) -> str:
     )
 
 
+def _paired_table(paired: list[dict]) -> Table:
+    """BehaviorSFT minus each other system, paired over the same test cases."""
+    cases = paired[0]["cases"]
+    table = Table(title=f"behavior-sft minus each system, in points, paired over the {cases} test cases")
+    for column in ("system", "macro f1", "better", "false alarms", "better"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    rows: dict[str, list[str]] = {}
+    for d in paired:
+        cells = rows.setdefault(d["b"], ["—"] * 4)
+        at = 0 if d["metric"] == "macro_f1" else 2
+        cells[at] = f"{100 * d['difference']:+.1f} [{100 * d['low']:.1f}, {100 * d['high']:.1f}]"
+        cells[at + 1] = f"{100 * d['a_better']:.0f}%"
+    for system, cells in rows.items():
+        table.add_row(system, *cells)
+    return table
+
+
 def _print_comparison(summary: dict, console: Console) -> None:
     """Metrics as rows and systems as columns, so the table fits a terminal."""
     table = Table(title="Test split: behavior metrics in % with 95% bootstrap intervals over cases")
@@ -215,6 +234,8 @@ def _print_comparison(summary: dict, console: Console) -> None:
     for name in METRICS:
         table.add_row(name.replace("_", " "), *(_with_interval(v, name) for v in summary["systems"].values()))
     console.print(table)
+    if summary["paired"]:
+        console.print(_paired_table(summary["paired"]))
     if summary["proactivity_dial"] is not None:
         console.print(_dial_line(summary["proactivity_dial"]), highlight=False)
     stages = Table(title="Stages")
