@@ -116,4 +116,6 @@ def test_safety_flags_name_a_real_problem(sample_cases):
             drug_name, other = slot.target.answers
             drug = by_name[drug_name]
             interacting = {kb.drugs[i.drug].name for i in drug.interactions if i.severity == "major"}
-            assert other in allergies or other in interacting, (case.case_id, slot.gold_response)
+            # An allergy a patient names ("Cipro") is accepted beside the chart's class: "class|lay".
+            named = other.split("|")[0]
+            assert named in allergies or named in interacting, (case.case_id, slot.gold_response)

@@ -207,3 +207,19 @@ def test_speakers_play_one_role_each(sample_cases):
         for u in case.utterances:
             roles.setdefault(u.speaker, set()).add(u.role)
         assert all(len(r) == 1 for r in roles.values()), (case.case_id, roles)
+
+
+def test_patients_and_family_name_allergies_as_they_know_them(sample_cases):
+    """'I'm allergic to Cipro', not 'to fluoroquinolones': the class is the chart's word."""
+    bank = load_phrase_bank()
+    lay = {name for names in bank.get("problems.allergy_lay_names").values() for name in names}
+    classes = {nouns[0] for nouns in bank.get("problems.allergy_names").values()} - lay
+    lay_lines = 0
+    for case in sample_cases:
+        for utterance in case.utterances:
+            if utterance.role not in ("patient", "family"):
+                continue
+            for name in classes:
+                assert not re.search(rf"\b{re.escape(name)}\b", utterance.text), (case.case_id, utterance.text)
+            lay_lines += any(re.search(rf"\b{re.escape(name)}\b", utterance.text) for name in lay)
+    assert lay_lines >= 10

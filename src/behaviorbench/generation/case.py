@@ -21,7 +21,7 @@ from behaviorbench.generation.splits import split_of
 from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 
-GENERATOR_VERSION = "1.1.1"
+GENERATOR_VERSION = "1.2.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, number
 from behaviorbench.generation.script import Line, Scene, Task
@@ -230,24 +231,24 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
     """The chart's allergy list lacks an allergy the patient reports."""
     reaction = dict(ctx.patient.allergies)[allergen]
     others = [allergy_name(ctx, a) for a, _ in ctx.patient.allergies if a != allergen]
-    said = allergy_name(ctx, allergen)
+    said, lay = allergy_name(ctx, allergen), lay_allergy_name(ctx, allergen)
     base = ctx.bank.get("problems.consistency_check")
     chart_variant = ctx.pick("problems.consistency_check.allergy_chart", rng)
-    report, _ = ctx.phrase("problems.consistency_check.allergy_report", rng, allergen=said, reaction=reaction)
+    report, _ = ctx.phrase("problems.consistency_check.allergy_report", rng, allergen=lay, reaction=reaction)
     lacking = ", ".join(others) if others else "no known drug allergies"
     chart = ctx.say(
         chart_variant["role"],
         chart_variant["text"],
         chart=lacking if positive else ", ".join([*others, said]),
     )
-    flag = base["allergy_flag"].format(allergen=said, chart=lacking)
+    flag = base["allergy_flag"].format(allergen=said if lay == said else f"{lay} ({said})", chart=lacking)
     trigger = Trigger(report, False, "")
     task = _pair_task(
         Category.consistency_check,
         trigger,
         positive,
         flag,
-        Target(kind="issue", answers=[said]),
+        Target(kind="issue", answers=[said if lay == said else f"{said}|{lay}"]),
         [chart, report],
         plant=chart,
     )
@@ -567,6 +568,17 @@ def alternative_to(ctx: CaseContext, rng: random.Random, drug_id: str) -> str:
     )
 
 
+def lay_allergy_name(ctx: CaseContext, allergy_class: str) -> str:
+    """What a patient or relative calls an allergy ("Cipro", "the CT dye"): the model has to map it
+    to the class the chart uses. Fixed per patient, and never a name the split may not mention."""
+    names = ctx.bank.get("problems.allergy_lay_names").get(allergy_class, [])
+    options = [name for name in names if ctx.pools.text_ok(name)]
+    if not options:
+        return allergy_name(ctx, allergy_class)
+    key = f"lay-allergy:{ctx.patient.surname}:{ctx.patient.bed}:{ctx.patient.age}:{allergy_class}"
+    return options[stable_hash(key) % len(options)]
+
+
 def _unsafe_order(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> tuple[Trigger, str]:
     alternative = alternative_to(ctx, rng, drug_id)
     drug = ctx.drug(drug_id)
@@ -582,9 +594,12 @@ def _unsafe_order(ctx: CaseContext, rng: random.Random, positive: bool, drug_id:
 def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
     """An order for a drug in a class the patient is documented to be allergic to."""
     drug = ctx.drug(drug_id)
-    allergen = allergy_name(ctx, drug.allergy_class)
+    allergen, lay = allergy_name(ctx, drug.allergy_class), lay_allergy_name(ctx, drug.allergy_class)
     reaction = dict(ctx.patient.allergies)[drug.allergy_class]
-    note, _ = ctx.phrase("problems.safety_alert.allergy_note", rng, allergen=allergen, reaction=reaction)
+    variant = ctx.pick("problems.safety_alert.allergy_note", rng)
+    # Staff read the chart's class; a patient or relative names what they remember.
+    heard = lay if variant["role"] in ("patient", "family") else allergen
+    note = ctx.say(variant["role"], variant["text"], allergen=heard, reaction=reaction)
     lead = _distractor(ctx, rng)
     trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
@@ -598,7 +613,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
         trigger,
         positive,
         flag,
-        Target(kind="issue", answers=[drug.name, allergen]),
+        Target(kind="issue", answers=[drug.name, allergen if heard == allergen else f"{allergen}|{heard}"]),
         [note, trigger.line],
         plant=note,
     )
