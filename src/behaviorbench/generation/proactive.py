@@ -248,7 +248,7 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
         trigger,
         positive,
         flag,
-        Target(kind="issue", answers=[said if lay == said else f"{said}|{lay}"]),
+        Target(kind="issue", answers=[any_of(said, lay)]),
         [chart, report],
         plant=chart,
     )
@@ -568,6 +568,11 @@ def alternative_to(ctx: CaseContext, rng: random.Random, drug_id: str) -> str:
     )
 
 
+def any_of(*names: str) -> str:
+    """A content-check term met by naming any of `names` ("fluoroquinolones|Cipro")."""
+    return "|".join(dict.fromkeys(names))
+
+
 def lay_allergy_name(ctx: CaseContext, allergy_class: str) -> str:
     """What a patient or relative calls an allergy ("Cipro", "the CT dye"): the model has to map it
     to the class the chart uses. Fixed per patient, and never a name the split may not mention."""
@@ -613,7 +618,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
         trigger,
         positive,
         flag,
-        Target(kind="issue", answers=[drug.name, allergen if heard == allergen else f"{allergen}|{heard}"]),
+        Target(kind="issue", answers=[drug.name, any_of(allergen, heard)]),
         [note, trigger.line],
         plant=note,
     )
