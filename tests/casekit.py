@@ -101,6 +101,7 @@ def ward_case(
         seed=seed,
         version="test",
         setting="ward round",
+        assistant_names=["Assistant"],
         patient={"age": 67} if patient is None else patient,
         difficulty=difficulty or {},
         utterances=utterances,

@@ -48,6 +48,7 @@ def scene_case(index: int) -> Case:
         seed=0,
         version="test",
         setting="ward round",
+        assistant_names=["Assistant"],
         patient={},
         utterances=[Utterance(**u) for u in [*OPENING, line]],
         slots=[Slot(index=0), Slot(index=1), gold],
@@ -109,7 +110,7 @@ def test_earlier_agent_turns_become_its_history():
     turn = {"role": "assistant", "behavior": "reactive", "content": "Sepsis."}
     assert conversation_case([ASKED, turn, ROUTINE], "token").slots[0].gold_behavior is Behavior.reactive
     with pytest.raises(BehaviorBenchError, match=r"conversation\[0\]\.role"):
-        conversation_case([{"role": "surgeon", "text": "Hi"}], "token")
+        conversation_case([{"speaker": "Sam", "role": "", "text": "Hi"}], "token")
     with pytest.raises(BehaviorBenchError, match="ends with an assistant turn"):
         conversation_case([ASKED, turn], "token")
 

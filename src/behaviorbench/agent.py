@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from behaviorbench.models.hf import HFBackend
 
 ASSISTANT = "assistant"
+DEFAULT_NAMES: tuple[str, ...] = ("Assistant",)
+"""What the agent is called unless the application names it."""
 _PLACEHOLDER_CATEGORY = {Behavior.reactive: Category.ddx_reasoning, Behavior.proactive: Category.safety_alert}
 
 
@@ -43,7 +45,9 @@ class AgentTurn:
 Entry = dict[str, str] | Utterance
 
 
-def conversation_case(conversation: Sequence[Entry], style: Style) -> Case:
+def conversation_case(
+    conversation: Sequence[Entry], style: Style, names: Sequence[str] = DEFAULT_NAMES
+) -> Case:
     """The conversation as a case: each utterance a slot; an assistant entry after it is that slot's turn.
 
     Utterances are `Utterance` objects or dicts with `role` and `text` (or `content`) and an optional
@@ -101,6 +105,7 @@ def conversation_case(conversation: Sequence[Entry], style: Style) -> Case:
         seed=0,
         version="agent",
         setting="conversation",
+        assistant_names=list(names),
         patient={},
         utterances=utterances,
         slots=slots,
@@ -126,8 +131,16 @@ def _assistant_turn(entry: dict[str, str], style: Style, position: int) -> tuple
 class Agent:
     """A local model (a BehaviorSFT adapter, or any chat model with tag prompting) as an ambient agent."""
 
-    def __init__(self, backend: HFBackend, style: Style, proactivity: float = 0.0, max_tokens: int = 96):
+    def __init__(
+        self,
+        backend: HFBackend,
+        style: Style,
+        proactivity: float = 0.0,
+        max_tokens: int = 96,
+        names: Sequence[str] = DEFAULT_NAMES,
+    ):
         self.backend = backend
+        self.names = tuple(names)
         self.style = style
         self.proactivity = proactivity
         self.params = GenerationParams(max_tokens=max_tokens)
@@ -141,6 +154,7 @@ class Agent:
         style: Style | None = None,
         max_tokens: int = 96,
         device: str | None = None,
+        names: Sequence[str] = DEFAULT_NAMES,
     ) -> Agent:
         """Load a local model (and adapter).
 
@@ -152,11 +166,11 @@ class Agent:
         backend = HFBackend(model, adapter=adapter, device=device)
         if style is None:
             style = "token" if behavior_token_ids(backend.tokenizer) is not None else "tagged"
-        return cls(backend, style, proactivity, max_tokens)
+        return cls(backend, style, proactivity, max_tokens, names)
 
     def decide(self, conversation: Sequence[Entry]) -> AgentTurn:
         """The behavior (and the probabilities of all three) and the response after the last utterance."""
-        case = conversation_case(conversation, self.style)
+        case = conversation_case(conversation, self.style, self.names)
         [decision] = self.backend.decide_case(
             case, self.style, [len(case.slots) - 1], self.params, proactive_bias=self.proactivity
         )

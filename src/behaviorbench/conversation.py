@@ -7,11 +7,8 @@ message. Teacher forcing: the prompt for slot t holds the gold assistant turns o
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from importlib.resources import files
+from collections.abc import Sequence
 from typing import Literal
-
-import yaml
 
 from behaviorbench.schema import Case, ImageAttachment, Slot, Utterance
 from behaviorbench.taxonomy import BEHAVIOR_TAGS, BEHAVIOR_TOKENS, Behavior
@@ -60,6 +57,19 @@ SYSTEM_PROMPTS: dict[Style, str] = {
 }
 
 
+def name_line(names: Sequence[str]) -> str:
+    """The sentence that tells the model what it is called: "reactive" means addressed by this name."""
+    also = f" (also addressed as {', '.join(names[1:])})" if len(names) > 1 else ""
+    return (
+        f"In this conversation you are called {names[0]}{also}; a message that names you is addressed to you."
+    )
+
+
+def system_prompt(style: Style, names: Sequence[str]) -> str:
+    """The default system prompt of a style for an assistant called `names[0]`."""
+    return f"{SYSTEM_PROMPTS[style]}\n{name_line(names)}"
+
+
 def render_utterance(utterance: Utterance, images_available: bool = False) -> str:
     """The text a model sees for one utterance; tables become markdown, images a placeholder."""
     parts = [f"{utterance.speaker} ({utterance.role}): {utterance.text}"]
@@ -96,7 +106,8 @@ def case_messages(
     turns of slots before t, ending on utterance t's user message.
     """
     last = len(case.utterances) - 1 if upto is None else upto
-    messages = [{"role": "system", "content": system if system is not None else SYSTEM_PROMPTS[style]}]
+    prompt = system if system is not None else system_prompt(style, case.assistant_names)
+    messages = [{"role": "system", "content": prompt}]
     for utterance, slot in zip(case.utterances[: last + 1], case.slots[: last + 1], strict=True):
         messages.append({"role": "user", "content": render_utterance(utterance, images_available)})
         if upto is None or slot.index < upto:
@@ -124,13 +135,6 @@ def strip_behavior(reply: str, style: Style) -> str:
     return text[len(mark) :].strip()
 
 
-@lru_cache(maxsize=1)
-def assistant_names() -> tuple[str, ...]:
-    """The names the generated conversations call the assistant by."""
-    cast = yaml.safe_load(files("behaviorbench.generation").joinpath("data/cast.yaml").read_text())
-    return tuple(cast["assistant_names"])
-
-
-def addresses_assistant(text: str) -> bool:
-    """Whether an utterance speaks to the assistant by name: then a reply to it is reactive."""
-    return any(re.search(rf"\b{re.escape(name)}\b", text) for name in assistant_names())
+def addresses_assistant(text: str, names: Sequence[str]) -> bool:
+    """Whether an utterance speaks to the assistant by one of its names: then a reply to it is reactive."""
+    return any(re.search(rf"\b{re.escape(name)}\b", text) for name in names)

@@ -16,19 +16,6 @@ from behaviorbench.taxonomy import GROUP_OF, Behavior, Category, Group
 Split = Literal["train", "dev", "test", "test_unseen"]
 SPLITS: tuple[str, ...] = ("train", "dev", "test", "test_unseen")
 
-Role = Literal[
-    "attending",
-    "resident",
-    "intern",
-    "nurse",
-    "pharmacist",
-    "patient",
-    "family",
-    "radiologist",
-    "consultant",
-    "student",
-]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -62,8 +49,10 @@ Attachment = Annotated[TableAttachment | ImageAttachment, Field(discriminator="k
 
 
 class Utterance(_Strict):
-    speaker: str
-    role: Role
+    """One line of the conversation. `role` is free text ("fellow", "charge nurse", "paramedic" …)."""
+
+    speaker: str = Field(min_length=1)
+    role: str = Field(min_length=1)
     text: str
     attachments: list[Attachment] = []
 
@@ -123,6 +112,9 @@ class Case(_Strict):
     seed: int
     version: str
     setting: str
+    assistant_names: list[str] = Field(min_length=1)
+    """What the team calls the assistant here; the first is its name in every system prompt, and an
+    utterance that says any of them addresses it (a reply is then reactive)."""
     patient: dict
     difficulty: dict[str, bool] = {}
     utterances: list[Utterance]

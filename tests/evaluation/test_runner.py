@@ -157,7 +157,9 @@ def test_free_protocol_on_a_local_model_decides_from_the_no_comment_token(tiny_m
     assert scored and all(s.status == "ok" and s.probabilities for s in scored)
     for sample in scored:
         assert sum(sample.probabilities.values()) == pytest.approx(1.0)
-        addressed = addresses_assistant(cases[sample.case_id].utterances[sample.slot].text)
+        addressed = addresses_assistant(
+            cases[sample.case_id].utterances[sample.slot].text, cases[sample.case_id].assistant_names
+        )
         never = Behavior.proactive if addressed else Behavior.reactive
         assert sample.probabilities[never] == 0.0
         assert sample.predicted is not never

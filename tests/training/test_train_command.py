@@ -66,7 +66,15 @@ def test_refuses_lora_that_leaves_token_rows_frozen(monkeypatch, capsys, tiny_mo
 
 def test_refuses_data_without_assistant_turns(monkeypatch, capsys, tiny_model, tmp_path):
     empty = Case(
-        case_id="e", split="train", seed=0, version="t", setting="ward", patient={}, utterances=[], slots=[]
+        case_id="e",
+        split="train",
+        seed=0,
+        version="t",
+        setting="ward",
+        assistant_names=["Assistant"],
+        patient={},
+        utterances=[],
+        slots=[],
     )
     write_dataset(tmp_path / "empty", [empty], generator_version="test")
     err = refused(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, get_args
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -11,14 +11,14 @@ from rich.text import Text
 
 from behaviorbench.cli.app import app
 from behaviorbench.errors import BehaviorBenchError
-from behaviorbench.schema import Role
+from behaviorbench.generation.roles import GENERATED_ROLES
 
 LINE = re.compile(
     r"^\s*(?:(?P<speaker>[^:()]+?)\s*\((?P<named_role>\w+)\)|(?P<role>\w+))\s*:\s*(?P<text>.+)$"
 )
 """`role: text` or `Speaker Name (role): text`."""
 
-ROLES: tuple[str, ...] = get_args(Role)
+ROLES: tuple[str, ...] = GENERATED_ROLES
 
 HELP = (
     "Type one line per utterance as `role: text` or `Name (role): text` "

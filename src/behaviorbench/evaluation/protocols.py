@@ -105,7 +105,11 @@ def rule_behavior(reply: str, case: Case, slot: Slot) -> Behavior:
     """The documented no-judge rule of protocol 'free'."""
     if not reply.strip() or _SILENCE.match(reply.strip()):
         return Behavior.silent
-    return Behavior.reactive if addresses_assistant(case.utterances[slot.index].text) else Behavior.proactive
+    return (
+        Behavior.reactive
+        if addresses_assistant(case.utterances[slot.index].text, case.assistant_names)
+        else Behavior.proactive
+    )
 
 
 def judge_prompt(case: Case, slot: Slot, reply: str) -> list[dict]:

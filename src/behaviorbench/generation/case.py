@@ -106,6 +106,7 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         seed=seed,
         version=GENERATOR_VERSION,
         setting=setting["name"],
+        assistant_names=[ctx.assistant],
         patient=patient.facts(),
         difficulty=knobs,
         utterances=utterances,

@@ -331,7 +331,8 @@ class HFBackend(LocalBackend):
                 silence = logits.log_softmax(-1)[:, self.encode(NO_COMMENT)[0]].tolist()
                 table = [
                     _speak_or_silence(
-                        silence[ordered.index(r)], addresses_assistant(case.utterances[slot].text)
+                        silence[ordered.index(r)],
+                        addresses_assistant(case.utterances[slot].text, case.assistant_names),
                     )
                     for r, slot in zip(reads, slots, strict=True)
                 ]
