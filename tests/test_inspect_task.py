@@ -22,7 +22,7 @@ from behaviorbench.dataset.reader import load_cases  # noqa: E402
 from behaviorbench.evaluation.content import check_content  # noqa: E402
 from behaviorbench.evaluation.metrics import score_samples  # noqa: E402
 from behaviorbench.evaluation.protocols import read_reply, slot_prompt  # noqa: E402
-from behaviorbench.evaluation.results import read_samples  # noqa: E402
+from behaviorbench.evaluation.results import read_results, read_samples  # noqa: E402
 from behaviorbench.evaluation.runner import has_content, needs_image, sample_of  # noqa: E402
 from behaviorbench.inspect_task import behaviorbench, flat_scores  # noqa: E402
 from behaviorbench.taxonomy import Category  # noqa: E402
@@ -170,6 +170,12 @@ def test_serve_over_http_gives_eval_s_metrics(data_dir: Path, tmp_path: Path, mo
     assert got == pytest.approx(want)
     assert "false_alarm_rate" in got  # ambient slots asked too
     assert len({r["predicted"] for r in from_inspect.values()}) > 1
+    # Both sent the same prompts to the same server: the same tokens, counted from its `usage`.
+    usage = read_results(tmp_path / "run").usage
+    counted = log.stats.model_usage["openai-api/bb/tiny"]
+    assert usage.requests == len(from_eval)
+    assert (usage.prompt_tokens, usage.completion_tokens) == (counted.input_tokens, counted.output_tokens)
+    assert usage.prompt_tokens > usage.requests
 
 
 def test_entry_point_lets_inspect_find_the_task(data_dir: Path, tmp_path: Path):

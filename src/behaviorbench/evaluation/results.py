@@ -18,6 +18,7 @@ from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.metrics import Scores
 from behaviorbench.evaluation.records import Sample
+from behaviorbench.evaluation.usage import Cost, TokenUsage
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -76,6 +77,12 @@ class RunResults(BaseModel):
     versions: dict[str, str | None]
     timings: Timings | None
     metrics: Scores
+    usage: TokenUsage | None = None
+    """API models: tokens the server reported over the run's requests (a resumed run adds up)."""
+    judge_usage: TokenUsage | None = None
+    cost: Cost | None = None
+    """API models: the estimated cost of `usage`, or why it is unknown."""
+    judge_cost: Cost | None = None
 
 
 def check_run_dir(out_dir: Path, identity: RunIdentity) -> None:

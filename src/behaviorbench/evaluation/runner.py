@@ -61,6 +61,7 @@ from behaviorbench.evaluation.results import (
     write_results,
 )
 from behaviorbench.evaluation.summary import print_summary
+from behaviorbench.evaluation.usage import TokenUsage, run_cost
 from behaviorbench.models.base import Backend, GenerationParams, LocalBackend, SlotDecision
 from behaviorbench.models.errors import BackendError, BackendUnreachable
 from behaviorbench.schema import Case, ImageAttachment, Slot
@@ -169,6 +170,9 @@ def run_eval(
 
     samples = previous + new
     scores = score_samples(samples, n_bootstrap=n_bootstrap, seed=seed)
+    earlier = read_results(out_dir) if (out_dir / RESULTS_FILE).is_file() else None
+    usage = _usage(backend, earlier.usage if earlier else None)
+    judge_usage = _usage(judge_backend, earlier.judge_usage if earlier else None) if judge else None
     results = RunResults(
         run=identity,
         dataset_dir=str(data_dir),
@@ -187,10 +191,21 @@ def run_eval(
             cache_misses=evaluator.cache.misses,
         ),
         metrics=scores,
+        usage=usage,
+        judge_usage=judge_usage,
+        cost=run_cost(model_spec, base_url, usage),
+        judge_cost=run_cost(judge, judge_base_url, judge_usage) if judge else None,
     )
     path = write_results(out_dir, results)
     print_summary(console, scores, f"{model_spec} · {protocol} · {split}")
     return path
+
+
+def _usage(backend: Backend, earlier: TokenUsage | None) -> TokenUsage | None:
+    """Tokens an API model reported in this invocation plus those of the run it resumed."""
+    from behaviorbench.models.openai_api import OpenAIBackend
+
+    return backend.usage.plus(earlier) if isinstance(backend, OpenAIBackend) else None
 
 
 def _check_options(

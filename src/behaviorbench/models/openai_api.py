@@ -2,7 +2,8 @@
 
 Requests run concurrently up to a bound; transient failures (rate limits, server errors, timeouts,
 dropped connections, malformed replies) are retried with seeded, jittered exponential backoff, and
-after the last attempt become a one-line `BackendError`. The API key is only ever handed to the
+after the last attempt become a one-line `BackendError`. The `usage` the server reports with each
+reply is added up, so a run can say what it spent. The API key is only ever handed to the
 client: error text is built here from status codes and redacted server messages.
 """
 
@@ -14,6 +15,7 @@ import os
 import random
 from urllib.parse import urlparse
 
+from behaviorbench.evaluation.usage import TokenUsage
 from behaviorbench.models.base import Backend, GenerationParams
 from behaviorbench.models.errors import BackendError, BackendUnreachable
 
@@ -53,6 +55,8 @@ class OpenAIBackend(Backend):
         self._semaphore = asyncio.Semaphore(concurrency)
         self._jitter = random.Random(seed)
         self._unreachable: str | None = None
+        self.usage = TokenUsage()
+        """Tokens the server reported for every reply received (a run's cost is estimated from them)."""
 
     @property
     def url(self) -> str:
@@ -97,6 +101,7 @@ class OpenAIBackend(Backend):
             raise Retryable("malformed reply (no choices)") from None
         if not isinstance(content, str):
             raise Retryable("malformed reply (no message content)")
+        self.usage.add(response.usage)
         return content
 
     async def complete(self, messages: list[dict], params: GenerationParams) -> str:

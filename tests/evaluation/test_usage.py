@@ -1,0 +1,48 @@
+"""Token usage and cost of API runs: the servers' `usage` summed into results.json, priced only
+from a known price."""
+
+from __future__ import annotations
+
+import pytest
+from evalserver import ChatServer
+
+from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.evaluation.results import read_results
+from behaviorbench.evaluation.runner import run_eval
+from behaviorbench.evaluation.usage import Price, TokenUsage, parse_price, price_table, run_cost
+
+
+def test_a_run_records_the_tokens_its_server_reported(dataset_dir, tmp_path):
+    with ChatServer() as server:
+        run_eval("openai:rules", dataset_dir, "test", "tagged", tmp_path / "run", base_url=server.url)
+        sent = server.requests
+        run_eval("openai:rules", dataset_dir, "test", "tagged", tmp_path / "again", base_url=server.url)
+        assert server.requests == sent  # every reply came from the cache
+    results = read_results(tmp_path / "run")
+    # The test server reports one prompt and one completion token per reply.
+    assert results.usage == TokenUsage(requests=sent, prompt_tokens=sent, completion_tokens=sent)
+    assert results.cost.usd is None and results.cost.basis.startswith("unknown")
+    assert read_results(tmp_path / "again").usage.requests == 0
+    assert results.judge_usage is None and results.judge_cost is None
+
+
+def test_cost_comes_from_the_table_only_for_openai_itself():
+    usage = TokenUsage(requests=10, prompt_tokens=2_000_000, completion_tokens=500_000)
+    listed = price_table().openai["gpt-4o-mini"]
+    cost = run_cost("openai:gpt-4o-mini", None, usage)
+    assert cost.usd == pytest.approx(2 * listed.input + 0.5 * listed.output)
+    assert "price table" in cost.basis and price_table().checked in cost.basis
+    # The same name behind another server, or a model the table does not list: unknown, no guess.
+    assert run_cost("openai:gpt-4o-mini", "http://127.0.0.1:8000/v1", usage).usd is None
+    assert run_cost("openai:some-new-model", None, usage).usd is None
+    given = run_cost("openai:qwen", "http://127.0.0.1:8000/v1", usage, Price(input=1, output=2))
+    assert given.usd == pytest.approx(3.0) and given.basis == "price given"
+    assert run_cost("hf:smollm2-135m", None, None) is None  # local models have no usage
+    partial = usage.model_copy(update={"without_usage": 3})
+    assert run_cost("openai:gpt-4o-mini", None, partial).usd is None
+
+
+def test_a_price_option_is_parsed_or_refused_in_one_line():
+    assert parse_price("0.15/0.6") == Price(input=0.15, output=0.6)
+    with pytest.raises(BehaviorBenchError, match=r"--price 'cheap': expected INPUT/OUTPUT"):
+        parse_price("cheap")
