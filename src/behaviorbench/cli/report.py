@@ -25,13 +25,46 @@ def report(
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Bootstrap replicates for the intervals.")
     ] = 1000,
+    calibration: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--calibration", help="A `calibrate` output folder: adds its run's row at the chosen dial."
+        ),
+    ] = None,
+    price: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--price",
+            help="MODEL=IN/OUT: dollars per million input/output tokens of an API model, e.g. "
+            "openai:qwen=0.2/0.6 (over the price table).",
+        ),
+    ] = None,
 ) -> None:
-    """Compare runs of one dataset in a single HTML page or a markdown summary."""
+    """Compare runs of one dataset in a single HTML page (plus a sample browser per run) or in markdown."""
+    from behaviorbench.errors import BehaviorBenchError
+    from behaviorbench.evaluation.usage import parse_price
     from behaviorbench.reporting.report import load_report, write_report
 
-    loaded = load_report(runs, data=data, examples=examples, n_bootstrap=bootstrap)
-    write_report(loaded, out, format)
+    prices = {}
+    for item in price or []:
+        model, sep, value = item.rpartition("=")
+        if not sep or not model:
+            raise BehaviorBenchError(
+                f"--price {item!r}: expected MODEL=IN/OUT, e.g. openai:gpt-4o-mini=0.15/0.60"
+            )
+        prices[model] = parse_price(value)
+    loaded = load_report(
+        runs,
+        data=data,
+        examples=examples,
+        n_bootstrap=bootstrap,
+        calibrations=calibration or [],
+        prices=prices,
+    )
+    written = write_report(loaded, out, format)
     typer.echo(f"wrote {out} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+    for page in written[1:]:
+        typer.echo(f"wrote {page} (every designated sample, filterable)")
 
 
 @app.command()
@@ -54,13 +87,16 @@ def calibrate(
 
     result = write_calibration(run, dev, out, limit=limit, step=step)
     zero, chosen = result.test_at_zero, result.test_at_chosen
+    from behaviorbench.evaluation.summary import percent
+
     typer.echo(
-        f"chosen proactive bias: {result.chosen_bias:+g} (dev Macro-F1 {result.dev_at_chosen.macro_f1:.3f})"
+        f"chosen proactive bias: {result.chosen_bias:+g} "
+        f"(dev Macro-F1 {percent(result.dev_at_chosen.macro_f1)}%)"
     )
     typer.echo(
-        f"{result.test_run}: Macro-F1 {zero.macro_f1:.3f} -> {chosen.macro_f1:.3f}, "
-        f"proactive recall {zero.proactive_recall:.3f} -> {chosen.proactive_recall:.3f}, "
-        f"false alarms {zero.false_alarm_rate:.3f} -> {chosen.false_alarm_rate:.3f}"
+        f"{result.test_run} (in %): Macro-F1 {percent(zero.macro_f1)} -> {percent(chosen.macro_f1)}, "
+        f"proactive recall {percent(zero.proactive_recall)} -> {percent(chosen.proactive_recall)}, "
+        f"false alarms {percent(zero.false_alarm_rate)} -> {percent(chosen.false_alarm_rate)}"
     )
     typer.echo(f"wrote {out}")
 

@@ -30,6 +30,9 @@ class RunAnswer(BaseModel):
     behavior: str
     """The predicted behavior, or the sample's status (`invalid`, `errored`) when there is none."""
     response: str
+    """What the model wrote (its response, or the raw reply when it wrote nothing after the mark)."""
+    note: str = ""
+    """Why the response is empty or is not one (nothing after the mark, an error, silence)."""
     correct: bool
 
 
@@ -45,13 +48,29 @@ class Example(BaseModel):
     answers: list[RunAnswer]
 
 
+def predicted_label(sample: Sample) -> str:
+    return sample.predicted.value if sample.status == "ok" and sample.predicted else sample.status
+
+
+def written(sample: Sample) -> tuple[str, str]:
+    """(what the model wrote, a note on it) for a sample, so no reply is shown as missing."""
+    if sample.status == "not_applicable":
+        return "", sample.error or "not applicable"
+    if sample.status in ("errored", "invalid"):
+        return sample.raw_output, sample.error or sample.status
+    if sample.response:
+        return sample.response, ""
+    if sample.predicted is not None and sample.predicted.value == "silent":
+        return sample.raw_output, "stays silent"
+    if sample.raw_output.strip():
+        return sample.raw_output, "the model wrote nothing after its behavior mark"
+    return "", "no response was generated for this slot (decision only)"
+
+
 def _answer(run: Run, sample: Sample) -> RunAnswer:
-    ok = sample.status == "ok" and sample.predicted is not None
+    text, note = written(sample)
     return RunAnswer(
-        run=run.name,
-        behavior=sample.predicted.value if ok else sample.status,
-        response=sample.response if ok else (sample.error or sample.raw_output),
-        correct=sample.correct,
+        run=run.name, behavior=predicted_label(sample), response=text, note=note, correct=sample.correct
     )
 
 

@@ -1,7 +1,8 @@
 """The report's figures, one function each, drawn on plain `Figure` objects (no pyplot state).
 
 Every function returns a Figure; `png_bytes` renders it. Colors follow one run per color across
-all figures of a report, from a palette that stays distinguishable for color-blind readers.
+all figures of a report, from a palette that stays distinguishable for color-blind readers. Rates
+are drawn in %, the unit of every table, so a figure and its table read the same.
 """
 
 from __future__ import annotations
@@ -44,22 +45,26 @@ def _axes(width: float, height: float):
 
 
 def _value(x: float | None) -> float:
-    return np.nan if x is None else x
+    """A rate in % (NaN where there is no data)."""
+    return np.nan if x is None else 100 * x
 
 
 def group_bars(names: Sequence[str], scores: Sequence[Scores]) -> Figure:
-    """Macro-F1 overall and per group, one bar per run, with 95% bootstrap intervals."""
-    keys = [("macro_f1", "overall"), *((f"{g.value}_f1", g.value) for g in Group)]
+    """Macro-F1 overall and each group score, one bar per run, with 95% bootstrap intervals."""
+    keys = [("macro_f1", "Macro-F1 (all)"), *((f"{g.value}_f1", f"{g.value} group score") for g in Group)]
     figure, axes = _axes(7.5, 3.6)
     width = 0.8 / len(names)
     x = np.arange(len(keys))
     for i, (name, score) in enumerate(zip(names, scores, strict=True)):
         values = np.array([_value(getattr(score, key)) for key, _ in keys])
         low = np.array(
-            [values[k] - score.ci[key].low if key in score.ci else 0 for k, (key, _) in enumerate(keys)]
+            [values[k] - 100 * score.ci[key].low if key in score.ci else 0 for k, (key, _) in enumerate(keys)]
         )
         high = np.array(
-            [score.ci[key].high - values[k] if key in score.ci else 0 for k, (key, _) in enumerate(keys)]
+            [
+                100 * score.ci[key].high - values[k] if key in score.ci else 0
+                for k, (key, _) in enumerate(keys)
+            ]
         )
         axes.bar(
             x + (i - (len(names) - 1) / 2) * width,
@@ -72,11 +77,11 @@ def group_bars(names: Sequence[str], scores: Sequence[Scores]) -> Figure:
             error_kw={"elinewidth": 1, "ecolor": "#444444"},
         )
     axes.set_xticks(x, [label for _, label in keys])
-    axes.set_ylim(0, 1.05)
-    axes.set_ylabel("Macro-F1")
+    axes.set_ylim(0, 105)
+    axes.set_ylabel("Macro-F1 (%)")
     axes.yaxis.grid(True, color="#e5e5e5")
     figure.legend(frameon=False, fontsize=8, loc="outside lower center", ncols=min(len(names), 4))
-    axes.set_title("Behavior Macro-F1 by group", loc="left", fontsize=11)
+    axes.set_title("Behavior Macro-F1 overall and group scores (%)", loc="left", fontsize=11)
     return figure
 
 
@@ -93,11 +98,11 @@ def category_bars(names: Sequence[str], scores: Sequence[Scores]) -> Figure:
         axes.barh(y + (i - (len(names) - 1) / 2) * height, values, height, label=name, color=run_color(i))
     axes.set_yticks(y, [c.replace("_", " ") for c in categories])
     axes.invert_yaxis()
-    axes.set_xlim(0, 1.0)
-    axes.set_xlabel("Macro-F1")
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("Macro-F1 (%)")
     axes.xaxis.grid(True, color="#e5e5e5")
     figure.legend(frameon=False, fontsize=8, loc="outside lower center", ncols=min(len(names), 4))
-    axes.set_title("Behavior Macro-F1 by category", loc="left", fontsize=11)
+    axes.set_title("Behavior Macro-F1 by category (%)", loc="left", fontsize=11)
     return figure
 
 
@@ -141,10 +146,10 @@ def operating_points(
             zorder=3,
             label=name,
         )
-    axes.set_xlim(-0.02, 1.02)
-    axes.set_ylim(-0.02, 1.02)
-    axes.set_xlabel("false-alarm rate (ambient slots not silent)")
-    axes.set_ylabel("proactive recall")
+    axes.set_xlim(-2, 102)
+    axes.set_ylim(-2, 102)
+    axes.set_xlabel("false-alarm rate, % (ambient slots not silent)")
+    axes.set_ylabel("proactive recall (%)")
     axes.grid(True, color="#e5e5e5")
     axes.legend(frameon=False, fontsize=8, loc="lower right")
     axes.set_title("Speaking up vs. false alarms (lines: proactive bias sweep)", loc="left", fontsize=10)
@@ -177,10 +182,10 @@ def proactivity_curve(
                     edgecolor="black",
                     zorder=3,
                 )
-    axes.set_xlim(-0.02, 1.02)
-    axes.set_ylim(-0.02, 1.02)
-    axes.set_xlabel("false-alarm rate")
-    axes.set_ylabel("proactive recall")
+    axes.set_xlim(-2, 102)
+    axes.set_ylim(-2, 102)
+    axes.set_xlabel("false-alarm rate (%)")
+    axes.set_ylabel("proactive recall (%)")
     axes.grid(True, color="#e5e5e5")
     axes.legend(frameon=False, fontsize=8, loc="lower right")
     axes.set_title(
@@ -197,8 +202,8 @@ def bias_sweep(dev: Sequence[OperatingPoint], test: Sequence[OperatingPoint], ch
     axes.axvline(chosen_bias, color="#444444", linestyle="--", linewidth=1)
     axes.axvline(0.0, color="#bbbbbb", linestyle=":", linewidth=1)
     axes.set_xlabel("proactive bias (added to log p(proactive))")
-    axes.set_ylabel("Macro-F1")
-    axes.set_ylim(0, 1.02)
+    axes.set_ylabel("Macro-F1 (%)")
+    axes.set_ylim(0, 102)
     axes.grid(True, color="#e5e5e5")
     axes.legend(frameon=False, fontsize=8, loc="lower right")
     axes.set_title(f"Macro-F1 vs. bias (chosen {chosen_bias:+g})", loc="left", fontsize=10)
