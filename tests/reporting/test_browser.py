@@ -1,4 +1,5 @@
-"""Open a real report in headless Chromium: every figure decodes and the headline shows the numbers."""
+"""Open real reports in headless Chromium: every figure decodes, the headline shows the numbers, and
+the sample browser filters by category, gold and predicted behavior."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from pathlib import Path
 
 from headless import headless_chromium, needs_chromium
 
+from behaviorbench.dataset.reader import load_cases
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.paired import paired_differences
-from behaviorbench.reporting.report import load_report, percent, render_html
+from behaviorbench.reporting.examples import predicted_label
+from behaviorbench.reporting.report import load_report, percent, render_html, write_report
 from behaviorbench.reporting.runs import load_run
 
 pytestmark = needs_chromium
@@ -52,3 +55,65 @@ def test_report_renders_in_chromium(runs: dict[str, Path], tmp_path: Path):
         load_run(runs["zero"]).samples, load_run(runs["sft"]).samples, "zero", "sft", n_bootstrap=100
     )[0]
     assert difference.metric == "macro_f1" and paired == f"{100 * difference.difference:+.1f}"
+
+
+def test_sample_browser_filters_in_chromium(runs: dict[str, Path], tmp_path: Path):
+    report = load_report([runs["sft"], runs["zero"]], n_bootstrap=0)
+    written = write_report(report, tmp_path / "report.html", "html")
+    assert written[1:] == [tmp_path / "report-sft-samples.html", tmp_path / "report-zero-samples.html"]
+    samples = [s for s in load_run(runs["zero"]).samples if s.designated]
+
+    def expected(category="", gold="", predicted="", wrong=False) -> int:
+        return sum(
+            (not category or s.category.value == category)
+            and (not gold or s.gold_behavior.value == gold)
+            and (not predicted or predicted_label(s) == predicted)
+            and (not wrong or not s.correct)
+            for s in samples
+        )
+
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((tmp_path / "report.html").as_uri(), wait_until="load")
+        page.click('#samples a:text("zero")')  # the report links to each run's browser
+        page.wait_for_load_state("load")
+        assert page.url.endswith("report-zero-samples.html")
+
+        def shown() -> tuple[int, list[dict]]:
+            rows = page.eval_on_selector_all(
+                "#samples tr.sample:not([hidden])", "rows => rows.map(r => ({...r.dataset}))"
+            )
+            assert int(page.inner_text("#count")) == len(rows)
+            return len(rows), rows
+
+        assert shown()[0] == len(samples) == expected()
+        page.select_option("#category", "error_correction")
+        count, rows = shown()
+        assert count == expected("error_correction") > 0
+        assert {r["category"] for r in rows} == {"error_correction"}
+        page.select_option("#gold", "proactive")
+        assert shown()[0] == expected("error_correction", "proactive") > 0
+        page.select_option("#category", "")
+        page.select_option("#predicted", "silent")
+        count, rows = shown()
+        assert count == expected(gold="proactive", predicted="silent") > 0
+        assert all(r["gold"] == "proactive" and r["predicted"] == "silent" for r in rows)
+        page.select_option("#gold", "")
+        page.select_option("#predicted", "invalid")  # the simulated run has unparseable replies
+        assert shown()[0] == expected(predicted="invalid") > 0
+        page.select_option("#predicted", "")
+        page.check("#wrong")
+        count, rows = shown()
+        assert count == expected(wrong=True) > 0 and all(r["correct"] == "no" for r in rows)
+
+        first = page.locator("#samples tr.sample:not([hidden])").first
+        first.locator("details summary").click()
+        context = first.locator("details .utterance").all_inner_texts()
+        assert context and first.locator("details .utterance").last.is_visible()
+        case_id, slot = first.locator("td").first.inner_text().replace("\n", " ").split(" slot ")
+        sample = next(s for s in samples if s.case_id == case_id.strip() and s.slot == int(slot))
+        assert context[-1].endswith(
+            next(c for c in load_cases(report.data_dir) if c.case_id == sample.case_id)
+            .utterances[sample.slot]
+            .text
+        )
