@@ -1,4 +1,9 @@
-"""A markdown dataset card: what the dataset is, its counts, and one example per category."""
+"""A markdown dataset card: what the dataset is, its counts, and one example per category.
+
+The card opens with the YAML header the Hugging Face Hub reads (license, task categories, size,
+and a `configs` entry mapping each split's shard folder to its split name, `dev` as `validation`),
+so the folder can be uploaded with the card as its README.md and loaded with `load_dataset`.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,19 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from behaviorbench.dataset.hf import hf_split_name
 from behaviorbench.dataset.manifest import dataset_fingerprint, load_manifest
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.schema import Case, ImageAttachment, Utterance
 from behaviorbench.taxonomy import BEHAVIOR_TOKENS, BEHAVIORS, CATEGORIES, GROUP_OF
 
 CONTEXT_UTTERANCES = 3
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
+
+
+def size_category(cases: int) -> str:
+    """The Hub's size bucket for a number of examples (cases: one conversation per row)."""
+    return next((label for limit, label in SIZE_CATEGORIES if cases < limit), "1M<n<10M")
 
 
 def render_card(directory: Path) -> str:
@@ -43,6 +55,8 @@ def render_card(directory: Path) -> str:
     splits = [
         {
             "name": split,
+            "hf_name": hf_split_name(split),
+            "folder": next(shard.path.split("/")[0] for shard in manifest.shards if shard.split == split),
             "cases": counts.splits.get(split, 0),
             "designated": counts.designated_by_split.get(split, 0),
         }
@@ -62,6 +76,7 @@ def render_card(directory: Path) -> str:
         behaviors=behaviors,
         difficulty=counts.difficulty,
         examples=_examples(directory),
+        size_category=size_category(manifest.cases),
     )
 
 
