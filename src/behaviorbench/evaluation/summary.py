@@ -9,9 +9,9 @@ from behaviorbench.evaluation.metrics import Scores
 
 HEADLINE = (
     ("macro_f1", "Behavior Macro-F1"),
-    ("proactive_f1", "Proactive score (F1)"),
-    ("reactive_f1", "Reactive F1"),
-    ("restraint_f1", "Restraint F1"),
+    ("proactive_f1", "Proactive group score"),
+    ("reactive_f1", "Reactive group score"),
+    ("restraint_f1", "Restraint group score"),
     ("false_alarm_rate", "False-alarm rate"),
     ("content_accuracy", "Content accuracy"),
     ("joint_success", "Joint success"),
