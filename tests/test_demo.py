@@ -83,10 +83,12 @@ def test_behavior_sft_is_compared_pairwise_with_every_other_system(demo):
 
 
 def test_report_and_printed_tables(demo):
-    out, _, printed, _ = demo
+    out, summary, printed, _ = demo
     html = (out / "report.html").read_text()
     for name in SYSTEMS:
         assert name in html
+        assert (out / f"report-{name}-samples.html").is_file()
+    assert f"behavior-sft, dial {summary['proactivity_dial']['bias']:+g}" in html  # the dial's row
     assert "Stages" in printed and "total" in printed and "behavior-sft" in printed
 
 

@@ -123,7 +123,12 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
 
     with timer.stage("report"):
         report = out / "report.html"
-        compared = load_report([out / s for s in SYSTEMS], n_bootstrap=plan.bootstrap, seed=SEED)
+        compared = load_report(
+            [out / s for s in SYSTEMS],
+            n_bootstrap=plan.bootstrap,
+            seed=SEED,
+            calibrations=[out / "calibration"] if dial else [],
+        )
         write_report(compared, report, "html")
 
     summary = {
