@@ -104,6 +104,37 @@ def test_mock_provider_scores_like_the_harness(data_dir: Path, tmp_path: Path):
         assert got["not_applicable"] > 0
 
 
+def test_image_slots_carry_the_strip_or_are_not_applicable(data_dir: Path):
+    from inspect_ai.model import ContentImage
+
+    cases = load_cases(data_dir, "train")
+    first = next(
+        i for i, c in enumerate(cases) if any(s.category is Category.image_reasoning for s in c.slots)
+    )
+    ids = {
+        f"{cases[first].case_id}/{s.index}"
+        for s in cases[first].slots
+        if s.category is Category.image_reasoning
+    }
+    text_only = {s.id: s for s in behaviorbench(data=str(data_dir), split="train", limit=first + 1).dataset}
+    assert all(text_only[i].metadata["not_applicable"] for i in ids)
+    assert sum(s.metadata["not_applicable"] for s in text_only.values()) == len(
+        [s for c in cases[: first + 1] for s in c.slots if s.category is Category.image_reasoning]
+    )
+    task = behaviorbench(data=str(data_dir), split="train", limit=first + 1, multimodal=True)
+    seeing = {s.id: s for s in task.dataset}
+    for i in ids:
+        assert not seeing[i].metadata["not_applicable"]
+        images = [
+            part
+            for message in seeing[i].input
+            if not isinstance(message.content, str)
+            for part in message.content
+            if isinstance(part, ContentImage)
+        ]
+        assert images and all(p.image.startswith("data:image/png;base64,") for p in images)
+
+
 def test_bad_task_arguments_are_one_clear_error(data_dir: Path):
     from behaviorbench.errors import BehaviorBenchError
 
