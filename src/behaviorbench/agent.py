@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from behaviorbench.conversation import Style, parse_behavior, strip_behavior
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
 from behaviorbench.models.base import GenerationParams
 from behaviorbench.schema import Case, Slot, Utterance
 from behaviorbench.taxonomy import Behavior, Category
@@ -73,9 +73,7 @@ def conversation_case(
                 Utterance(speaker=entry.get("speaker") or str(role).title(), role=role, text=text)
             )
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise BehaviorBenchError(f"conversation[{position}].{field}: {first['msg']}") from None
+            raise BehaviorBenchError(f"conversation[{position}].{field_error(error)}") from None
     if not utterances:
         raise BehaviorBenchError("conversation: no utterance to respond to")
     if len(utterances) - 1 in turns:

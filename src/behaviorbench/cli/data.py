@@ -51,6 +51,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Dataset directory or a J
     """Check every line, shard hash, count and cross-reference; exit 1 if anything is wrong."""
     from behaviorbench.dataset.manifest import load_manifest
     from behaviorbench.dataset.validate import validate_dataset
+    from behaviorbench.inputs import text_lines
 
     problems = validate_dataset(path, progress=True)
     for problem in problems:
@@ -65,8 +66,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Dataset directory or a J
             f"{len(manifest.shards)} shard{'s' if len(manifest.shards) != 1 else ''} match the manifest"
         )
     else:
-        with open(path, encoding="utf-8") as handle:
-            summary = f"{sum(1 for _ in handle):,} cases"
+        summary = f"{sum(1 for _ in text_lines(path)):,} cases"
     typer.echo(f"OK {path}: {summary}")
 
 

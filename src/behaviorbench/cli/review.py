@@ -60,7 +60,8 @@ def serve(
     """Serve the rating app for a study."""
     import uvicorn
 
-    from behaviorbench.review.server import check_bind_address, create_app
+    from behaviorbench.bind import check_bind_address
+    from behaviorbench.review.server import create_app
 
     check_bind_address(host, allow_remote)
     # Keep idle connections longer than clients do (httpx and browsers expire theirs after about

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from behaviorbench.bind import check_bind_address
 from behaviorbench.cli.app import app
 from behaviorbench.errors import BehaviorBenchError
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command()
@@ -37,10 +28,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve GET /v1/models and POST /v1/chat/completions until interrupted."""
-    if not is_loopback(host) and not allow_remote:
-        raise BehaviorBenchError(
-            f"--host {host} is not a loopback address: the server has no authentication; pass --allow-remote"
-        )
+    check_bind_address(host, allow_remote)
     if not model.startswith("hf:"):
         raise BehaviorBenchError(f"--model '{model}': serve runs local models only (hf:<folder or alias>)")
     import uvicorn

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.dataset.counts import DatasetCounts
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
+from behaviorbench.inputs import read_text
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -70,11 +71,9 @@ def load_manifest(directory: Path) -> Manifest:
             f"{path}: not found; is {directory} a dataset built by `behaviorbench build`?"
         )
     try:
-        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+        return Manifest.model_validate_json(read_text(path))
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "manifest"
-        raise BehaviorBenchError(f"{path}: {field}: {first['msg']}") from None
+        raise BehaviorBenchError(f"{path}: {field_error(error, 'manifest')}") from None
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:

@@ -25,11 +25,6 @@ def default_cache_path() -> Path:
     return Path(root) / CACHE_FILE
 
 
-def prompt_hash(messages: list[dict]) -> str:
-    """sha256 of the prompt messages alone: names the prompt in the run log."""
-    return hashlib.sha256(json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
 def cache_key(model_id: str, messages: list[dict], params: GenerationParams) -> str:
     payload = [model_id, messages, dataclasses.asdict(params)]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -30,7 +30,7 @@ from behaviorbench.dataset.manifest import dataset_fingerprint, load_manifest
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.dataset.validate import validate_dataset
 from behaviorbench.errors import BehaviorBenchError
-from behaviorbench.evaluation.cache import ResponseCache, cache_key, prompt_hash
+from behaviorbench.evaluation.cache import ResponseCache, cache_key
 from behaviorbench.evaluation.content import check_content
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.protocols import (
@@ -63,6 +63,7 @@ from behaviorbench.evaluation.results import (
 from behaviorbench.evaluation.summary import print_summary
 from behaviorbench.models.base import Backend, GenerationParams, LocalBackend, SlotDecision
 from behaviorbench.models.errors import BackendError, BackendUnreachable
+from behaviorbench.prompts import prompt_hash
 from behaviorbench.schema import Case, ImageAttachment, Slot
 from behaviorbench.taxonomy import Behavior, Category
 

@@ -10,7 +10,6 @@ the rater's own positions and content hashes only.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import sqlite3
@@ -28,7 +27,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 
-from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.review.store import connect, sha256_hex
 
 SESSION_COOKIE = "bb_review_session"
@@ -52,18 +50,6 @@ class Session:
     rater_id: int
     session_sha256: str
     csrf: str
-
-
-def check_bind_address(host: str, allow_remote: bool) -> None:
-    """Loopback unless the operator explicitly opens the study to the network."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not allow_remote:
-        raise BehaviorBenchError(
-            f"--host: {host} is not a loopback address; pass --allow-remote to serve raters on the network"
-        )
 
 
 def create_app(db_path: Path) -> FastAPI:
