@@ -19,10 +19,12 @@ from behaviorbench.errors import BehaviorBenchError
 
 @contextmanager
 def folder_lock(folder: Path, what: str) -> Iterator[None]:
-    """Hold `folder`'s lock for the block (the folder is created if needed)."""
+    """Hold `folder`'s lock for the block (the folder is created if needed, and removed again if
+    the block leaves it empty)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise BehaviorBenchError(f"{folder}: exists and is not a folder")
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -34,4 +36,6 @@ def folder_lock(folder: Path, what: str) -> Iterator[None]:
             ) from None
         yield
     finally:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()  # refused before writing anything: leave no trace
         os.close(descriptor)  # closing releases the lock

@@ -9,6 +9,8 @@ from rich.console import Console
 
 from behaviorbench.bind import check_bind_address
 from behaviorbench.cli.app import app
+from behaviorbench.cli.checks import device as device_name
+from behaviorbench.cli.checks import finite
 from behaviorbench.errors import BehaviorBenchError
 
 
@@ -17,12 +19,18 @@ def serve(
     model: Annotated[str, typer.Option("--model", help="Local model: hf:<folder or alias>.")],
     adapter: Annotated[str | None, typer.Option("--adapter", help="PEFT adapter folder to apply.")] = None,
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     proactive_bias: Annotated[
         float,
-        typer.Option("--proactive-bias", help="Added to the proactive mark's logit (proactivity dial)."),
+        typer.Option(
+            "--proactive-bias",
+            callback=finite,
+            help="Added to the proactive mark's logit (proactivity dial).",
+        ),
     ] = 0.0,
-    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:1 (default: best).")] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", callback=device_name, help="cpu, cuda, cuda:1 (default: best).")
+    ] = None,
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow binding to a non-loopback interface.")
     ] = False,

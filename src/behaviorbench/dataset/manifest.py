@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.dataset.counts import DatasetCounts
@@ -24,6 +24,15 @@ class ShardEntry(BaseModel):
     split: str
     cases: int
     sha256: str
+
+    @field_validator("path")
+    @classmethod
+    def _inside_the_dataset(cls, path: str) -> str:
+        """A shard is read from inside its dataset folder, never from `../../etc/passwd`."""
+        parts = PurePosixPath(path).parts
+        if not parts or path.startswith("/") or "\\" in path or ":" in path or ".." in parts:
+            raise ValueError(f"{path!r} is not a relative path inside the dataset folder")
+        return path
 
 
 class Manifest(BaseModel):
