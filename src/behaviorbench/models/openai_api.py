@@ -64,6 +64,7 @@ class OpenAIBackend(Backend):
 
     async def _request(self, messages: list[dict], params: GenerationParams) -> str:
         """One attempt: the reply text, or Retryable / BackendError with a safe message."""
+        import httpx
         import openai
         from openai.types.chat import ChatCompletion
 
@@ -77,8 +78,11 @@ class OpenAIBackend(Backend):
             )
         except openai.APITimeoutError:
             raise Retryable("timed out") from None
-        except openai.APIConnectionError:
-            raise Retryable("connection failed") from None
+        except openai.APIConnectionError as error:
+            # Refused: nothing listens (the server is unreachable); dropped mid-request: a
+            # transient fault like an HTTP 5xx, which must not end the run.
+            refused = isinstance(error.__cause__, httpx.ConnectError)
+            raise Retryable("connection failed" if refused else "connection dropped") from None
         except (openai.RateLimitError, openai.InternalServerError) as error:
             raise Retryable(f"HTTP {error.status_code}") from None
         except openai.APIStatusError as error:
