@@ -72,3 +72,12 @@ def test_an_eval_with_errored_samples_fails_unless_errors_are_allowed(dataset_di
     assert accepted.value.code == 0
     counts = read_results(tmp_path / "run").metrics.counts
     assert counts.errored > 0 and counts.errored == counts.designated + counts.ambient - counts.not_applicable
+
+
+def test_a_resume_with_a_smaller_limit_records_the_cases_it_scores(dataset_dir, tmp_path):
+    with ChatServer() as server:
+        evaluate(server.url, dataset_dir, tmp_path / "run", limit=4)
+        evaluate(server.url, dataset_dir, tmp_path / "run", limit=2)
+    results = read_results(tmp_path / "run")
+    assert results.metrics.counts.cases == 4
+    assert results.limit == 4
