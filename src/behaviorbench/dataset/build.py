@@ -53,6 +53,8 @@ def build_dataset(
         raise BehaviorBenchError(f"--cases: must be at least 1, got {cases}")
     if workers < 1:
         raise BehaviorBenchError(f"--workers: must be at least 1, got {workers}")
+    if scenes is not None and scenes < 1:
+        raise BehaviorBenchError(f"--scenes: must be at least 1, got {scenes}")
     out = Path(out)
     identity = {
         "generator_version": GENERATOR_VERSION,
