@@ -48,6 +48,7 @@ INPUTS = {
     "dev": "runs/sft-dev",
     "other_dev": "runs/other-dev",
     "bad_run": "runs/not-utf8",
+    "twice_run": "runs/written-twice",
     "hard": "hard",
     "nonutf8_jsonl": "not-utf8.jsonl",
     "nonutf8_data": "data-not-utf8",
@@ -80,6 +81,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     bad_run = Path(shutil.copytree(sft, root / "runs/not-utf8"))
     with open(bad_run / "samples.jsonl", "ab") as handle:
         handle.write(b'{"case_id": "caf\xe9"}\n')
+    twice = Path(shutil.copytree(sft, root / "runs/written-twice"))
+    with open(twice / "samples.jsonl", "ab") as handle:
+        handle.write((sft / "samples.jsonl").read_bytes().splitlines(keepends=True)[0])
     build_hard([sft], data, root / "hard", min_wrong=1, min_knobs=0)
 
     shard_text = (data / load_manifest(data).shards[0].path).read_bytes()
@@ -219,6 +223,9 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     ("score-missing", "score {fresh}", ("fresh",)),
     ("score-bootstrap-zero", "score {run} --bootstrap 0", ("--bootstrap",)),
     ("score-not-utf8", "score {bad_run}", ("samples.jsonl", "UTF-8")),
+    ("score-written-twice", "score {twice_run}", ("samples.jsonl:", "two evaluations")),
+    ("report-written-twice", "report {twice_run} --out {fresh}", ("samples.jsonl:", "already at line")),
+    ("report-out-under-file", "report {run} --out {a_file}/report.html", ("notes.txt",)),
     ("report-onto-samples", "report {run} --out {samples}", ("--out", "samples.jsonl")),
     ("report-onto-results", "report {run} --out {results}", ("--out", "results.json")),
     ("report-onto-run", "report {run} --out {run}", ("--out",)),
@@ -230,6 +237,7 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     ("calibrate-step-tiny", "calibrate {run} --dev {dev} --step 1e-7 --out {fresh}", ("--step",)),
     ("calibrate-step-zero", "calibrate {run} --dev {dev} --step 0 --out {fresh}", ("--step",)),
     ("calibrate-other-model", "calibrate {run} --dev {other_dev} --out {fresh}", ("--dev", "model")),
+    ("calibrate-out-is-file", "calibrate {run} --dev {dev} --out {a_file}", ("notes.txt",)),
     ("calibrate-into-run", "calibrate {run} --dev {dev} --out {run}", ("--out",)),
     ("hard-replaces-subset", "hard {run} --data {data} --out {hard}", ("hard", "--force")),
     ("hard-into-data", "hard {run} --data {data} --out {data}", ("--out",)),
@@ -261,6 +269,7 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
         "review results {not_db} --out {fresh}",
         ("study.sqlite", "not a study database"),
     ),
+    ("review-results-out-is-file", "review results {not_db} --out {a_file}", ("study.sqlite",)),
     ("review-results-bootstrap", "review results {not_db} --bootstrap 0", ("--bootstrap",)),
     ("review-serve-port", "review serve {not_db} --port 70000", ("--port",)),
     ("review-serve-host", "review serve {not_db} --host 0.0.0.0", ("--host", "--allow-remote")),
@@ -285,6 +294,7 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     ("train-batch-size", "train --out {fresh} --data {data} --batch-size 0", ("--batch-size",)),
     ("train-tampered-shard", "train --out {fresh} --data {tampered_data}", ("shard-00000.jsonl", "sha256")),
     ("train-escaping-manifest", "train --out {fresh} --data {escape_data}", ("shards.0.path",)),
+    ("train-out-is-file", "train --out {a_file} --data {data}", ("notes.txt", "not a folder")),
     ("train-into-data", "train --out {data} --data {data}", ("--out",)),
     # the command line itself
     ("unknown-command", "frobnicate", ("frobnicate",)),

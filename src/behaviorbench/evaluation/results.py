@@ -122,11 +122,20 @@ def read_samples(out_dir: Path) -> tuple[list[Sample], int]:
     data = path.read_bytes()
     intact = data.rfind(b"\n") + 1
     samples = []
+    seen: dict[tuple[str, int], int] = {}
     for number, line in enumerate(decode(data[:intact], path).splitlines(), start=1):
         try:
-            samples.append(Sample.model_validate_json(line))
+            sample = Sample.model_validate_json(line)
         except ValidationError as error:
             raise BehaviorBenchError(f"{path}:{number}: {field_error(error, 'json')}") from None
+        key = (sample.case_id, sample.slot)
+        if key in seen:  # two writers interleaved: scoring it would count slots twice
+            raise BehaviorBenchError(
+                f"{path}:{number}: case {sample.case_id} slot {sample.slot} already at line {seen[key]}; "
+                "two evaluations wrote into this run"
+            )
+        seen[key] = number
+        samples.append(sample)
     return samples, intact
 
 
