@@ -115,6 +115,21 @@ def test_earlier_agent_turns_become_its_history():
         conversation_case([ASKED, turn], "token")
 
 
+@pytest.mark.parametrize(
+    ("conversation", "where"),
+    [
+        ("Assistant, what is the potassium?", r"conversation: expected a list"),
+        (None, r"conversation: expected a list"),
+        ([ASKED, "just a string"], r"conversation\[1\]: expected a dict"),
+        ([None], r"conversation\[0\]: expected a dict"),
+        ([{"role": "nurse", "text": None}], r"conversation\[0\]\.text"),
+    ],
+)
+def test_a_turn_that_is_not_a_turn_is_one_clear_error(conversation, where):
+    with pytest.raises(BehaviorBenchError, match=where):
+        conversation_case(conversation, "token")
+
+
 def test_chat_lines_parse_to_utterances():
     assert parse_line("nurse: BP is 120/80", None) == {
         "speaker": "Nurse",

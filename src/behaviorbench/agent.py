@@ -8,6 +8,7 @@ to the proactive logit, the same bias the harness sweeps for the proactivity cur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from behaviorbench.conversation import Style, parse_behavior, strip_behavior
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
 from behaviorbench.models.base import GenerationParams
 from behaviorbench.schema import Case, Slot, Utterance
 from behaviorbench.taxonomy import Behavior, Category
@@ -55,12 +56,18 @@ def conversation_case(
     as a `behavior` key or as the content's leading behavior token/tag; an utterance with no assistant
     entry after it is a slot where the agent stayed silent.
     """
+    if isinstance(conversation, str) or not isinstance(conversation, Sequence):
+        raise BehaviorBenchError(f"conversation: expected a list of turns, got {type(conversation).__name__}")
     utterances: list[Utterance] = []
     turns: dict[int, tuple[Behavior, str]] = {}
     for position, entry in enumerate(conversation):
         if isinstance(entry, Utterance):
             utterances.append(entry)
             continue
+        if not isinstance(entry, dict):
+            raise BehaviorBenchError(
+                f"conversation[{position}]: expected a dict with role and text, got {type(entry).__name__}"
+            )
         if entry.get("role") == ASSISTANT:
             if not utterances:
                 raise BehaviorBenchError(f"conversation[{position}]: an assistant turn before any utterance")
@@ -73,9 +80,7 @@ def conversation_case(
                 Utterance(speaker=entry.get("speaker") or str(role).title(), role=role, text=text)
             )
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise BehaviorBenchError(f"conversation[{position}].{field}: {first['msg']}") from None
+            raise BehaviorBenchError(f"conversation[{position}].{field_error(error)}") from None
     if not utterances:
         raise BehaviorBenchError("conversation: no utterance to respond to")
     if len(utterances) - 1 in turns:
@@ -163,6 +168,10 @@ class Agent:
         from behaviorbench.models.hf import HFBackend
         from behaviorbench.training.tokens import behavior_token_ids
 
+        if not math.isfinite(proactivity):
+            raise BehaviorBenchError(f"proactivity: {proactivity} is not a finite number")
+        if max_tokens < 1:
+            raise BehaviorBenchError(f"max_tokens: {max_tokens} must be at least 1")
         backend = HFBackend(model, adapter=adapter, device=device)
         if style is None:
             style = "token" if behavior_token_ids(backend.tokenizer) is not None else "tagged"

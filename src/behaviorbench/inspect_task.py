@@ -35,12 +35,12 @@ from behaviorbench.dataset.manifest import load_manifest
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.dataset.validate import validate_dataset
 from behaviorbench.errors import BehaviorBenchError
-from behaviorbench.evaluation.cache import prompt_hash
 from behaviorbench.evaluation.content import check_content
 from behaviorbench.evaluation.metrics import Scores, score_samples
 from behaviorbench.evaluation.protocols import PROTOCOLS, read_reply, rule_behavior, slot_prompt
 from behaviorbench.evaluation.records import Sample
 from behaviorbench.evaluation.runner import has_content, needs_image, sample_of, scored_slots
+from behaviorbench.prompts import prompt_hash
 from behaviorbench.schema import Case, ImageAttachment, Slot
 
 NOT_APPLICABLE = "not_applicable"

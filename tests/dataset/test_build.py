@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from behaviorbench.dataset.build import build_dataset
+from behaviorbench.dataset.build import BUILDING, build_dataset
 from behaviorbench.dataset.reader import load_cases
 from behaviorbench.dataset.validate import validate_dataset
 from behaviorbench.errors import BehaviorBenchError
@@ -73,6 +73,18 @@ def test_an_interrupted_build_is_replaced_and_its_stale_shards_removed(built: Pa
     stale = out / "train" / "shard-00007.jsonl"
     stale.parent.mkdir(parents=True)
     stale.write_text("half a line")
+    (out / BUILDING).write_text("{}")  # what a build writes first
     build_dataset(out, CASES, SEED, workers=1, scenes=SCENES, progress=False)
     assert not stale.exists()
     assert files_of(out) == files_of(built)
+
+
+def test_shards_without_a_build_marker_are_someone_elses_and_kept(tmp_path: Path):
+    out = tmp_path / "data"
+    mine = out / "test" / "shard-00007.jsonl"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("a user's file")
+    with pytest.raises(BehaviorBenchError, match="holds no manifest.json"):
+        build_dataset(out, CASES, SEED, workers=1, scenes=SCENES, progress=False)
+    assert mine.read_text() == "a user's file"
+    assert [p.relative_to(out) for p in out.rglob("*")] == [Path("test"), Path("test/shard-00007.jsonl")]

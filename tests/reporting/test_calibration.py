@@ -152,5 +152,5 @@ def test_calibrate_refuses_a_run_without_probabilities(
 def _run(path: Path, samples: list[Sample], proactive_bias: float = 0.0):
     """A run directory holding hand-made samples."""
     return load_run(
-        write_run(path, samples, path.name, "dev", fingerprint="f" * 16, proactive_bias=proactive_bias)
+        write_run(path, samples, "hf:model", "dev", fingerprint="f" * 16, proactive_bias=proactive_bias)
     )

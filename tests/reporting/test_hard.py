@@ -107,7 +107,7 @@ def test_same_runs_give_byte_identical_output(runs: dict[str, Path], data_dir: P
     first, second = tmp_path / "first", tmp_path / "second"
     build_hard([runs["sft"], runs["zero"]], data_dir, first)
     build_hard([runs["sft"], runs["zero"]], data_dir, second)
-    build_hard([runs["sft"], runs["zero"]], data_dir, second)  # replacing a previous subset in place
+    build_hard([runs["sft"], runs["zero"]], data_dir, second, force=True)  # replacing a previous subset
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for name in files:

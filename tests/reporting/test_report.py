@@ -191,7 +191,7 @@ def test_tokens_and_cost_of_api_runs_are_shown(runs: dict[str, Path], tmp_path: 
         "--format",
         "md",
         "--bootstrap",
-        "0",
+        "1",
         "--price",
         "openai:some-model=1/2",
     )

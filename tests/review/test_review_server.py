@@ -12,8 +12,8 @@ import httpx
 import pytest
 from review_fixtures import SYSTEM_MODELS
 
+from behaviorbench.bind import check_bind_address
 from behaviorbench.errors import BehaviorBenchError
-from behaviorbench.review.server import check_bind_address
 
 CRITERIA = ("realism", "proactivity", "restraint", "safety")
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from behaviorbench.cli.app import app
+from behaviorbench.cli.checks import finite
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.generation.roles import GENERATED_ROLES
 
@@ -54,9 +55,12 @@ def chat(
         str | None, typer.Option("--adapter", help="BehaviorSFT adapter over --model.")
     ] = None,
     proactivity: Annotated[
-        float, typer.Option("--proactivity", help="Bias on the proactive logit: >0 speaks up more.")
+        float,
+        typer.Option(
+            "--proactivity", callback=finite, help="Bias on the proactive logit: >0 speaks up more."
+        ),
     ] = 0.0,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longest response.")] = 96,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Longest response.")] = 96,
 ) -> None:
     """Chat as the care team; after each line see the agent's behavior, probabilities and response."""
     from behaviorbench.agent import Agent

@@ -16,16 +16,16 @@ from behaviorbench.errors import BehaviorBenchError
 
 @app.command()
 def build(
-    cases: Annotated[int, typer.Option("--cases", help="How many cases to generate.")],
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases to generate.")],
     seed: Annotated[
         int, typer.Option("--seed", help="Generation seed; same seed and index give the same case.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
     workers: Annotated[
-        int, typer.Option("--workers", help="Worker processes (default: CPU count).")
+        int, typer.Option("--workers", min=1, help="Worker processes (default: CPU count).")
     ] = os.cpu_count() or 1,
     scenes: Annotated[
-        int | None, typer.Option("--scenes", help="Scenes per case (generator default if unset).")
+        int | None, typer.Option("--scenes", min=1, help="Scenes per case (generator default if unset).")
     ] = None,
 ) -> None:
     """Generate a dataset: sharded JSONL per split plus manifest.json."""
@@ -51,6 +51,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Dataset directory or a J
     """Check every line, shard hash, count and cross-reference; exit 1 if anything is wrong."""
     from behaviorbench.dataset.manifest import load_manifest
     from behaviorbench.dataset.validate import validate_dataset
+    from behaviorbench.inputs import text_lines
 
     problems = validate_dataset(path, progress=True)
     for problem in problems:
@@ -65,8 +66,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Dataset directory or a J
             f"{len(manifest.shards)} shard{'s' if len(manifest.shards) != 1 else ''} match the manifest"
         )
     else:
-        with open(path, encoding="utf-8") as handle:
-            summary = f"{sum(1 for _ in handle):,} cases"
+        summary = f"{sum(1 for _ in text_lines(path)):,} cases"
     typer.echo(f"OK {path}: {summary}")
 
 
@@ -81,9 +81,12 @@ def export(
 ) -> None:
     """Write chat `messages` JSONL for TRL / Axolotl / LLaMA-Factory."""
     from behaviorbench.dataset.export import FORMATS, export_messages
+    from behaviorbench.outputs import dataset_inputs, refuse_input_as_output
 
     if format not in FORMATS:
         raise BehaviorBenchError(f"--format: unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    if out is not None:
+        refuse_input_as_output(out, [path, *dataset_inputs(path)])
     for file, count in export_messages(path, style, out, progress=True).items():
         typer.echo(f"wrote {file}: {count:,} cases")
 
@@ -100,9 +103,11 @@ def card(
 
     from behaviorbench.dataset.atomic import atomic_write_text
     from behaviorbench.dataset.card import render_card
+    from behaviorbench.outputs import dataset_inputs, refuse_input_as_output
 
-    text = render_card(path)
     target = out or path / "CARD.md"
+    refuse_input_as_output(target, [path, *dataset_inputs(path)])
+    text = render_card(path)
     atomic_write_text(target, text)
     console = Console()
     console.print(Markdown(text))

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from behaviorbench.cli.app import app
+from behaviorbench.cli.checks import finite, positive
+from behaviorbench.errors import BehaviorBenchError
 
 
 @app.command("eval")
@@ -19,7 +21,9 @@ def evaluate(
     protocol: Annotated[
         str, typer.Option("--protocol", help="token, tagged, instructed or free.")
     ] = "tagged",
-    limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N cases.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Evaluate only the first N cases.")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run directory (default runs/<model>-<protocol>-<split>).")
     ] = None,
@@ -33,23 +37,35 @@ def evaluate(
         str | None, typer.Option("--judge-base-url", help="Server URL for an openai: judge.")
     ] = None,
     proactive_bias: Annotated[
-        float, typer.Option("--proactive-bias", help="Added to the proactive logit (local models).")
+        float,
+        typer.Option(
+            "--proactive-bias", callback=finite, help="Added to the proactive logit (local models)."
+        ),
     ] = 0.0,
     generate: Annotated[
         bool, typer.Option("--generate/--no-generate", help="Write responses (needed for content checks).")
     ] = True,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", help="Requests in flight (remote models).")
+        int, typer.Option("--concurrency", min=1, help="Requests in flight (remote models).")
     ] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Generation and bootstrap seed.")] = 0,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longest response, in tokens.")] = 96,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Longest response, in tokens.")] = 96,
     multimodal: Annotated[
         bool, typer.Option("--multimodal", help="The openai: model accepts images (image_url parts).")
     ] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request (remote models).")] = 60.0,
-    retries: Annotated[int, typer.Option("--retries", help="Retries of a failed request (remote).")] = 4,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", callback=positive, help="Seconds per request (remote models)."),
+    ] = 60.0,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, help="Retries of a failed request (remote).")
+    ] = 4,
+    allow_errors: Annotated[
+        bool, typer.Option("--allow-errors", help="Exit 0 even if samples still failed after retries.")
+    ] = False,
 ) -> None:
     """Evaluate a model on every slot of a split; resumes an interrupted run in the same --out."""
+    from behaviorbench.evaluation.results import read_results
     from behaviorbench.evaluation.runner import run_eval
 
     if out is None:
@@ -75,12 +91,20 @@ def evaluate(
         retries=retries,
     )
     Console(highlight=False).print(f"wrote {path}", soft_wrap=True)
+    counts = read_results(path.parent).metrics.counts
+    if counts.errored and not allow_errors:
+        raise BehaviorBenchError(
+            f"{path.parent}: {counts.errored} samples errored after retries; rerun the same command "
+            "to retry them, or pass --allow-errors to accept them as misses"
+        )
 
 
 @app.command("score")
 def score(
     run: Annotated[Path, typer.Argument(help="Run directory holding samples.jsonl.")],
-    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates for the CIs.")] = 1000,
+    n_bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=1, help="Bootstrap replicates for the CIs.")
+    ] = 1000,
 ) -> None:
     """Recompute every metric from samples.jsonl alone and rewrite results.json's metrics."""
     from behaviorbench.evaluation.results import RESULTS_FILE

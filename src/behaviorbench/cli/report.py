@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from behaviorbench.cli.app import app
+from behaviorbench.cli.checks import positive
 
 
 @app.command()
@@ -21,9 +22,11 @@ def report(
         Path | None,
         typer.Option("--data", help="Dataset the runs scored (default: data_dir in results.json)."),
     ] = None,
-    examples: Annotated[int, typer.Option("--examples", help="How many disagreement examples to show.")] = 8,
+    examples: Annotated[
+        int, typer.Option("--examples", min=0, help="How many disagreement examples to show.")
+    ] = 8,
     bootstrap: Annotated[
-        int, typer.Option("--bootstrap", help="Bootstrap replicates for the intervals.")
+        int, typer.Option("--bootstrap", min=1, help="Bootstrap replicates for the intervals.")
     ] = 1000,
     calibration: Annotated[
         list[Path] | None,
@@ -43,8 +46,13 @@ def report(
     """Compare runs of one dataset in a single HTML page (plus a sample browser per run) or in markdown."""
     from behaviorbench.errors import BehaviorBenchError
     from behaviorbench.evaluation.usage import parse_price
+    from behaviorbench.outputs import dataset_inputs, refuse_input_as_output, run_inputs
     from behaviorbench.reporting.report import load_report, write_report
 
+    inputs = [path for run in runs for path in (run, *run_inputs(run))]
+    calibration_inputs = [path for run in calibration or [] for path in (run, *run_inputs(run))]
+    data_inputs = [data, *dataset_inputs(data)] if data is not None else []
+    refuse_input_as_output(out, [*inputs, *calibration_inputs, *data_inputs])
     prices = {}
     for item in price or []:
         model, sep, value = item.rpartition("=")
@@ -76,15 +84,19 @@ def calibrate(
     out: Annotated[Path, typer.Option("--out", help="Directory for calibration.json and the plots.")] = Path(
         "calibration"
     ),
-    limit: Annotated[float, typer.Option("--limit", help="Sweep biases from -LIMIT to +LIMIT.")] = 5.0,
-    step: Annotated[float, typer.Option("--step", help="Grid step of the sweep.")] = 0.25,
+    limit: Annotated[
+        float, typer.Option("--limit", callback=positive, help="Sweep biases from -LIMIT to +LIMIT.")
+    ] = 5.0,
+    step: Annotated[float, typer.Option("--step", callback=positive, help="Grid step of the sweep.")] = 0.25,
 ) -> None:
     """Choose the proactive bias that maximises dev Macro-F1 and score RUN at it.
 
     Pass the chosen bias to `eval`/`serve` as --proactive-bias, or as `proactivity` to the Agent API.
     """
+    from behaviorbench.outputs import refuse_input_as_output, run_inputs
     from behaviorbench.reporting.calibration import write_calibration
 
+    refuse_input_as_output(out, [path for folder in (run, dev) for path in (folder, *run_inputs(folder))])
     result = write_calibration(run, dev, out, limit=limit, step=step)
     zero, chosen = result.test_at_zero, result.test_at_chosen
     from behaviorbench.evaluation.summary import percent
@@ -112,7 +124,8 @@ def hard(
         list[Path] | None, typer.Option("--runs", help="A reference run directory; repeat for several.")
     ] = None,
     min_wrong: Annotated[
-        int | None, typer.Option("--min-wrong", help="Runs that must miss a task (default: a majority).")
+        int | None,
+        typer.Option("--min-wrong", min=1, help="Runs that must miss a task (default: a majority)."),
     ] = None,
     knob: Annotated[
         list[str] | None,
@@ -121,20 +134,24 @@ def hard(
     min_knobs: Annotated[
         int | None,
         typer.Option(
-            "--min-knobs", help="Knobs a case needs on to be hard by construction (default 2; 0: off)."
+            "--min-knobs", min=0, help="Knobs a case needs on to be hard by construction (default 2; 0: off)."
         ),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier hard subset in --out.")] = False,
 ) -> None:
     """Write BehaviorBench-Hard: tasks reference runs miss, plus hard-by-construction cases, twins kept."""
     from behaviorbench.errors import BehaviorBenchError
     from behaviorbench.generation.case import KNOBS
+    from behaviorbench.outputs import dataset_inputs, refuse_input_as_output, run_inputs
     from behaviorbench.reporting.hard import build_hard
 
     references = [*(runs_option or []), *(runs or [])]
     if not references:
         raise BehaviorBenchError("--runs: give at least one reference run directory")
+    inputs = [path for run in references for path in (run, *run_inputs(run))]
+    refuse_input_as_output(out, [*inputs, data, *dataset_inputs(data)])
     selection = build_hard(
-        references, data, out, min_wrong=min_wrong, knobs=knob or KNOBS, min_knobs=min_knobs
+        references, data, out, min_wrong=min_wrong, knobs=knob or KNOBS, min_knobs=min_knobs, force=force
     )
     counts = selection.counts
     typer.echo(

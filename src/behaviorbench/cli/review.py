@@ -22,21 +22,27 @@ def create(
         list[Path], typer.Option("--runs", help="Two or more run directories on the same dataset.")
     ],
     raters: Annotated[Path, typer.Option("--raters", help="YAML or CSV with id, name, optional email.")],
-    items: Annotated[int, typer.Option("--items", help="Number of slots to compare.")],
+    items: Annotated[int, typer.Option("--items", min=1, help="Number of slots to compare.")],
     out: Annotated[Path, typer.Option("--out", help="The study database to create (SQLite).")],
     more_runs: Annotated[list[Path] | None, typer.Argument(hidden=True, help="Runs after --runs A.")] = None,
-    overlap: Annotated[int, typer.Option("--overlap", help="Raters per item.")] = 2,
+    overlap: Annotated[int, typer.Option("--overlap", min=1, help="Raters per item.")] = 2,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the selection, pairing and assignment.")] = 0,
     data: Annotated[
         Path | None, typer.Option("--data", help="Dataset directory, if not where the runs say.")
     ] = None,
-    port: Annotated[int, typer.Option("--port", help="Port written into the printed links.")] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port written into the printed links.")
+    ] = DEFAULT_PORT,
 ) -> None:
     """Create a study and print each rater's secret link (shown once: only a hash is stored)."""
+    from behaviorbench.outputs import dataset_inputs, refuse_input_as_output, run_inputs
     from behaviorbench.review.study import create_study
 
     # `--runs A B C` reads as --runs A plus the positional B C: both spellings are accepted.
-    summary = create_study([*runs, *(more_runs or [])], raters, items, overlap, seed, out, data)
+    compared = [*runs, *(more_runs or [])]
+    inputs = [raters, *(path for run in compared for path in (run, *run_inputs(run)))]
+    refuse_input_as_output(out, [*inputs, *([data, *dataset_inputs(data)] if data is not None else [])])
+    summary = create_study(compared, raters, items, overlap, seed, out, data)
     console = Console(highlight=False)
     console.print(
         f"{out}: {summary.items} items, {summary.assignments} assignments, {len(summary.links)} raters"
@@ -52,7 +58,7 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", help="Address to bind; loopback unless --allow-remote.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = DEFAULT_PORT,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = DEFAULT_PORT,
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")
     ] = False,
@@ -60,7 +66,8 @@ def serve(
     """Serve the rating app for a study."""
     import uvicorn
 
-    from behaviorbench.review.server import check_bind_address, create_app
+    from behaviorbench.bind import check_bind_address
+    from behaviorbench.review.server import create_app
 
     check_bind_address(host, allow_remote)
     # Keep idle connections longer than clients do (httpx and browsers expire theirs after about
@@ -77,15 +84,17 @@ def results(
         Path | None, typer.Option("--out", help="Folder for results.json, CSVs and figures.")
     ] = None,
     bootstrap: Annotated[
-        int, typer.Option("--bootstrap", help="Item resamples for the Bradley-Terry intervals.")
+        int, typer.Option("--bootstrap", min=1, help="Item resamples for the Bradley-Terry intervals.")
     ] = 1000,
 ) -> None:
     """Win/tie/loss per pair, Bradley–Terry strengths, ratings and agreement."""
     from rich.table import Table
 
+    from behaviorbench.outputs import refuse_input_as_output
     from behaviorbench.review.results import analyse
 
     out = out if out is not None else study.with_suffix("").with_name(study.stem + "-results")
+    refuse_input_as_output(out, [study])
     summary = analyse(study, out, resamples=bootstrap)
     console = Console(highlight=False)
     table = Table(

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from behaviorbench.bind import check_bind_address
 from behaviorbench.cli.app import app
+from behaviorbench.cli.checks import device as device_name
+from behaviorbench.cli.checks import finite
 from behaviorbench.errors import BehaviorBenchError
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command()
@@ -26,21 +19,24 @@ def serve(
     model: Annotated[str, typer.Option("--model", help="Local model: hf:<folder or alias>.")],
     adapter: Annotated[str | None, typer.Option("--adapter", help="PEFT adapter folder to apply.")] = None,
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     proactive_bias: Annotated[
         float,
-        typer.Option("--proactive-bias", help="Added to the proactive mark's logit (proactivity dial)."),
+        typer.Option(
+            "--proactive-bias",
+            callback=finite,
+            help="Added to the proactive mark's logit (proactivity dial).",
+        ),
     ] = 0.0,
-    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:1 (default: best).")] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", callback=device_name, help="cpu, cuda, cuda:1 (default: best).")
+    ] = None,
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow binding to a non-loopback interface.")
     ] = False,
 ) -> None:
     """Serve GET /v1/models and POST /v1/chat/completions until interrupted."""
-    if not is_loopback(host) and not allow_remote:
-        raise BehaviorBenchError(
-            f"--host {host} is not a loopback address: the server has no authentication; pass --allow-remote"
-        )
+    check_bind_address(host, allow_remote)
     if not model.startswith("hf:"):
         raise BehaviorBenchError(f"--model '{model}': serve runs local models only (hf:<folder or alias>)")
     import uvicorn

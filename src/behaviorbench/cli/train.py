@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +11,7 @@ import typer
 from rich.console import Console
 
 from behaviorbench.cli.app import app
+from behaviorbench.cli.checks import positive
 
 
 @app.command()
@@ -30,13 +33,17 @@ def train(
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML training config; flags override it.")
     ] = None,
-    steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps.")] = None,
-    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Optimizer steps.")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", callback=positive, help="Peak learning rate.")] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Cases per device per micro-batch.")
+        int | None, typer.Option("--batch-size", min=1, help="Cases per device per micro-batch.")
     ] = None,
-    grad_accum: Annotated[int | None, typer.Option("--grad-accum", help="Micro-batches per step.")] = None,
-    max_length: Annotated[int | None, typer.Option("--max-length", help="Tokens per case sequence.")] = None,
+    grad_accum: Annotated[
+        int | None, typer.Option("--grad-accum", min=1, help="Micro-batches per step.")
+    ] = None,
+    max_length: Annotated[
+        int | None, typer.Option("--max-length", min=16, help="Tokens per case sequence.")
+    ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for initialisation and data order.")
     ] = None,
@@ -58,10 +65,17 @@ def train(
         "max_length": max_length,
         "seed": seed,
     }
+    from behaviorbench.locks import folder_lock
+    from behaviorbench.outputs import dataset_inputs, refuse_input_as_output
     from behaviorbench.training.run_card import RUN_CARD
 
     finished_before = (out / RUN_CARD).is_file()
-    card = run_training(load_train_config(config, overrides), out)
+    settings = load_train_config(config, overrides)
+    if settings.data is not None:
+        refuse_input_as_output(out, [Path(settings.data), *dataset_inputs(Path(settings.data))])
+    # One writer per training folder; under torchrun every rank runs this, and rank 0 writes.
+    with folder_lock(out, "training folder") if os.environ.get("RANK", "0") == "0" else nullcontext():
+        card = run_training(settings, out)
     from accelerate import PartialState
 
     if not PartialState().is_main_process:  # under torchrun / accelerate launch, report once

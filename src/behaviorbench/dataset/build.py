@@ -7,11 +7,14 @@ number of workers.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 
+from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.dataset.counts import DatasetCounts
 from behaviorbench.dataset.jsonl import case_to_line
 from behaviorbench.dataset.manifest import (
@@ -23,10 +26,15 @@ from behaviorbench.dataset.manifest import (
 )
 from behaviorbench.dataset.progress import case_progress
 from behaviorbench.dataset.shards import SHARD_SIZE, ShardWriter
+from behaviorbench.dataset.workers import end_with_parent
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.generation import GENERATOR_VERSION, generate_case
 from behaviorbench.knowledge import knowledge_base_hash
+from behaviorbench.locks import folder_lock
 from behaviorbench.schema import SPLITS
+
+BUILDING = ".building.json"
+"""Marks a folder a build is writing; a folder holding it and no manifest is an interrupted build."""
 
 Chunk = tuple[list[tuple[str, str]], DatasetCounts]
 """(split, JSON line) per case in index order, and the chunk's counts."""
@@ -45,6 +53,8 @@ def build_dataset(
         raise BehaviorBenchError(f"--cases: must be at least 1, got {cases}")
     if workers < 1:
         raise BehaviorBenchError(f"--workers: must be at least 1, got {workers}")
+    if scenes is not None and scenes < 1:
+        raise BehaviorBenchError(f"--scenes: must be at least 1, got {scenes}")
     out = Path(out)
     identity = {
         "generator_version": GENERATOR_VERSION,
@@ -54,14 +64,29 @@ def build_dataset(
         "knowledge_base_hash": knowledge_base_hash(),
         "shard_size": SHARD_SIZE,
     }
-    _claim(out, identity)
+    with folder_lock(out, "dataset"):
+        _claim(out, identity)
+        atomic_write_text(out / BUILDING, json.dumps(identity) + "\n")
+        manifest = _build(out, identity, seed, scenes, cases, workers, progress)
+        (out / BUILDING).unlink()
+    return manifest
+
+
+def _build(
+    out: Path, identity: dict, seed: int, scenes: int | None, cases: int, workers: int, progress: bool
+) -> Manifest:
     chunks = _chunk_ranges(cases, workers)
     writer = ShardWriter(out, SHARD_SIZE)
     counts = DatasetCounts()
-    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+    pool = (
+        ProcessPoolExecutor(max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),))
+        if workers > 1
+        else nullcontext()
+    )
+    with pool as executor:
         # Every chunk is submitted (and, with fork, every worker started) before the progress
         # bar starts its refresh thread.
-        results = _submit(pool, seed, scenes, chunks)
+        results = _submit(executor, seed, scenes, chunks)
         with case_progress(progress) as bar:
             task = bar.add_task("building", total=cases)
             for lines, chunk_counts in results:
@@ -101,16 +126,6 @@ def _chunk_ranges(cases: int, workers: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, cases)) for start in range(0, cases, size)]
 
 
-def _only_shards(out: Path) -> bool:
-    """True when `out` holds nothing but split folders of shards (and temp files) from a build."""
-    for entry in out.iterdir():
-        if not entry.is_dir() or entry.name not in SPLITS:
-            return False
-        if any(not file.name.startswith(("shard-", ".shard-")) for file in entry.iterdir()):
-            return False
-    return True
-
-
 def _remove_stale_shards(out: Path, manifest: Manifest) -> None:
     """Shards an interrupted earlier build left behind would otherwise sit unlisted beside the new ones."""
     listed = {entry.path for entry in manifest.shards}
@@ -121,15 +136,12 @@ def _remove_stale_shards(out: Path, manifest: Manifest) -> None:
 
 
 def _claim(out: Path, identity: dict[str, object]) -> None:
-    """Refuse a non-empty directory unless it holds this very dataset (then it is rebuilt)."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise BehaviorBenchError(f"{out}: exists and is not a directory")
+    """Refuse a non-empty folder unless it holds this very dataset (then it is rebuilt) or an
+    interrupted build (marked by its `.building.json`): no other folder is written into or deleted from."""
     if not any(out.iterdir()):
         return
     if not manifest_path(out).is_file():
-        if _only_shards(out):
+        if (out / BUILDING).is_file():
             return  # an interrupted build: its shards are replaced or removed
         raise BehaviorBenchError(f"{out}: not empty and holds no {MANIFEST_NAME}; refusing to build into it")
     existing = load_manifest(out).identity()

@@ -96,13 +96,6 @@ class DatasetCounts(BaseModel):
         return self.categories.get(category, 0) / self.designated_slots if self.designated_slots else 0.0
 
 
-def count_cases(cases: list[Case]) -> DatasetCounts:
-    counts = DatasetCounts()
-    for case in cases:
-        counts.add(case)
-    return counts
-
-
 def _bump(counter: dict[str, int], key: str) -> None:
     counter[key] = counter.get(key, 0) + 1
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.dataset.counts import DatasetCounts
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
+from behaviorbench.inputs import read_text
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -23,6 +24,15 @@ class ShardEntry(BaseModel):
     split: str
     cases: int
     sha256: str
+
+    @field_validator("path")
+    @classmethod
+    def _inside_the_dataset(cls, path: str) -> str:
+        """A shard is read from inside its dataset folder, never from `../../etc/passwd`."""
+        parts = PurePosixPath(path).parts
+        if not parts or path.startswith("/") or "\\" in path or ":" in path or ".." in parts:
+            raise ValueError(f"{path!r} is not a relative path inside the dataset folder")
+        return path
 
 
 class Manifest(BaseModel):
@@ -70,11 +80,9 @@ def load_manifest(directory: Path) -> Manifest:
             f"{path}: not found; is {directory} a dataset built by `behaviorbench build`?"
         )
     try:
-        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+        return Manifest.model_validate_json(read_text(path))
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "manifest"
-        raise BehaviorBenchError(f"{path}: {field}: {first['msg']}") from None
+        raise BehaviorBenchError(f"{path}: {field_error(error, 'manifest')}") from None
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:

@@ -23,7 +23,9 @@ class _RateColumn(ProgressColumn):
 
 
 def case_progress(enabled: bool = True) -> Progress:
-    """A bar on stderr, so a command's stdout (problem lines, exports) stays clean."""
+    """A bar on stderr, so a command's stdout (problem lines, exports) stays clean; only on a
+    terminal, so a log or a piped stderr holds nothing but the command's own lines."""
+    console = Console(stderr=True)
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -31,6 +33,6 @@ def case_progress(enabled: bool = True) -> Progress:
         _RateColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
+        console=console,
+        disable=not (enabled and console.is_terminal),
     )

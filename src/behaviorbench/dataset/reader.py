@@ -8,6 +8,7 @@ from pathlib import Path
 from behaviorbench.dataset.manifest import load_manifest
 from behaviorbench.dataset.problems import parse_case
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.inputs import text_lines
 from behaviorbench.schema import SPLITS, Case
 
 
@@ -44,16 +45,15 @@ def find_case(path: Path, case_id: str) -> Case:
     """One case by id; lines that cannot hold it are skipped without parsing them."""
     seen = 0
     for shard in _files(Path(path)):
-        with open(shard, encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
-                seen += 1
-                if case_id not in text:
-                    continue
-                case, problems = parse_case(text, str(shard), number)
-                if case is None:
-                    raise BehaviorBenchError(str(problems[0]))
-                if case.case_id == case_id:
-                    return case
+        for number, text in text_lines(shard):
+            seen += 1
+            if case_id not in text:
+                continue
+            case, problems = parse_case(text, str(shard), number)
+            if case is None:
+                raise BehaviorBenchError(str(problems[0]))
+            if case.case_id == case_id:
+                return case
     raise BehaviorBenchError(f"{path}: no case with id {case_id!r} among {seen} cases")
 
 
@@ -66,12 +66,9 @@ def _files(path: Path) -> list[Path]:
 
 
 def read_jsonl(path: Path) -> Iterator[Case]:
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            case, problems = parse_case(text, str(path), number)
-            if case is None:
-                more = (
-                    f" (+{len(problems) - 1} more; see `behaviorbench validate`)" if len(problems) > 1 else ""
-                )
-                raise BehaviorBenchError(f"{problems[0]}{more}")
-            yield case
+    for number, text in text_lines(path):
+        case, problems = parse_case(text, str(path), number)
+        if case is None:
+            more = f" (+{len(problems) - 1} more; see `behaviorbench validate`)" if len(problems) > 1 else ""
+            raise BehaviorBenchError(f"{problems[0]}{more}")
+        yield case

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from behaviorbench.dataset.atomic import atomic_write_bytes
 from behaviorbench.dataset.manifest import ShardEntry
+from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.schema import SPLITS
 
 SHARD_SIZE = 1000
@@ -22,6 +23,27 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verify_shards(directory: Path) -> None:
+    """Every shard the manifest lists is present and hashes to its recorded sha256.
+
+    Training on a shard edited since the build would record the manifest's fingerprint for data
+    it never had; `validate` reports every problem, this stops at the first.
+    """
+    from behaviorbench.dataset.manifest import load_manifest, manifest_path
+
+    for number, entry in enumerate(load_manifest(directory).shards):
+        shard = directory / entry.path
+        if not shard.is_file():
+            raise BehaviorBenchError(
+                f"{manifest_path(directory)}: shards.{number}.path: {entry.path} is missing"
+            )
+        if file_sha256(shard) != entry.sha256:
+            raise BehaviorBenchError(
+                f"{shard}: sha256 differs from the manifest's shards.{number}.sha256; the shard changed "
+                "since the build (see `behaviorbench validate`)"
+            )
 
 
 class ShardWriter:

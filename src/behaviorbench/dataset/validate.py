@@ -15,6 +15,7 @@ from behaviorbench.dataset.problems import Problem, parse_case
 from behaviorbench.dataset.progress import case_progress
 from behaviorbench.dataset.shards import file_sha256
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.inputs import NotUTF8, decode, read_text
 from behaviorbench.schema import Case
 
 
@@ -34,8 +35,17 @@ class _Scan:
     def read(self, path: Path, label: str, expected_split: str | None = None) -> int:
         """Check every line of one JSONL file; return how many lines it has."""
         lines = 0
-        with open(path, encoding="utf-8") as handle:
-            for lines, text in enumerate(handle, start=1):
+        with open(path, "rb") as handle:
+            offset = 0
+            for lines, raw in enumerate(handle, start=1):
+                try:
+                    text = decode(raw, label, lines, offset)
+                except NotUTF8 as error:
+                    self.problems.append(Problem(label, lines, "encoding", error.reason))
+                    self.unreadable_lines += 1
+                    continue
+                finally:
+                    offset += len(raw)
                 case, problems = parse_case(text, label, lines)
                 self.on_line()
                 self.problems.extend(problems)
@@ -96,7 +106,7 @@ def _validate(path: Path, scan: _Scan, set_total: Callable[[int], None]) -> list
         manifest = load_manifest(path)
     except BehaviorBenchError as error:
         return [Problem(str(manifest_file), 1, "manifest", str(error).removeprefix(f"{manifest_file}: "))]
-    locate = _Locator(manifest_file.read_text(encoding="utf-8"), str(manifest_file))
+    locate = _Locator(read_text(manifest_file), str(manifest_file))
     set_total(manifest.cases)
     complete = True
     for number, entry in enumerate(manifest.shards):

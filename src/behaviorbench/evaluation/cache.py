@@ -11,9 +11,9 @@ import dataclasses
 import hashlib
 import json
 import os
-import sqlite3
 from pathlib import Path
 
+from behaviorbench.inputs import open_database
 from behaviorbench.models.base import GenerationParams
 
 CACHE_FILE = "responses.sqlite"
@@ -23,11 +23,6 @@ def default_cache_path() -> Path:
     """$BEHAVIORBENCH_CACHE/responses.sqlite, else ~/.cache/behaviorbench/responses.sqlite."""
     root = os.environ.get("BEHAVIORBENCH_CACHE") or Path.home() / ".cache" / "behaviorbench"
     return Path(root) / CACHE_FILE
-
-
-def prompt_hash(messages: list[dict]) -> str:
-    """sha256 of the prompt messages alone: names the prompt in the run log."""
-    return hashlib.sha256(json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def cache_key(model_id: str, messages: list[dict], params: GenerationParams) -> str:
@@ -41,7 +36,7 @@ class ResponseCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_cache_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db = open_database(self.path, "", "a response cache")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")

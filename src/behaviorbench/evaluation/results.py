@@ -15,10 +15,11 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from behaviorbench.dataset.atomic import atomic_write_text
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
 from behaviorbench.evaluation.metrics import Scores
 from behaviorbench.evaluation.records import Sample
 from behaviorbench.evaluation.usage import Cost, TokenUsage
+from behaviorbench.inputs import decode, read_text
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -100,19 +101,11 @@ def check_run_dir(out_dir: Path, identity: RunIdentity) -> None:
         raise BehaviorBenchError(f"{out_dir}: holds run files but no {RUN_FILE}; choose another --out")
 
 
-def _first_error(error: ValidationError) -> str:
-    """`field: message` of a validation error's first problem, for one-line errors."""
-    first = error.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc']) or 'json'}: {first['msg']}"
-
-
 def _read_json(path: Path, model: type[ModelT]) -> ModelT:
     try:
-        return model.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise BehaviorBenchError(f"{path}: cannot read ({error.strerror})") from None
+        return model.model_validate_json(read_text(path))
     except ValidationError as error:
-        raise BehaviorBenchError(f"{path}: {_first_error(error)}") from None
+        raise BehaviorBenchError(f"{path}: {field_error(error, 'json')}") from None
 
 
 def read_identity(out_dir: Path) -> RunIdentity:
@@ -136,11 +129,20 @@ def read_samples(out_dir: Path) -> tuple[list[Sample], int]:
     data = path.read_bytes()
     intact = data.rfind(b"\n") + 1
     samples = []
-    for number, line in enumerate(data[:intact].decode("utf-8").splitlines(), start=1):
+    seen: dict[tuple[str, int], int] = {}
+    for number, line in enumerate(decode(data[:intact], path).splitlines(), start=1):
         try:
-            samples.append(Sample.model_validate_json(line))
+            sample = Sample.model_validate_json(line)
         except ValidationError as error:
-            raise BehaviorBenchError(f"{path}:{number}: {_first_error(error)}") from None
+            raise BehaviorBenchError(f"{path}:{number}: {field_error(error, 'json')}") from None
+        key = (sample.case_id, sample.slot)
+        if key in seen:  # two writers interleaved: scoring it would count slots twice
+            raise BehaviorBenchError(
+                f"{path}:{number}: case {sample.case_id} slot {sample.slot} already at line {seen[key]}; "
+                "two evaluations wrote into this run"
+            )
+        seen[key] = number
+        samples.append(sample)
     return samples, intact
 
 

@@ -30,7 +30,8 @@ from behaviorbench.dataset.manifest import dataset_fingerprint, load_manifest
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.dataset.validate import validate_dataset
 from behaviorbench.errors import BehaviorBenchError
-from behaviorbench.evaluation.cache import ResponseCache, cache_key, prompt_hash
+from behaviorbench.evaluation.cache import ResponseCache, cache_key
+from behaviorbench.evaluation.checks import check_marks, check_numbers
 from behaviorbench.evaluation.content import check_content
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.protocols import (
@@ -62,8 +63,11 @@ from behaviorbench.evaluation.results import (
 )
 from behaviorbench.evaluation.summary import print_summary
 from behaviorbench.evaluation.usage import TokenUsage, run_cost
+from behaviorbench.locks import folder_lock
 from behaviorbench.models.base import Backend, GenerationParams, LocalBackend, SlotDecision
 from behaviorbench.models.errors import BackendError, BackendUnreachable
+from behaviorbench.outputs import dataset_inputs, refuse_input_as_output
+from behaviorbench.prompts import prompt_hash
 from behaviorbench.schema import Case, ImageAttachment, Slot
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -72,7 +76,14 @@ DECISION_TOKENS = 8
 JUDGE_PARAMS = GenerationParams(max_tokens=8, temperature=0.0, seed=0)
 
 
-def run_eval(
+def run_eval(model_spec: str, data_dir: Path, split: str, protocol: str, out_dir: Path, **options) -> Path:
+    """Evaluate `model_spec` on `split` of `data_dir` into `out_dir` (see `_run_eval`), holding
+    `out_dir`'s lock so that a second evaluation into it is refused instead of interleaved."""
+    with folder_lock(Path(out_dir), "run"):
+        return _run_eval(model_spec, data_dir, split, protocol, out_dir, **options)
+
+
+def _run_eval(
     model_spec: str,
     data_dir: Path,
     split: str,
@@ -101,6 +112,8 @@ def run_eval(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     console = console or Console()
     _check_options(protocol, generate, concurrency, limit, judge, proactive_bias, model_spec)
+    check_numbers(max_tokens=max_tokens, timeout=timeout, retries=retries, proactive_bias=proactive_bias)
+    refuse_input_as_output(out_dir, [data_dir, *dataset_inputs(data_dir)])
     problems = validate_dataset(data_dir)
     if problems:
         more = f" (+{len(problems) - 1} more; see `behaviorbench validate`)" if len(problems) > 1 else ""
@@ -141,6 +154,7 @@ def run_eval(
     backend = load_backend(
         model_spec, base_url=base_url, **remote(model_spec, multimodal=multimodal, **connection)
     )
+    check_marks(backend, protocol)
     judge_backend = (
         load_backend(judge, base_url=judge_base_url, **remote(judge, **connection)) if judge else None
     )
@@ -177,7 +191,7 @@ def run_eval(
         run=identity,
         dataset_dir=str(data_dir),
         generator_version=manifest.generator_version,
-        limit=limit,
+        limit=None if limit is None else len({s.case_id for s in samples}),
         git_commit=git_commit(),
         versions=package_versions(),
         timings=Timings(
@@ -250,6 +264,8 @@ def _resume(out_dir: Path, slots_of: dict[str, list[int]]) -> list[Sample]:
         case_id
         for case_id, found in by_case.items()
         if sorted(s.slot for s in found) == slots_of.get(case_id, sorted(s.slot for s in found))
+        # a failed call is tried again (unless its case is beyond a smaller --limit)
+        and (case_id not in slots_of or not any(s.status == "errored" for s in found))
     }
     kept = [s for s in samples if s.case_id in complete]
     path = out_dir / SAMPLES_FILE

@@ -61,3 +61,10 @@ def print_summary(console: Console, scores: Scores, title: str) -> None:
     console.print(scores_table(scores, title))
     console.print(categories_table(scores))
     console.print(counts_line(scores), highlight=False)
+    if scores.counts.errored:
+        console.print(
+            f"{scores.counts.errored} samples errored (the backend failed after its retries): "
+            "rerun into the same --out to retry them",
+            style="bold red",
+            highlight=False,
+        )

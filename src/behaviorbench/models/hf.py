@@ -10,7 +10,6 @@ fast path is tested against.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import math
 import threading
 from bisect import bisect_left
@@ -22,6 +21,7 @@ from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.models.base import GenerationParams, LocalBackend, SlotDecision
 from behaviorbench.models.loading import default_device, load_model_and_tokenizer
 from behaviorbench.models.marks import BehaviorMarks, behavior_marks
+from behaviorbench.prompts import prompt_hash
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import BEHAVIOR_TOKENS, BEHAVIORS, Behavior
 
@@ -34,11 +34,6 @@ class Completion:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
-
-
-def prompt_hash(prompt: str) -> str:
-    """Identifies the exact prompt text a decision was made on, so runs can be compared and cached."""
-    return hashlib.sha256(prompt.encode()).hexdigest()
 
 
 def text_messages(messages: list[dict]) -> list[dict]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.inputs import check_model_folder, read_text
 from behaviorbench.models.smollm2 import resolve_model_path
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
@@ -55,10 +56,14 @@ def adapter_base(adapter_dir: Path) -> Path:
     """The base model folder an adapter was trained on, from its adapter_config.json."""
     config_file = adapter_dir / "adapter_config.json"
     try:
-        base = json.loads(config_file.read_text())["base_model_name_or_path"]
+        base = json.loads(read_text(config_file))["base_model_name_or_path"]
     except (OSError, ValueError, KeyError) as error:
         raise BehaviorBenchError(f"{config_file}: cannot read base_model_name_or_path ({error})") from None
     return resolve_model_path(base)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def load_model_and_tokenizer(name_or_path: str, adapter: str | None, device: str, dtype):
@@ -83,12 +88,22 @@ def load_model_and_tokenizer(name_or_path: str, adapter: str | None, device: str
         adapter_dir, base_dir = None, path
 
     has_own_tokenizer = adapter_dir is not None and any((adapter_dir / f).is_file() for f in TOKENIZER_FILES)
-    tokenizer = AutoTokenizer.from_pretrained(adapter_dir if has_own_tokenizer else base_dir)
+    check_model_folder(base_dir, needs_tokenizer=not has_own_tokenizer)
+    tokenizer_dir = adapter_dir if has_own_tokenizer else base_dir
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    except (OSError, ValueError, KeyError) as error:
+        raise BehaviorBenchError(
+            f"{tokenizer_dir}: cannot load the tokenizer ({_first_line(error)})"
+        ) from None
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
 
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch_dtype(dtype, device))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch_dtype(dtype, device))
+    except (OSError, ValueError, KeyError) as error:
+        raise BehaviorBenchError(f"{base_dir}: cannot load the model ({_first_line(error)})") from None
     if adapter_dir is not None:
         from peft import PeftModel
 

@@ -81,8 +81,12 @@ class OpenAIBackend(Backend):
             )
         except openai.APITimeoutError:
             raise Retryable("timed out") from None
-        except openai.APIConnectionError:
-            raise Retryable("connection failed") from None
+        except openai.APIConnectionError as error:
+            # Refused: nothing listens (the server is unreachable); dropped mid-request: a
+            # transient fault like an HTTP 5xx, which must not end the run.
+            raise Retryable(
+                "connection failed" if _never_connected(error) else "connection dropped"
+            ) from None
         except (openai.RateLimitError, openai.InternalServerError) as error:
             raise Retryable(f"HTTP {error.status_code}") from None
         except openai.APIStatusError as error:
@@ -139,3 +143,14 @@ class OpenAIBackend(Backend):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _never_connected(error: BaseException) -> bool:
+    """Whether a connection error is a failure to connect (httpx's, or httpcore's, ConnectError,
+    whatever package the openai client ships them in) rather than a connection lost mid-request."""
+    cause = error.__cause__
+    while cause is not None:
+        if type(cause).__name__ == "ConnectError":
+            return True
+        cause = cause.__cause__
+    return False

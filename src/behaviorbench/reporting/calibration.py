@@ -14,6 +14,7 @@ a slot whose decision the bias changes has its content check cleared (`content_p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +45,20 @@ FLOOR = 1e-12
 """Probabilities are floored before the log so a zero never becomes -inf (which no bias can move)."""
 
 
+MAX_GRID = 10_000
+"""Biases on each side of zero at most: the sweep rescores every sample at each."""
+
+
 def bias_grid(limit: float = 5.0, step: float = 0.25) -> list[float]:
     """Evenly spaced biases from -limit to +limit, 0 included, rounded so JSON shows clean numbers."""
-    if limit <= 0 or step <= 0:
-        raise BehaviorBenchError(f"--limit and --step: must be positive, got {limit} and {step}")
+    if not (math.isfinite(limit) and math.isfinite(step)) or limit <= 0 or step <= 0:
+        raise BehaviorBenchError(f"--limit and --step: must be positive numbers, got {limit} and {step}")
     count = round(limit / step)
+    if count > MAX_GRID:
+        raise BehaviorBenchError(
+            f"--step {step}: gives {2 * count + 1:,} biases from -{limit} to {limit}; "
+            f"use a step of at least {limit / MAX_GRID:g}"
+        )
     return [round(k * step, 6) for k in range(-count, count + 1)]
 
 
@@ -237,10 +247,34 @@ def require_probabilities(run: Run, option: str) -> None:
         )
 
 
+def check_dev_run(test: Run, dev: Run) -> None:
+    """A bias chosen on another model, protocol or dataset says nothing about `test`."""
+    mine, theirs = dev.results.run, test.results.run
+    for field, value, wanted in (
+        ("model", mine.model, theirs.model),
+        ("protocol", mine.protocol, theirs.protocol),
+    ):
+        if value != wanted:
+            raise BehaviorBenchError(
+                f"--dev {dev.path}: run.{field} {value!r} differs from {wanted!r} of {test.path}; "
+                "calibrate on a dev run of the same model and protocol"
+            )
+    same_family = dev.fingerprint == test.fingerprint or (
+        dev.results.generator_version is not None
+        and dev.results.generator_version == test.results.generator_version
+    )
+    if not same_family:
+        raise BehaviorBenchError(
+            f"--dev {dev.path}: scored dataset {dev.fingerprint} of generator "
+            f"{dev.results.generator_version}, not the family of {test.path}'s dataset {test.fingerprint}"
+        )
+
+
 def calibrate(test: Run, dev: Run, grid: Sequence[float], n_bootstrap: int = 0) -> Calibration:
     """Pick the bias on `dev`, then score `test` at that bias and at 0."""
     require_probabilities(dev, "--dev")
     require_probabilities(test, "RUN")
+    check_dev_run(test, dev)
     dev_curve = sweep(dev.samples, grid, dev.proactive_bias)
     chosen = choose_bias(dev_curve)
 

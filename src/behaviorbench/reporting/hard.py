@@ -222,6 +222,7 @@ def build_hard(
     min_wrong: int | None = None,
     knobs: Sequence[str] = KNOBS,
     min_knobs: int | None = None,
+    force: bool = False,
 ) -> Selection:
     """Select from `data` with the runs, and write the subset as a dataset into `out`.
 
@@ -236,7 +237,7 @@ def build_hard(
             f"{data / MANIFEST_NAME}: dataset fingerprint {fingerprint} differs from the runs' "
             f"{runs[0].fingerprint}; --data must be the dataset the runs scored"
         )
-    _check_replaceable(out)
+    _check_replaceable(out, force)
     manifest = load_manifest(data)
     cases = list(iter_cases(data))
     k = min_wrong if min_wrong is not None else len(runs) // 2 + 1
@@ -296,13 +297,15 @@ def _copy_images(cases: Sequence[Case], source: Path, target: Path) -> None:
                     shutil.copyfile(source / attachment.path, destination)
 
 
-def _check_replaceable(out: Path) -> None:
+def _check_replaceable(out: Path, force: bool) -> None:
     if not out.exists():
         return
     if not out.is_dir():
         raise BehaviorBenchError(f"{out}: exists and is not a directory")
     if any(out.iterdir()) and not (out / SELECTION_NAME).is_file():
         raise BehaviorBenchError(f"{out}: not empty and holds no {SELECTION_NAME}; refusing to replace it")
+    if (out / SELECTION_NAME).is_file() and not force:
+        raise BehaviorBenchError(f"{out}: holds an earlier hard subset; pass --force to replace it")
 
 
 def _replace_directory(staging: Path, out: Path) -> None:

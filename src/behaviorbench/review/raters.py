@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
+from behaviorbench.inputs import read_text
 
 
 class Rater(BaseModel):
@@ -24,7 +25,7 @@ def load_raters(path: Path) -> list[Rater]:
     path = Path(path)
     if not path.is_file():
         raise BehaviorBenchError(f"{path}: no such raters file")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if path.suffix.lower() == ".csv":
         rows = [
             {k: v for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(text.splitlines())
@@ -48,9 +49,7 @@ def load_raters(path: Path) -> list[Rater]:
         try:
             raters.append(Rater.model_validate({k: str(v) for k, v in row.items()}))
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise BehaviorBenchError(f"{path}: {where}: {field}: {first['msg']}") from None
+            raise BehaviorBenchError(f"{path}: {where}: {field_error(error)}") from None
     seen: set[str] = set()
     for rater in raters:
         if rater.id in seen:

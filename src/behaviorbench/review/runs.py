@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
 from behaviorbench.evaluation.records import Sample
+from behaviorbench.inputs import read_text, text_lines
 
 SlotKey = tuple[str, int]
 
@@ -35,18 +36,16 @@ def load_run(run_dir: Path) -> ReviewRun:
             raise BehaviorBenchError(f"{path}: not found; is {run_dir} a finished run directory?")
     identity = _identity(results_path)
     samples: dict[SlotKey, Sample] = {}
-    samples: dict[SlotKey, Sample] = {}
-    with open(samples_path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                sample = Sample.model_validate_json(line)
-            except ValidationError as error:
-                first = error.errors()[0]
-                field = ".".join(str(part) for part in first["loc"]) or "sample"
-                raise BehaviorBenchError(f"{samples_path}: line {number}: {field}: {first['msg']}") from None
-            samples[(sample.case_id, sample.slot)] = sample
+    for number, line in text_lines(samples_path):
+        if not line.strip():
+            continue
+        try:
+            sample = Sample.model_validate_json(line)
+        except ValidationError as error:
+            raise BehaviorBenchError(
+                f"{samples_path}: line {number}: {field_error(error, 'sample')}"
+            ) from None
+        samples[(sample.case_id, sample.slot)] = sample
     return ReviewRun(
         run_dir=run_dir,
         model=identity["model"],
@@ -64,7 +63,7 @@ def _identity(results_path: Path) -> dict[str, str]:
     file with these keys at the top (and "data_dir") is read too, for runs written by other tools.
     """
     try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
+        results = json.loads(read_text(results_path))
     except json.JSONDecodeError as error:
         raise BehaviorBenchError(f"{results_path}: line {error.lineno}: invalid JSON ({error.msg})") from None
     if not isinstance(results, dict):

@@ -10,7 +10,6 @@ the rater's own positions and content hashes only.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import sqlite3
@@ -18,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,10 +27,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 
-from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.review.store import connect, sha256_hex
 
 SESSION_COOKIE = "bb_review_session"
+SESSION_HOURS = 12
+"""A session expires this long after the link was opened; the link opens a new one."""
+MAX_POSITION = 2**31 - 1
+"""Positions are SQLite integers; a larger number in a URL names no item."""
 HERE = Path(__file__).parent
 MAX_COMMENT = 4000
 SECURITY_HEADERS = {
@@ -52,18 +54,6 @@ class Session:
     rater_id: int
     session_sha256: str
     csrf: str
-
-
-def check_bind_address(host: str, allow_remote: bool) -> None:
-    """Loopback unless the operator explicitly opens the study to the network."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not allow_remote:
-        raise BehaviorBenchError(
-            f"--host: {host} is not a loopback address; pass --allow-remote to serve raters on the network"
-        )
 
 
 def create_app(db_path: Path) -> FastAPI:
@@ -100,7 +90,8 @@ def create_app(db_path: Path) -> FastAPI:
         if not secret:
             return None
         row = connection.execute(
-            "SELECT rater_id, csrf FROM sessions WHERE id_sha256 = ?", (sha256_hex(secret),)
+            "SELECT rater_id, csrf FROM sessions WHERE id_sha256 = ? AND created > ?",
+            (sha256_hex(secret), _expiry()),
         ).fetchone()
         return Session(row["rater_id"], sha256_hex(secret), row["csrf"]) if row else None
 
@@ -122,13 +113,17 @@ def create_app(db_path: Path) -> FastAPI:
         return Response(status_code=204)
 
     @app.get("/r/{token}")
-    def open_link(token: str) -> Response:
+    def open_link(token: str, request: Request) -> Response:
         with database() as connection:
             row = connection.execute(
                 "SELECT id FROM raters WHERE token_sha256 = ?", (sha256_hex(token),)
             ).fetchone()
             if row is None:
                 return refused(404, "This link is not valid.")
+            current = session_of(request, connection)
+            if current is not None and current.rater_id == row["id"]:
+                return RedirectResponse("/rate", status_code=303)  # reuse the live session
+            _forget_expired(connection, row["id"])
             secret = secrets.token_urlsafe(32)
             connection.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?)",
@@ -159,6 +154,8 @@ def create_app(db_path: Path) -> FastAPI:
 
     @app.get("/rate/{position}")
     def show_item(position: int, request: Request) -> Response:
+        if not 1 <= position <= MAX_POSITION:
+            return refused(404, "There is no such item in your list.")
         with database() as connection:
             session = session_of(request, connection)
             if session is None:
@@ -167,6 +164,8 @@ def create_app(db_path: Path) -> FastAPI:
 
     @app.post("/rate/{position}")
     async def submit(position: int, request: Request) -> Response:
+        if not 1 <= position <= MAX_POSITION:
+            return refused(404, "There is no such item in your list.")
         form = await request.form()
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
         return await run_in_threadpool(_submit, position, request, fields)
@@ -272,6 +271,21 @@ def _same_origin(request: Request) -> bool:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _expiry() -> str:
+    """Sessions created before this moment have expired (ISO strings in UTC sort as times)."""
+    return (datetime.now(timezone.utc) - timedelta(hours=SESSION_HOURS)).isoformat(timespec="milliseconds")
+
+
+def _forget_expired(connection: sqlite3.Connection, rater_id: int) -> None:
+    """Drop a rater's expired sessions (and their revise nonces), so links opened over weeks do
+    not pile up sessions."""
+    expired = "SELECT id_sha256 FROM sessions WHERE rater_id = ? AND created <= ?"
+    connection.execute(
+        f"DELETE FROM revise_nonces WHERE session_sha256 IN ({expired})", (rater_id, _expiry())
+    )
+    connection.execute("DELETE FROM sessions WHERE rater_id = ? AND created <= ?", (rater_id, _expiry()))
 
 
 def _criteria(connection: sqlite3.Connection) -> list[dict[str, str]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.inputs import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -119,7 +120,7 @@ def connect(path: Path, create: bool = False) -> sqlite3.Connection:
         raise BehaviorBenchError(
             f"{path}: no such study database; make one with `behaviorbench review create`"
         )
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    connection = open_database(path, "" if create else "studies", "a study database")
     connection.row_factory = sqlite3.Row
     if create:
         connection.execute("PRAGMA journal_mode=WAL")  # persistent: recorded in the file itself
@@ -128,7 +129,4 @@ def connect(path: Path, create: bool = False) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=NORMAL")
     if create:
         connection.executescript(SCHEMA)
-    elif connection.execute("SELECT name FROM sqlite_master WHERE name = 'studies'").fetchone() is None:
-        connection.close()
-        raise BehaviorBenchError(f"{path}: not a study database (no 'studies' table)")
     return connection

@@ -8,7 +8,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.errors import BehaviorBenchError, field_error
+from behaviorbench.inputs import read_text
 
 Method = Literal["behavior-sft", "sft"]
 
@@ -56,9 +57,7 @@ def load_train_config(path: Path | None, overrides: dict[str, object]) -> TrainC
     values: dict[str, object] = {}
     if path is not None:
         try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BehaviorBenchError(f"{path}: config file not found") from None
+            loaded = yaml.safe_load(read_text(Path(path)))
         except yaml.MarkedYAMLError as error:
             line = error.problem_mark.line + 1 if error.problem_mark is not None else 0
             raise BehaviorBenchError(f"{path}:{line}: not valid YAML ({error.problem})") from None
@@ -69,7 +68,5 @@ def load_train_config(path: Path | None, overrides: dict[str, object]) -> TrainC
     try:
         return TrainConfig.model_validate(values)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "config"
         source = str(path) if path is not None else "command line"
-        raise BehaviorBenchError(f"{source}: {field}: {first['msg']}") from None
+        raise BehaviorBenchError(f"{source}: {field_error(error, 'config')}") from None

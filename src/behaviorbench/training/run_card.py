@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.inputs import read_text
 from behaviorbench.training.config import TrainConfig
 
 RUN_CARD = "run_card.json"
@@ -69,7 +70,7 @@ def write_model(path: Path, model: BaseModel) -> None:
 def read_run_card(directory: Path) -> RunCard:
     path = Path(directory) / RUN_CARD
     try:
-        return RunCard.model_validate_json(path.read_text(encoding="utf-8"))
+        return RunCard.model_validate_json(read_text(path))
     except FileNotFoundError:
         raise BehaviorBenchError(f"{path}: not found; is {directory} a training output?") from None
     except ValueError as error:
@@ -81,6 +82,6 @@ def read_identity(directory: Path) -> RunIdentity | None:
     if not path.is_file():
         return None
     try:
-        return RunIdentity.model_validate_json(path.read_text(encoding="utf-8"))
+        return RunIdentity.model_validate_json(read_text(path))
     except ValueError:
         raise BehaviorBenchError(f"{path}: not a valid training config record") from None

@@ -22,6 +22,7 @@ from transformers.utils import logging as hf_logging
 from behaviorbench.conversation import Style
 from behaviorbench.dataset.manifest import dataset_fingerprint
 from behaviorbench.dataset.reader import iter_cases
+from behaviorbench.dataset.shards import verify_shards
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.models.smollm2 import resolve_model_path
 from behaviorbench.schema import Case
@@ -88,6 +89,7 @@ def load_training_data(config: TrainConfig) -> tuple[list[Case], str]:
         raise BehaviorBenchError(
             f"{data}: not a dataset folder (expected a manifest.json built by `behaviorbench build`)"
         )
+    verify_shards(data)
     return list(iter_cases(data, config.split)), dataset_fingerprint(data)
 
 
