@@ -143,7 +143,9 @@ def test_chat_command_shows_each_decision(trained):
         "/quit",
     ]
     result = CliRunner().invoke(
-        app, ["chat", "--model", trained, "--max-tokens", "8", "--name", "Assistant"], input="\n".join(lines) + "\n"
+        app,
+        ["chat", "--model", trained, "--max-tokens", "8", "--name", "Assistant"],
+        input="\n".join(lines) + "\n",
     )
     assert result.exit_code == 0, result.output
     decisions = re.findall(r"(\w+)\s+reactive [01]\.\d\d\s+proactive [01]\.\d\d\s+silent", result.output)

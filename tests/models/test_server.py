@@ -16,7 +16,8 @@ import time
 import httpx
 import openai
 import pytest
-from model_helpers import make_case, running_server
+from loopback import running_server
+from model_helpers import make_case
 
 from behaviorbench.conversation import case_messages, system_prompt
 from behaviorbench.models.base import GenerationParams
