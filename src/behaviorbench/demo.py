@@ -73,6 +73,8 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
     from behaviorbench.models.smollm2 import resolve_model_path
     from behaviorbench.reporting.report import load_report, write_report
     from behaviorbench.training.config import TrainConfig
+    from behaviorbench.training.model_card import write_model_card
+    from behaviorbench.training.run_card import read_run_card
     from behaviorbench.training.trainer import train
 
     console = console or Console()
@@ -112,7 +114,9 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
             )
             train(config, out / "models" / method)
         with timer.stage(f"evaluate {method}"):
-            evaluate(method, f"hf:{out / 'models' / method}")
+            model = out / "models" / method
+            evaluate(method, f"hf:{model}")
+            write_model_card(model, read_run_card(model), [read_results(out / method)])
 
     dial = None
     if "dev" not in load_manifest(data).splits:
