@@ -158,7 +158,9 @@ def test_chat_command_shows_each_decision(trained):
         "/quit",
     ]
     result = CliRunner().invoke(
-        app, ["chat", "--model", trained, "--max-tokens", "8"], input="\n".join(lines) + "\n"
+        app,
+        ["chat", "--model", trained, "--max-tokens", "8", "--name", "Assistant"],
+        input="\n".join(lines) + "\n",
     )
     assert result.exit_code == 0, result.output
     decisions = re.findall(r"(\w+)\s+reactive [01]\.\d\d\s+proactive [01]\.\d\d\s+silent", result.output)
@@ -166,3 +168,19 @@ def test_chat_command_shows_each_decision(trained):
     assert "error: line 'hello there'" in result.output
     assert result.output.count("assistant:") == 2
     assert "new conversation" in result.output
+
+
+def test_the_agent_is_told_its_name_and_loads_with_the_common_model_syntax(trained, agent):
+    named = Agent.load(f"hf:{trained}", device="cpu", max_tokens=8, names=["Ada"])
+    assert named.names == ("Ada",) and named.style == "token"
+    line = {**ASKED, "text": "Ada, what is the most likely diagnosis?"}
+    case = conversation_case([*OPENING, line], named.style, named.names)
+    assert case.assistant_names == ["Ada"]
+    [expected] = named.backend.decide_case(case, "token", [2], GenerationParams(max_tokens=8))
+    turn = named.decide([*OPENING, line])
+    assert turn.probabilities == expected.probabilities
+    assert turn.probabilities != agent.decide([*OPENING, line]).probabilities  # the name reached the prompt
+    with pytest.raises(BehaviorBenchError, match="needs a local model"):
+        Agent.load("openai:gpt-4o")
+    with pytest.raises(BehaviorBenchError, match="non-empty name"):
+        Agent.load(trained, names=[" "])

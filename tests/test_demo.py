@@ -92,6 +92,14 @@ def test_report_and_printed_tables(demo):
     assert "Stages" in printed and "total" in printed and "behavior-sft" in printed
 
 
+def test_trained_models_carry_their_test_figures_in_the_model_card(demo):
+    out, summary, _, _ = demo
+    for method, protocol in (("sft", "free"), ("behavior-sft", "token")):
+        card = (out / "models" / method / "README.md").read_text()
+        row = next(line for line in card.splitlines() if line.startswith(f"| test | {protocol} |"))
+        assert f"{100 * summary['systems'][method]['macro_f1']:.1f}" in row
+
+
 def test_a_rerun_reuses_every_finished_stage(demo):
     out, summary, _, tiny = demo
     kept = [out / "models" / m / "run_card.json" for m in ("sft", "behavior-sft")]

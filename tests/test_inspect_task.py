@@ -165,16 +165,15 @@ def loud_tiny_model(directory: Path) -> Path:
 def test_serve_over_http_gives_eval_s_metrics(data_dir: Path, tmp_path: Path, monkeypatch):
     """`inspect eval` with its OpenAI-compatible provider and `behaviorbench eval` with openai:,
     both against `behaviorbench serve` on a tiny random model: the same records, the same scores."""
+    from loopback import running_server
+
     from behaviorbench.cli import main
     from behaviorbench.models.hf import HFBackend
     from behaviorbench.models.server import create_app
 
-    sys.path.insert(0, str(ROOT / "tests" / "models"))
-    from model_helpers import running_server
-
     monkeypatch.setenv("BEHAVIORBENCH_CACHE", str(tmp_path / "cache"))
     backend = HFBackend(str(loud_tiny_model(tmp_path / "tiny")), device="cpu")
-    with running_server(create_app(backend)) as url:
+    with running_server(create_app(backend, "tagged")) as url:
         model = get_model("openai-api/bb/tiny", base_url=url, api_key="not-needed")
         task = behaviorbench(data=str(data_dir), protocol="free", limit=2, ambient=True, max_tokens=6)
         log = inspect_eval(task, model=model, log_dir=str(tmp_path / "logs"), display="none")[0]
@@ -222,7 +221,7 @@ def test_entry_point_lets_inspect_find_the_task(data_dir: Path, tmp_path: Path):
     )
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT / "src")]),
+        "PYTHONPATH": str(tmp_path / "site"),  # the package itself comes from its installed metadata
         "HF_HUB_OFFLINE": "1",
     }
     code = (

@@ -160,22 +160,25 @@ class Agent:
         max_tokens: int = 96,
         device: str | None = None,
         names: Sequence[str] = DEFAULT_NAMES,
+        dtype: str | None = None,
     ) -> Agent:
-        """Load a local model (and adapter).
+        """Load a local model (and adapter): `model` is read as `--model` is everywhere (`hf:<folder
+        or alias>`, a folder or 'smollm2-135m'). `names` are what the team calls the agent; the
+        default system prompt tells the model, and "reactive" means addressed by one of them.
 
         The style is 'token' when the tokenizer holds the behavior tokens (BehaviorSFT), else 'tagged'.
         """
+        from behaviorbench.models import local_model
         from behaviorbench.models.hf import HFBackend
-        from behaviorbench.training.tokens import behavior_token_ids
 
         if not math.isfinite(proactivity):
             raise BehaviorBenchError(f"proactivity: {proactivity} is not a finite number")
         if max_tokens < 1:
             raise BehaviorBenchError(f"max_tokens: {max_tokens} must be at least 1")
-        backend = HFBackend(model, adapter=adapter, device=device)
-        if style is None:
-            style = "token" if behavior_token_ids(backend.tokenizer) is not None else "tagged"
-        return cls(backend, style, proactivity, max_tokens, names)
+        if not names or not all(n.strip() for n in names):
+            raise BehaviorBenchError(f"names {list(names)!r}: give at least one non-empty name")
+        backend = HFBackend(local_model(model, "model"), adapter=adapter, device=device, dtype=dtype)
+        return cls(backend, style or backend.agent_style, proactivity, max_tokens, names)
 
     def decide(self, conversation: Sequence[Entry]) -> AgentTurn:
         """The behavior (and the probabilities of all three) and the response after the last utterance."""

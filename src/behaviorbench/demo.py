@@ -68,10 +68,13 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
     """Run every stage into `out`; returns the summary also written to `out/summary.json`."""
     from behaviorbench.dataset.build import build_dataset
     from behaviorbench.dataset.manifest import load_manifest
+    from behaviorbench.evaluation.config import EvalConfig
     from behaviorbench.evaluation.runner import run_eval
     from behaviorbench.models.smollm2 import resolve_model_path
     from behaviorbench.reporting.report import load_report, write_report
     from behaviorbench.training.config import TrainConfig
+    from behaviorbench.training.model_card import write_model_card
+    from behaviorbench.training.run_card import read_run_card
     from behaviorbench.training.trainer import train
 
     console = console or Console()
@@ -85,17 +88,16 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
         build_dataset(data, cases=plan.cases, seed=SEED, workers=os.cpu_count() or 1, scenes=plan.scenes)
 
     def evaluate(system: str, model: str) -> None:
-        run_eval(
-            model,
-            data,
-            plan.eval_split,
-            SYSTEMS[system],
-            out / system,
+        config = EvalConfig(
+            model=model,
+            data=data,
+            split=plan.eval_split,
+            protocol=SYSTEMS[system],
             max_tokens=plan.max_tokens,
-            n_bootstrap=plan.bootstrap,
+            bootstrap=plan.bootstrap,
             seed=SEED,
-            console=console,
         )
+        run_eval(config, out / system, console=console)
 
     for system in ("zero-shot", "instructed"):
         with timer.stage(f"evaluate {system}"):
@@ -112,7 +114,9 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
             )
             train(config, out / "models" / method)
         with timer.stage(f"evaluate {method}"):
-            evaluate(method, f"hf:{out / 'models' / method}")
+            model = out / "models" / method
+            evaluate(method, f"hf:{model}")
+            write_model_card(model, read_run_card(model), [read_results(out / method)])
 
     dial = None
     if "dev" not in load_manifest(data).splits:
@@ -147,20 +151,20 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
 
 def _set_dial(out: Path, data: Path, plan: DemoPlan, console: Console) -> dict:
     """BehaviorSFT's proactive bias, chosen on dev (only the decision matters there) and read off on test."""
+    from behaviorbench.evaluation.config import EvalConfig
     from behaviorbench.evaluation.runner import run_eval
     from behaviorbench.reporting.calibration import write_calibration
 
-    run_eval(
-        f"hf:{out / 'models' / 'behavior-sft'}",
-        data,
-        "dev",
-        SYSTEMS["behavior-sft"],
-        out / "behavior-sft-dev",
+    config = EvalConfig(
+        model=f"hf:{out / 'models' / 'behavior-sft'}",
+        data=data,
+        split="dev",
+        protocol=SYSTEMS["behavior-sft"],
         generate=False,
-        n_bootstrap=plan.bootstrap,
+        bootstrap=plan.bootstrap,
         seed=SEED,
-        console=console,
     )
+    run_eval(config, out / "behavior-sft-dev", console=console)
     dial = write_calibration(out / "behavior-sft", out / "behavior-sft-dev", out / "calibration")
     return {
         "system": "behavior-sft",

@@ -12,6 +12,7 @@ import pytest
 from evalcases import make_dataset
 from evalserver import ChatServer
 
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.runner import run_eval
 
 
@@ -19,13 +20,8 @@ from behaviorbench.evaluation.runner import run_eval
 def existing_run(dataset_dir, tmp_path) -> Path:
     with ChatServer() as server:
         run_eval(
-            "openai:rules",
-            dataset_dir,
-            "test",
-            "tagged",
+            EvalConfig(model="openai:rules", data=dataset_dir, base_url=server.url, bootstrap=20),
             tmp_path / "run",
-            base_url=server.url,
-            n_bootstrap=20,
         )
     return tmp_path / "run"
 

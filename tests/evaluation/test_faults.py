@@ -7,6 +7,7 @@ import pytest
 from evalserver import ChatServer
 from faultproxy import FAULTS, FaultProxy
 
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.results import read_results, read_samples
 from behaviorbench.evaluation.runner import run_eval
 
@@ -14,8 +15,8 @@ MAX_RESUMES = 12
 
 
 def evaluate(url: str, data, out, **options):
-    options = {"concurrency": 4, "timeout": 0.5, "retries": 1, "n_bootstrap": 20, **options}
-    return run_eval("openai:rules", data, "test", "tagged", out, base_url=url, **options)
+    options = {"concurrency": 4, "timeout": 0.5, "retries": 1, "bootstrap": 20, **options}
+    return run_eval(EvalConfig(model="openai:rules", data=data, base_url=url, **options), out)
 
 
 def decisions(run) -> dict:

@@ -7,6 +7,7 @@ import json
 import pytest
 from evalserver import ChatServer
 
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.results import read_results, read_samples
 from behaviorbench.evaluation.runner import run_eval
@@ -16,8 +17,9 @@ TEST_CASES = 6
 
 
 def remote_eval(server: ChatServer, data, out, protocol="tagged", **options):
-    options = {"concurrency": 4, "timeout": 1.0, "retries": 4, "n_bootstrap": 50, **options}
-    return run_eval("openai:rules", data, "test", protocol, out, base_url=server.url, **options)
+    options = {"concurrency": 4, "timeout": 1.0, "retries": 4, "bootstrap": 50, **options}
+    config = EvalConfig(model="openai:rules", data=data, protocol=protocol, base_url=server.url, **options)
+    return run_eval(config, out)
 
 
 def test_flaky_server_run_completes_with_every_sample_ok_or_explicitly_errored(

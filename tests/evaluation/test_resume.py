@@ -13,6 +13,7 @@ import time
 import pytest
 from evalcases import make_dataset
 
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.results import read_results, read_samples
 from behaviorbench.evaluation.runner import run_eval
 
@@ -67,8 +68,9 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tiny_model, tmp_p
     assert 0 < line_count(samples_file) < CASES * SLOTS_PER_CASE
     assert not (killed / "results.json").exists()
 
-    run_eval(f"hf:{tiny_model}", data, "test", "tagged", killed, max_tokens=8, n_bootstrap=200)
-    run_eval(f"hf:{tiny_model}", data, "test", "tagged", tmp_path / "whole", max_tokens=8, n_bootstrap=200)
+    config = EvalConfig(model=f"hf:{tiny_model}", data=data, max_tokens=8, bootstrap=200)
+    run_eval(config, killed)
+    run_eval(config, tmp_path / "whole")
 
     resumed, _ = read_samples(killed)
     whole, _ = read_samples(tmp_path / "whole")
@@ -80,14 +82,14 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tiny_model, tmp_p
 
 def test_a_truncated_line_and_a_partial_case_are_redone(tiny_model, dataset_dir, tmp_path):
     out = tmp_path / "run"
-    run_eval(f"hf:{tiny_model}", dataset_dir, "test", "tagged", out, max_tokens=8, n_bootstrap=50)
+    run_eval(EvalConfig(model=f"hf:{tiny_model}", data=dataset_dir, max_tokens=8, bootstrap=50), out)
     complete = (out / "samples.jsonl").read_bytes()
     lines = complete.splitlines(keepends=True)
     # A kill mid-case: the last case lost its last four lines, the fifth is cut in half.
     (out / "samples.jsonl").write_bytes(b"".join(lines[:-5]) + lines[-5][: len(lines[-5]) // 2])
     with pytest.raises(json.JSONDecodeError):
         json.loads((out / "samples.jsonl").read_text().splitlines()[-1])
-    run_eval(f"hf:{tiny_model}", dataset_dir, "test", "tagged", out, max_tokens=8, n_bootstrap=50)
+    run_eval(EvalConfig(model=f"hf:{tiny_model}", data=dataset_dir, max_tokens=8, bootstrap=50), out)
     samples, _ = read_samples(out)
     assert len(samples) == len(lines)
     assert sorted(complete.splitlines()) == sorted((out / "samples.jsonl").read_bytes().splitlines())

@@ -11,6 +11,8 @@ from evalcases import make_dataset
 
 from behaviorbench.conversation import NO_COMMENT, addresses_assistant
 from behaviorbench.dataset.reader import iter_cases
+from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.results import read_identity, read_results, read_samples
 from behaviorbench.evaluation.runner import rescore, run_eval
@@ -20,8 +22,8 @@ SLOTS_PER_CASE = 9
 
 
 def local_eval(model, data, out, **options):
-    options = {"max_tokens": 8, "n_bootstrap": 100, **options}
-    return run_eval(f"hf:{model}", data, "test", "tagged", out, **options)
+    options = {"max_tokens": 8, "bootstrap": 100, **options}
+    return run_eval(EvalConfig(model=f"hf:{model}", data=data, **options), out)
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +137,10 @@ def token_model(tiny_model, tmp_path_factory):
 
 
 def test_token_protocol_reads_the_behavior_token(token_model, dataset_dir, tmp_path):
-    run_eval(
-        f"hf:{token_model}", dataset_dir, "test", "token", tmp_path / "run", max_tokens=4, n_bootstrap=20
+    config = EvalConfig(
+        model=f"hf:{token_model}", data=dataset_dir, protocol="token", max_tokens=4, bootstrap=20
     )
+    run_eval(config, tmp_path / "run")
     samples, _ = read_samples(tmp_path / "run")
     scored = [s for s in samples if s.status != "not_applicable"]
     assert scored and all(s.status == "ok" for s in scored)
@@ -149,7 +152,10 @@ def test_free_protocol_on_a_local_model_decides_from_the_no_comment_token(tiny_m
     """Without a judge, a local model's plain reply is read from its logits: silence is the
     probability of opening with the no-comment token; speaking is reactive exactly when the slot's
     utterance addressed the assistant."""
-    run_eval(f"hf:{tiny_model}", dataset_dir, "test", "free", tmp_path / "run", max_tokens=4, limit=2)
+    run_eval(
+        EvalConfig(model=f"hf:{tiny_model}", data=dataset_dir, protocol="free", max_tokens=4, limit=2),
+        tmp_path / "run",
+    )
     samples, _ = read_samples(tmp_path / "run")
     assert len(samples) == 2 * SLOTS_PER_CASE
     cases = {c.case_id: c for c in iter_cases(dataset_dir, "test")}
@@ -167,3 +173,52 @@ def test_free_protocol_on_a_local_model_decides_from_the_no_comment_token(tiny_m
             assert sample.raw_output == NO_COMMENT and sample.response == ""
         elif sample.category is None:
             assert sample.response == ""  # no response is generated where no content is checked
+
+
+def test_the_model_syntax_and_local_options_of_eval(tiny_model, dataset_dir, tmp_path):
+    """A plain folder is the same model as hf:<folder> (the run resumes), --device/--dtype/--batch-size
+    reach the local model, and local-only options are refused for a remote one."""
+    first = EvalConfig(model=f"hf:{tiny_model}", data=dataset_dir, max_tokens=4, bootstrap=20, limit=1)
+    run_eval(first, tmp_path / "run")
+    plain = first.model_copy(update={"model": str(tiny_model), "limit": 2, "device": "cpu"})
+    run_eval(plain.model_copy(update={"dtype": "float32", "batch_size": 1}), tmp_path / "run")
+    results = read_results(tmp_path / "run")
+    assert results.run.model == f"hf:{tiny_model}" and results.timings.cases_resumed == 1
+    with pytest.raises(BehaviorBenchError, match="--device, --batch-size: for local models only"):
+        run_eval(EvalConfig(model="openai:x", data=dataset_dir, device="cpu", batch_size=2), tmp_path / "r")
+    with pytest.raises(BehaviorBenchError, match="float12.* not a torch dtype"):
+        run_eval(first.model_copy(update={"dtype": "float12"}), tmp_path / "other")
+
+
+def test_eval_over_http_against_serve_decides_as_the_local_run(
+    tiny_model, dataset_dir, tmp_path, monkeypatch
+):
+    """`openai:` + --base-url against `behaviorbench serve`'s app gives the local fast path's turns; the
+    key named by --api-key-env is what the server receives."""
+    from loopback import running_server
+
+    from behaviorbench.models.hf import HFBackend
+    from behaviorbench.models.server import create_app
+
+    options = {"data": dataset_dir, "max_tokens": 4, "bootstrap": 20, "limit": 2}
+    run_eval(EvalConfig(model=f"hf:{tiny_model}", **options), tmp_path / "local")
+    app = create_app(HFBackend(str(tiny_model), device="cpu"), "tagged")
+    keys = []
+
+    @app.middleware("http")
+    async def record_key(request, call_next):
+        keys.append(request.headers.get("authorization"))
+        return await call_next(request)
+
+    monkeypatch.setenv("BB_TEST_KEY", "sk-local-test")
+    with running_server(app) as url:
+        remote = EvalConfig(model="openai:served", base_url=url, api_key_env="BB_TEST_KEY", **options)
+        run_eval(remote, tmp_path / "served")
+    local, _ = read_samples(tmp_path / "local")
+    served, _ = read_samples(tmp_path / "served")
+    assert len(local) == len(served) == 2 * SLOTS_PER_CASE
+    pairs = list(zip(local, served, strict=True))
+    assert all(a.status == b.status and a.predicted == b.predicted for a, b in pairs)
+    ok = [(a, b) for a, b in pairs if a.status == "ok" and a.category is not None]
+    assert ok and all(a.response == b.response for a, b in ok)
+    assert keys and set(keys) == {"Bearer sk-local-test"}

@@ -7,6 +7,7 @@ import pytest
 from evalserver import ChatServer
 
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.results import read_results
 from behaviorbench.evaluation.runner import run_eval
 from behaviorbench.evaluation.usage import Price, TokenUsage, parse_price, price_table, run_cost
@@ -14,9 +15,9 @@ from behaviorbench.evaluation.usage import Price, TokenUsage, parse_price, price
 
 def test_a_run_records_the_tokens_its_server_reported(dataset_dir, tmp_path):
     with ChatServer() as server:
-        run_eval("openai:rules", dataset_dir, "test", "tagged", tmp_path / "run", base_url=server.url)
+        run_eval(EvalConfig(model="openai:rules", data=dataset_dir, base_url=server.url), tmp_path / "run")
         sent = server.requests
-        run_eval("openai:rules", dataset_dir, "test", "tagged", tmp_path / "again", base_url=server.url)
+        run_eval(EvalConfig(model="openai:rules", data=dataset_dir, base_url=server.url), tmp_path / "again")
         assert server.requests == sent  # every reply came from the cache
     results = read_results(tmp_path / "run")
     # The test server reports one prompt and one completion token per reply.

@@ -1,14 +1,9 @@
-"""Shared by the model tests: a tiny random model on disk, small valid cases with every behavior in
-gold history, and a loopback server runner."""
+"""Shared by the model tests: a tiny random model on disk and small valid cases with every behavior
+in gold history (the loopback server runner lives in tests/loopback.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 
 import pytest
 from casekit import attending, lab_answer, lab_table, nurse, problem, resident, ward_case
@@ -54,26 +49,3 @@ def tiny_backend(tiny_model_dir):
     from behaviorbench.models.hf import HFBackend
 
     return HFBackend(str(tiny_model_dir), device="cpu")
-
-
-@contextlib.contextmanager
-def running_server(app) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port in a thread; yields its /v1 URL."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

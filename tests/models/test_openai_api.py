@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from model_helpers import running_server
+from loopback import running_server
 
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.models import load_backend

@@ -12,6 +12,7 @@ from run_factory import make_dataset, simulate, write_run
 from behaviorbench.dataset.manifest import load_manifest
 from behaviorbench.dataset.reader import load_cases
 from behaviorbench.dataset.validate import validate_dataset
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.runner import run_eval
 from behaviorbench.models.tiny import make_tiny_model
 from behaviorbench.reporting.hard import build_hard, is_wrong
@@ -81,7 +82,7 @@ def test_eval_on_the_subset_scores_the_selected_tasks_and_their_pairs_only(
     tiny = make_tiny_model(tmp_path / "tiny")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BEHAVIORBENCH_CACHE", str(tmp_path / "cache"))
-        run_eval(f"hf:{tiny}", out, "test", "tagged", tmp_path / "run", max_tokens=4, n_bootstrap=20)
+        run_eval(EvalConfig(model=f"hf:{tiny}", data=out, max_tokens=4, bootstrap=20), tmp_path / "run")
     samples = load_run(tmp_path / "run").samples
     assert {s.task_id for s in samples if s.designated} == expected
     ambient = [(c.case_id, s.index) for c in cases for s in c.slots if not s.designated]

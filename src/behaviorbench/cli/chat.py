@@ -49,7 +49,10 @@ def parse_line(line: str, last: dict[str, str] | None) -> dict[str, str]:
 @app.command()
 def chat(
     model: Annotated[
-        str, typer.Option("--model", help="Local model folder, adapter folder or 'smollm2-135m'.")
+        str,
+        typer.Option(
+            "--model", help="Local model: hf:<folder or alias>, a model or adapter folder, 'smollm2-135m'."
+        ),
     ],
     adapter: Annotated[
         str | None, typer.Option("--adapter", help="BehaviorSFT adapter over --model.")
@@ -61,13 +64,22 @@ def chat(
         ),
     ] = 0.0,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Longest response.")] = 96,
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="What the team calls the assistant (repeat for more names)."),
+    ] = None,
 ) -> None:
     """Chat as the care team; after each line see the agent's behavior, probabilities and response."""
-    from behaviorbench.agent import Agent
+    from behaviorbench.agent import DEFAULT_NAMES, Agent
 
     console = Console(highlight=False)
-    agent = Agent.load(model, adapter=adapter, proactivity=proactivity, max_tokens=max_tokens)
-    console.print(f"[bold]{agent.backend.model_id}[/] (style {agent.style}, proactivity {proactivity:+g})")
+    agent = Agent.load(
+        model, adapter=adapter, proactivity=proactivity, max_tokens=max_tokens, names=name or DEFAULT_NAMES
+    )
+    console.print(
+        f"[bold]{agent.backend.model_id}[/] as {', '.join(agent.names)} "
+        f"(style {agent.style}, proactivity {proactivity:+g})"
+    )
     console.print(HELP, style="dim", markup=False)
     conversation: list[dict[str, str]] = []
     last: dict[str, str] | None = None

@@ -9,13 +9,19 @@ import typer
 from rich.console import Console
 
 from behaviorbench.cli.app import app
+from behaviorbench.cli.checks import device as device_name
 from behaviorbench.cli.checks import finite, positive
 from behaviorbench.errors import BehaviorBenchError
 
 
 @app.command("eval")
 def evaluate(
-    model: Annotated[str, typer.Option("--model", help="hf:<folder or alias> or openai:<model>.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="hf:<folder or alias>, a local folder, 'smollm2-135m' or openai:<model>."
+        ),
+    ],
     data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
     split: Annotated[str, typer.Option("--split", help="Split to evaluate.")] = "test",
     protocol: Annotated[
@@ -30,6 +36,9 @@ def evaluate(
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible server URL for openai: models.")
     ] = None,
+    api_key_env: Annotated[
+        str, typer.Option("--api-key-env", help="Environment variable holding the API key (openai: models).")
+    ] = "OPENAI_API_KEY",
     judge: Annotated[
         str | None, typer.Option("--judge", help="Model that classifies replies' behavior (protocol free).")
     ] = None,
@@ -45,6 +54,19 @@ def evaluate(
     generate: Annotated[
         bool, typer.Option("--generate/--no-generate", help="Write responses (needed for content checks).")
     ] = True,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", callback=device_name, help="cpu, cuda, cuda:1 (local models; default: best)."
+        ),
+    ] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help="float32, bfloat16 or float16 (local models).")
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", min=1, help="Responses generated together (local models; 8)."),
+    ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Requests in flight (remote models).")
     ] = 8,
@@ -60,36 +82,45 @@ def evaluate(
     retries: Annotated[
         int, typer.Option("--retries", min=0, help="Retries of a failed request (remote).")
     ] = 4,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=1, help="Bootstrap replicates for the CIs.")
+    ] = 1000,
     allow_errors: Annotated[
         bool, typer.Option("--allow-errors", help="Exit 0 even if samples still failed after retries.")
     ] = False,
 ) -> None:
     """Evaluate a model on every slot of a split; resumes an interrupted run in the same --out."""
+    from behaviorbench.evaluation.config import EvalConfig
     from behaviorbench.evaluation.results import read_results
     from behaviorbench.evaluation.runner import run_eval
 
+    config = EvalConfig(
+        model=model,
+        data=data,
+        split=split,
+        protocol=protocol,
+        limit=limit,
+        seed=seed,
+        max_tokens=max_tokens,
+        generate=generate,
+        proactive_bias=proactive_bias,
+        bootstrap=bootstrap,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+        multimodal=multimodal,
+        judge=judge,
+        judge_base_url=judge_base_url,
+    )
     if out is None:
         name = model.split(":", 1)[-1].rstrip("/").replace("/", "_").replace(":", "_")
         out = Path("runs") / f"{Path(name).name}-{protocol}-{split}"
-    path = run_eval(
-        model,
-        data,
-        split,
-        protocol,
-        out,
-        limit=limit,
-        base_url=base_url,
-        judge=judge,
-        proactive_bias=proactive_bias,
-        generate=generate,
-        concurrency=concurrency,
-        seed=seed,
-        max_tokens=max_tokens,
-        judge_base_url=judge_base_url,
-        multimodal=multimodal,
-        timeout=timeout,
-        retries=retries,
-    )
+    path = run_eval(config, out)
     Console(highlight=False).print(f"wrote {path}", soft_wrap=True)
     counts = read_results(path.parent).metrics.counts
     if counts.errored and not allow_errors:

@@ -32,6 +32,7 @@ from behaviorbench.dataset.validate import validate_dataset
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.cache import ResponseCache, cache_key
 from behaviorbench.evaluation.checks import check_marks, check_numbers
+from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.content import check_content
 from behaviorbench.evaluation.metrics import score_samples
 from behaviorbench.evaluation.protocols import (
@@ -64,6 +65,7 @@ from behaviorbench.evaluation.results import (
 from behaviorbench.evaluation.summary import print_summary
 from behaviorbench.evaluation.usage import TokenUsage, run_cost
 from behaviorbench.locks import folder_lock
+from behaviorbench.models import ModelSpec, parse_model_spec
 from behaviorbench.models.base import Backend, GenerationParams, LocalBackend, SlotDecision
 from behaviorbench.models.errors import BackendError, BackendUnreachable
 from behaviorbench.outputs import dataset_inputs, refuse_input_as_output
@@ -74,69 +76,59 @@ from behaviorbench.taxonomy import Behavior, Category
 DECISION_TOKENS = 8
 """Reply length asked of a remote model when no response is wanted (--no-generate): the tag alone."""
 JUDGE_PARAMS = GenerationParams(max_tokens=8, temperature=0.0, seed=0)
+DEFAULT_BATCH = 8
+"""Responses generated together from a case's KV cache when --batch-size is not given."""
 
 
-def run_eval(model_spec: str, data_dir: Path, split: str, protocol: str, out_dir: Path, **options) -> Path:
-    """Evaluate `model_spec` on `split` of `data_dir` into `out_dir` (see `_run_eval`), holding
-    `out_dir`'s lock so that a second evaluation into it is refused instead of interleaved."""
+def run_eval(config: EvalConfig, out_dir: Path, console: Console | None = None) -> Path:
+    """Evaluate `config.model` on `config.split` of `config.data` into `out_dir` (see `_run_eval`),
+    holding `out_dir`'s lock so that a second evaluation into it is refused instead of interleaved."""
     with folder_lock(Path(out_dir), "run"):
-        return _run_eval(model_spec, data_dir, split, protocol, out_dir, **options)
+        return _run_eval(config, Path(out_dir), console)
 
 
-def _run_eval(
-    model_spec: str,
-    data_dir: Path,
-    split: str,
-    protocol: str,
-    out_dir: Path,
-    limit: int | None = None,
-    base_url: str | None = None,
-    judge: str | None = None,
-    proactive_bias: float = 0.0,
-    generate: bool = True,
-    concurrency: int = 8,
-    seed: int = 0,
-    max_tokens: int = 96,
-    judge_base_url: str | None = None,
-    multimodal: bool = False,
-    timeout: float = 60.0,
-    retries: int = 4,
-    n_bootstrap: int = 1000,
-    console: Console | None = None,
-) -> Path:
-    """Evaluate `model_spec` on `split` of `data_dir` into `out_dir`; returns the results.json path.
+def _run_eval(config: EvalConfig, out_dir: Path, console: Console | None = None) -> Path:
+    """Evaluate `config.model` on `config.split` of `config.data` into `out_dir`; returns results.json.
 
     Resumes a run of the same identity in `out_dir` and refuses one of any other; every check
     runs before anything is written. The metrics cover every sample in the run directory.
     """
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    data_dir, out_dir = Path(config.data), Path(out_dir)
     console = console or Console()
-    _check_options(protocol, generate, concurrency, limit, judge, proactive_bias, model_spec)
-    check_numbers(max_tokens=max_tokens, timeout=timeout, retries=retries, proactive_bias=proactive_bias)
+    spec = parse_model_spec(config.model)
+    judge_spec = parse_model_spec(config.judge) if config.judge else None
+    _check_options(config, spec)
+    check_numbers(
+        max_tokens=config.max_tokens,
+        timeout=config.timeout,
+        retries=config.retries,
+        proactive_bias=config.proactive_bias,
+    )
     refuse_input_as_output(out_dir, [data_dir, *dataset_inputs(data_dir)])
     problems = validate_dataset(data_dir)
     if problems:
         more = f" (+{len(problems) - 1} more; see `behaviorbench validate`)" if len(problems) > 1 else ""
         raise BehaviorBenchError(f"dataset fails validation: {problems[0]}{more}")
     manifest = load_manifest(data_dir)
+    split = config.split
     if split not in manifest.splits:
         available = ", ".join(manifest.splits) or "none"
         raise BehaviorBenchError(f"{data_dir}: no split {split!r} in this dataset; available: {available}")
-    params = GenerationParams(max_tokens=max_tokens, temperature=0.0, seed=seed)
+    params = GenerationParams(max_tokens=config.max_tokens, temperature=0.0, seed=config.seed)
     identity = RunIdentity(
-        model=model_spec,
-        protocol=protocol,
+        model=str(spec),
+        protocol=config.protocol,
         dataset_fingerprint=dataset_fingerprint(data_dir),
         split=split,
-        judge=judge,
-        seed=seed,
-        max_tokens=max_tokens,
+        judge=str(judge_spec) if judge_spec else None,
+        seed=config.seed,
+        max_tokens=config.max_tokens,
         temperature=params.temperature,
-        proactive_bias=proactive_bias,
-        generate=generate,
+        proactive_bias=config.proactive_bias,
+        generate=config.generate,
     )
     check_run_dir(out_dir, identity)
-    cases = list(iter_cases(data_dir, split))[:limit]
+    cases = list(iter_cases(data_dir, split))[: config.limit]
     scored_tasks = None if manifest.scored_tasks is None else frozenset(manifest.scored_tasks)
     if scored_tasks is not None:
         console.print(
@@ -144,20 +136,9 @@ def _run_eval(
             "other designated slots are context only"
         )
 
-    from behaviorbench.models import load_backend
-
-    def remote(spec: str, **options) -> dict:
-        """Options only OpenAI-compatible backends take."""
-        return options if spec.startswith("openai:") else {}
-
-    connection = {"concurrency": concurrency, "timeout": timeout, "max_retries": retries}
-    backend = load_backend(
-        model_spec, base_url=base_url, **remote(model_spec, multimodal=multimodal, **connection)
-    )
-    check_marks(backend, protocol)
-    judge_backend = (
-        load_backend(judge, base_url=judge_base_url, **remote(judge, **connection)) if judge else None
-    )
+    backend = _backend(spec, config, config.base_url, multimodal=config.multimodal)
+    check_marks(backend, config.protocol)
+    judge_backend = _backend(judge_spec, config, config.judge_base_url) if judge_spec else None
 
     write_identity(out_dir, identity)
     previous = _resume(out_dir, {c.case_id: [s.index for s in scored_slots(c, scored_tasks)] for c in cases})
@@ -168,12 +149,12 @@ def _run_eval(
     evaluator = _Evaluator(
         backend,
         judge_backend,
-        protocol,
+        config.protocol,
         data_dir,
         params,
-        proactive_bias,
-        generate,
-        concurrency,
+        config.proactive_bias,
+        config.generate,
+        config.concurrency,
         scored_tasks,
     )
     try:
@@ -183,15 +164,15 @@ def _run_eval(
     seconds = time.perf_counter() - clock
 
     samples = previous + new
-    scores = score_samples(samples, n_bootstrap=n_bootstrap, seed=seed)
+    scores = score_samples(samples, n_bootstrap=config.bootstrap, seed=config.seed)
     earlier = read_results(out_dir) if (out_dir / RESULTS_FILE).is_file() else None
     usage = _usage(backend, earlier.usage if earlier else None)
-    judge_usage = _usage(judge_backend, earlier.judge_usage if earlier else None) if judge else None
+    judge_usage = _usage(judge_backend, earlier.judge_usage if earlier else None) if judge_backend else None
     results = RunResults(
         run=identity,
         dataset_dir=str(data_dir),
         generator_version=manifest.generator_version,
-        limit=None if limit is None else len({s.case_id for s in samples}),
+        limit=None if config.limit is None else len({s.case_id for s in samples}),
         git_commit=git_commit(),
         versions=package_versions(),
         timings=Timings(
@@ -207,11 +188,11 @@ def _run_eval(
         metrics=scores,
         usage=usage,
         judge_usage=judge_usage,
-        cost=run_cost(model_spec, base_url, usage),
-        judge_cost=run_cost(judge, judge_base_url, judge_usage) if judge else None,
+        cost=run_cost(config.model, config.base_url, usage),
+        judge_cost=run_cost(config.judge, config.judge_base_url, judge_usage) if config.judge else None,
     )
     path = write_results(out_dir, results)
-    print_summary(console, scores, f"{model_spec} · {protocol} · {split}")
+    print_summary(console, scores, f"{identity.model} · {config.protocol} · {split}")
     return path
 
 
@@ -222,32 +203,62 @@ def _usage(backend: Backend, earlier: TokenUsage | None) -> TokenUsage | None:
     return backend.usage.plus(earlier) if isinstance(backend, OpenAIBackend) else None
 
 
-def _check_options(
-    protocol: str,
-    generate: bool,
-    concurrency: int,
-    limit: int | None,
-    judge: str | None,
-    proactive_bias: float,
-    model_spec: str,
-) -> None:
-    local = model_spec.startswith("hf:")
+def _backend(spec: ModelSpec, config: EvalConfig, base_url: str | None, multimodal: bool = False) -> Backend:
+    """The model (or judge) of a spec with the options of its kind."""
+    if spec.kind == "hf":
+        if base_url is not None:
+            raise BehaviorBenchError(f"model '{spec}': --base-url is for openai:<model> specs only")
+        from behaviorbench.models.hf import HFBackend
+
+        return HFBackend(
+            spec.name, device=config.device, dtype=config.dtype, batch_size=config.batch_size or DEFAULT_BATCH
+        )
+    from behaviorbench.models.openai_api import OpenAIBackend
+
+    return OpenAIBackend(
+        spec.name,
+        base_url=base_url,
+        api_key_env=config.api_key_env,
+        concurrency=config.concurrency,
+        timeout=config.timeout,
+        max_retries=config.retries,
+        multimodal=multimodal,
+    )
+
+
+def _check_options(config: EvalConfig, spec: ModelSpec) -> None:
+    local = spec.kind == "hf"
+    protocol, judge = config.protocol, config.judge
     check_protocol(protocol, local=local)
     # A local model without a judge decides 'free' from its logits; otherwise the reply is needed.
     reads_reply = protocol == "free" and (judge is not None or not local)
-    if reads_reply and not generate:
+    if reads_reply and not config.generate:
         raise BehaviorBenchError("--no-generate: protocol 'free' reads the behavior from the reply itself")
     if judge and protocol != "free":
         raise BehaviorBenchError(f"--judge: only protocol 'free' uses a judge, not '{protocol}'")
-    if concurrency < 1:
-        raise BehaviorBenchError(f"--concurrency {concurrency}: must be at least 1")
-    if limit is not None and limit < 1:
-        raise BehaviorBenchError(f"--limit {limit}: must be at least 1")
-    if proactive_bias and reads_reply or proactive_bias and not local:
+    for option, value in (
+        ("--concurrency", config.concurrency),
+        ("--limit", config.limit),
+        ("--max-tokens", config.max_tokens),
+        ("--batch-size", config.batch_size),
+        ("--bootstrap", config.bootstrap),
+        ("--timeout", config.timeout),
+    ):
+        if value is not None and value <= 0:
+            raise BehaviorBenchError(f"{option} {value}: must be positive")
+    if config.retries < 0:
+        raise BehaviorBenchError(f"--retries {config.retries}: must be 0 or more")
+    if config.proactive_bias and reads_reply or config.proactive_bias and not local:
         raise BehaviorBenchError(
             "--proactive-bias shifts the proactive logit: it needs a local model (hf:...) "
             "deciding from its logits (any protocol but 'free' with a judge)"
         )
+    local_only = {"--device": config.device, "--dtype": config.dtype, "--batch-size": config.batch_size}
+    given = [option for option, value in local_only.items() if value is not None]
+    if given and not local:
+        raise BehaviorBenchError(f"{', '.join(given)}: for local models only, not '{config.model}'")
+    if config.multimodal and local:
+        raise BehaviorBenchError(f"--multimodal: for openai:<model> specs only, not '{config.model}'")
 
 
 def _resume(out_dir: Path, slots_of: dict[str, list[int]]) -> list[Sample]:

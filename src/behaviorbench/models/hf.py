@@ -13,7 +13,7 @@ import asyncio
 import math
 import threading
 from bisect import bisect_left
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from behaviorbench.conversation import NO_COMMENT, Style, addresses_assistant, case_messages, strip_behavior
@@ -129,12 +129,15 @@ class HFBackend(LocalBackend):
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    @property
+    def agent_style(self) -> Style:
+        """'token' when the tokenizer holds the behavior tokens (a BehaviorSFT model), else 'tagged'."""
+        vocab = self.tokenizer.get_vocab()
+        return "token" if all(t in vocab for t in BEHAVIOR_TOKENS.values()) else "tagged"
+
     def _free_marks(self) -> list[BehaviorMarks]:
         """Marks the dial can act on in free generation: tags, and behavior tokens if in the vocabulary."""
-        vocab = self.tokenizer.get_vocab()
-        styles: list[Style] = ["tagged"] + (
-            ["token"] if all(t in vocab for t in BEHAVIOR_TOKENS.values()) else []
-        )
+        styles: list[Style] = ["tagged"] + (["token"] if self.agent_style == "token" else [])
         return [self.marks(style) for style in styles]
 
     # -- generation ----------------------------------------------------------------------------
@@ -159,12 +162,24 @@ class HFBackend(LocalBackend):
                 return new[:position]
         return new
 
-    def _generate(self, ids: list[int], params: GenerationParams, bias: float = 0.0) -> list[int]:
-        """New token ids after `ids` (up to and excluding the first stop token). Caller holds the lock."""
-        import torch
-        from transformers import LogitsProcessorList
+    def _generate(
+        self,
+        ids: list[int],
+        params: GenerationParams,
+        bias: float = 0.0,
+        processors: Sequence = (),
+        streamer=None,
+        criteria: Sequence = (),
+    ) -> list[int]:
+        """New token ids after `ids` (up to and excluding the first stop token). Caller holds the lock.
 
-        processors = LogitsProcessorList([ProactiveBias(self._free_marks(), len(ids), bias)] if bias else [])
+        `processors`, `streamer` and `criteria` are handed to `generate` (the server records
+        log-probabilities, streams tokens and stops on stop sequences through them).
+        """
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        dial = [ProactiveBias(self._free_marks(), len(ids), bias)] if bias else []
         input_ids = torch.tensor([ids], device=self.device)
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             torch.manual_seed(params.seed)
@@ -172,9 +187,23 @@ class HFBackend(LocalBackend):
                 input_ids,
                 attention_mask=torch.ones_like(input_ids),
                 generation_config=self._generation_config(params),
-                logits_processor=processors,
+                logits_processor=LogitsProcessorList([*dial, *processors]),
+                stopping_criteria=StoppingCriteriaList(criteria),
+                streamer=streamer,
             )
         return self._until_stop(output[0, len(ids) :].tolist())
+
+    def mark_probabilities(self, ids: list[int], marks: BehaviorMarks, bias: float) -> dict[Behavior, float]:
+        """The behavior distribution after the prompt `ids`: the logits of the marks' decision tokens
+        once the shared prefix is fed, softmaxed with the proactivity dial. Caller holds the lock."""
+        import torch
+
+        with torch.inference_mode():
+            output = self.model(
+                input_ids=torch.tensor([ids + marks.prefix], device=self.device), logits_to_keep=1
+            )
+        decision_ids = [marks.decision[b] for b in BEHAVIORS]
+        return behavior_probabilities(output.logits[0, -1, decision_ids].float().tolist(), bias)
 
     def _generate_from_cache(
         self, cache, ids: list[int], jobs: list[tuple[int, list[int]]], params: GenerationParams
@@ -376,21 +405,13 @@ class HFBackend(LocalBackend):
         generate: bool = True,
     ) -> list[SlotDecision]:
         """The reference for `decide_case`: each slot's prompt built, encoded and run on its own."""
-        import torch
-
         marks = self.marks(style)
-        decision_ids = [marks.decision[b] for b in BEHAVIORS]
         decisions = []
         for slot in slots:
             prompt = self.prompt_text(case_messages(case, style, upto=slot))
             ids = self.encode(prompt)
-            with self._lock, torch.inference_mode():
-                output = self.model(
-                    input_ids=torch.tensor([ids + marks.prefix], device=self.device), logits_to_keep=1
-                )
-                probs = behavior_probabilities(
-                    output.logits[0, -1, decision_ids].float().tolist(), proactive_bias
-                )
+            with self._lock:
+                probs = self.mark_probabilities(ids, marks, proactive_bias)
                 behavior = max(probs, key=probs.get)
                 raw, response = marks.text[behavior], ""
                 if generate and behavior is not Behavior.silent:

@@ -16,6 +16,7 @@ from pathlib import Path
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.inputs import check_model_folder, read_text
 from behaviorbench.models.smollm2 import resolve_model_path
+from behaviorbench.training.run_card import RUN_CARD
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
@@ -53,13 +54,34 @@ def torch_dtype(dtype, device: str):
 
 
 def adapter_base(adapter_dir: Path) -> Path:
-    """The base model folder an adapter was trained on, from its adapter_config.json."""
+    """The base model folder an adapter was trained on, from its adapter_config.json.
+
+    Trained adapters record the absolute folder of their base (so PEFT alone loads them); on
+    another machine that folder may not exist, and the name the run was given in `run_card.json`
+    (such as the alias 'smollm2-135m') is used instead.
+    """
     config_file = adapter_dir / "adapter_config.json"
     try:
         base = json.loads(read_text(config_file))["base_model_name_or_path"]
     except (OSError, ValueError, KeyError) as error:
         raise BehaviorBenchError(f"{config_file}: cannot read base_model_name_or_path ({error})") from None
-    return resolve_model_path(base)
+    try:
+        return resolve_model_path(base)
+    except BehaviorBenchError:
+        given = _run_card_base(adapter_dir)
+        if given is None or given == base:
+            raise BehaviorBenchError(
+                f"{config_file}: base model '{base}' not found offline; give it as "
+                f"--model BASE --adapter {adapter_dir}"
+            ) from None
+        return resolve_model_path(given)
+
+
+def _run_card_base(adapter_dir: Path) -> str | None:
+    try:
+        return json.loads((adapter_dir / RUN_CARD).read_text())["base_model"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _first_line(error: Exception) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 from behaviorbench.errors import BehaviorBenchError
 
 ALIAS = "smollm2-135m"
+HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+"""The model the alias stands for, as model cards name it (nothing is downloaded from there)."""
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -71,5 +73,5 @@ def resolve_model_path(name: str) -> Path:
         return path
     raise BehaviorBenchError(
         f"model '{name}' not found offline: give a local folder with config.json "
-        f"(or adapter_config.json) or the alias '{ALIAS}'"
+        f"(or adapter_config.json), the alias '{ALIAS}' or hf:<either>; a remote model is openai:<model>"
     )

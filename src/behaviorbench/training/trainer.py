@@ -31,6 +31,7 @@ from behaviorbench.training.adapters import frozen_token_rows, lora_model
 from behaviorbench.training.collator import CompletionCollator
 from behaviorbench.training.config import TrainConfig
 from behaviorbench.training.loss_plot import plot_losses
+from behaviorbench.training.model_card import write_model_card
 from behaviorbench.training.progress import RichProgress
 from behaviorbench.training.run_card import (
     RUN_CARD,
@@ -293,6 +294,7 @@ def train(config: TrainConfig, out: Path) -> RunCard:
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         card = card.model_copy(update={"wall_seconds": round(time.perf_counter() - started, 2)})
         write_model(out / RUN_CARD, card)
+        write_model_card(out, card)
     trainer.accelerator.wait_for_everyone()
     return card
 
@@ -304,11 +306,14 @@ def _gpu_bf16() -> bool:
 def save_weights(model, tokenizer, config: TrainConfig, out: Path, state_dict: dict | None = None) -> None:
     """The adapter alone (its token rows included, not the whole resized embedding) or the full model.
 
-    The adapter names the base as the run was given it (an alias such as 'smollm2-135m' stays
-    portable across machines); `state_dict`, when given, holds the gathered full weights.
+    The adapter names its base as the absolute local folder it was trained from, so PEFT's
+    `AutoPeftModelForCausalLM` loads it offline; `run_card.json` keeps the name the run was given
+    (an alias such as 'smollm2-135m'), which BehaviorBench falls back on where that folder does not
+    exist. `state_dict`, when given, holds the gathered full weights.
     """
     if config.lora:
-        model.peft_config["default"].base_model_name_or_path = config.base
+        base = str(resolve_model_path(config.base).resolve())
+        model.peft_config["default"].base_model_name_or_path = base
         model.save_pretrained(out, state_dict=state_dict, save_embedding_layers=False)
     else:
         model.save_pretrained(out, state_dict=state_dict)

@@ -1,0 +1,87 @@
+"""The README.md model card of a trained folder: what the model is, what it was trained on and how,
+how to load it, and the evaluation figures once runs of it exist.
+
+The trainer writes it when a run finishes; whoever evaluates the model (the demo) writes it again
+with the runs, so the card never states a figure that was not measured on this very folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from behaviorbench.dataset.atomic import atomic_write_text
+from behaviorbench.evaluation.results import RunResults
+from behaviorbench.models.smollm2 import ALIAS, HUB_ID
+from behaviorbench.taxonomy import BEHAVIOR_TOKENS, BEHAVIORS
+from behaviorbench.training.run_card import RunCard
+
+MODEL_CARD = "README.md"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}"
+
+
+def evaluation_rows(runs: Sequence[RunResults]) -> list[dict]:
+    """One row per run: its setting and figures in percent, per-class F1 beside the macro average."""
+    rows = []
+    for run in runs:
+        metrics = run.metrics
+        rows.append(
+            {
+                "split": run.run.split,
+                "protocol": run.run.protocol,
+                "fingerprint": run.run.dataset_fingerprint,
+                "designated": metrics.counts.designated,
+                "ambient": metrics.counts.ambient,
+                "macro_f1": _percent(metrics.macro_f1),
+                "class_f1": {
+                    b.value: _percent(metrics.per_class[b.value].f1) if b.value in metrics.per_class else "—"
+                    for b in BEHAVIORS
+                },
+                "false_alarm_rate": _percent(metrics.false_alarm_rate),
+                "content_accuracy": _percent(metrics.content_accuracy),
+                "proactive_bias": run.run.proactive_bias,
+                "finished": run.timings.finished if run.timings else "unknown",
+            }
+        )
+    return rows
+
+
+def render_model_card(
+    card: RunCard, runs: Sequence[RunResults] = (), name: str = "this folder", merged: bool = False
+) -> str:
+    """The card's markdown; `merged`: the folder holds the adapter merged into its base."""
+    environment = Environment(
+        loader=PackageLoader("behaviorbench.training", "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    first, last = (card.losses[0].loss, card.losses[-1].loss) if card.losses else (None, None)
+    return environment.get_template("model_card.md.j2").render(
+        card=card,
+        name=name,
+        tokens=[BEHAVIOR_TOKENS[b] for b in BEHAVIORS],
+        first_loss=first,
+        last_loss=last,
+        runs=evaluation_rows(runs),
+        hub_base=HUB_ID if card.base_model == ALIAS else None,
+        behaviors=[b.value for b in BEHAVIORS],
+        merged=merged,
+    )
+
+
+def write_model_card(
+    directory: Path,
+    card: RunCard,
+    runs: Sequence[RunResults] = (),
+    merged: bool = False,
+    name: str | None = None,
+) -> Path:
+    """Write README.md into the model folder `directory` (atomically) and return its path."""
+    path = Path(directory) / MODEL_CARD
+    atomic_write_text(path, render_model_card(card, runs, name or Path(directory).name, merged))
+    return path
