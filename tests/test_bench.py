@@ -34,6 +34,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"cases_per_s", "speedup", "target_met"},
         ),
         ("generation_speed.py", ["--cases", "20"], {"ms_per_case", "target_met"}),
+        ("template_coverage.py", ["--cases", "10", "--top", "30"], {"top_share", "target_met"}),
         ("eval_speed.py", ["--cases", "2", "--scenes", "2", "--max-tokens", "4"], {"speedup", "roofline"}),
         (
             "train_speed.py",
