@@ -41,6 +41,7 @@ def _pair_task(
     evidence: list[Line],
     plant: Line | None = None,
     slot: Line | None = None,
+    subtype: str = "",
 ) -> Task:
     if positive:
         behavior, response = Behavior.proactive, flag
@@ -48,7 +49,9 @@ def _pair_task(
         behavior, response, target = Behavior.reactive, trigger.ack, trigger.ack_target
     else:
         behavior, response, target = Behavior.silent, "", None
-    return Task(category, slot or trigger.line, behavior, response, target, evidence, positive, plant)
+    return Task(
+        category, slot or trigger.line, behavior, response, target, evidence, positive, plant, subtype
+    )
 
 
 def _order(
@@ -130,6 +133,7 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         flag,
         Target(kind="issue", answers=[drug.name]),
         [trigger.line],
+        subtype="dose",
     )
     return Scene([*lead, trigger.line], [task])
 
@@ -149,7 +153,9 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         drug=drug.name, right_unit=dose.unit, given=wrong.text, right=dose.text
     )
     target = Target(kind="issue", answers=[drug.name, dose.unit])
-    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [trigger.line])
+    task = _pair_task(
+        Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="unit"
+    )
     return Scene([*lead, trigger.line], [task])
 
 
@@ -169,7 +175,9 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         drug=drug.name, wrong_frequency=wrong_frequency, right_frequency=dose.frequency
     )
     target = Target(kind="issue", answers=[drug.name])
-    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [trigger.line])
+    task = _pair_task(
+        Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="frequency"
+    )
     return Scene([*lead, trigger.line], [task])
 
 
@@ -186,7 +194,9 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     )
     flag = base["weight_flag"].format(value=pounds, kg=kg)
     target = Target(kind="issue", answers=["weight"])
-    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line])
+    task = _pair_task(
+        Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line], subtype="weight"
+    )
     return Scene([line], [task])
 
 
@@ -220,6 +230,7 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         flag,
         Target(kind="issue", answers=[ctx.analyte_answer(analyte.id)]),
         [line],
+        subtype="lab",
     )
     return Scene([line], [task])
 
@@ -251,6 +262,7 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
         Target(kind="issue", answers=[any_of(said, lay)]),
         [chart, report],
         plant=chart,
+        subtype="allergy",
     )
     return Scene([chart, report], [task])
 
@@ -278,6 +290,7 @@ def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> 
         flag,
         Target(kind="issue", answers=["weight"]),
         [ctx.vitals, trigger.line],
+        subtype="weight",
     )
     return Scene([trigger.line], [task])
 
@@ -302,6 +315,7 @@ def consistency_medlist(ctx: CaseContext, rng: random.Random, positive: bool) ->
         Target(kind="issue", answers=[missing]),
         [pharmacy, report],
         plant=pharmacy,
+        subtype="medlist",
     )
     return Scene([pharmacy, report], [task])
 
@@ -324,6 +338,7 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
         Target(kind="issue", answers=["left", "right"]),
         [first, second],
         plant=first,
+        subtype="laterality",
     )
     return Scene([first, second], [task])
 
@@ -345,6 +360,7 @@ def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: boo
         Target(kind="issue", answers=list(entry["answers"])),
         [exam, imaging],
         plant=exam,
+        subtype="exam_imaging",
     )
     return Scene([exam, imaging], [task])
 
@@ -433,6 +449,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         target,
         [check, proposal, trigger.line],
         plant=check,
+        subtype="precheck",
     )
     return Scene([check, *lead, proposal, trigger.line], [task])
 
@@ -457,6 +474,7 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         flag,
         Target(kind="issue", answers=[drug.name, "unit"]),
         [trigger.line],
+        subtype="units",
     )
     return Scene([*lead, trigger.line], [task])
 
@@ -491,6 +509,7 @@ def ambiguity_home_meds(ctx: CaseContext, rng: random.Random, positive: bool) ->
         target,
         [listing, change, plan],
         plant=listing,
+        subtype="home_meds",
     )
     return Scene([listing, change, plan], [task])
 
@@ -517,6 +536,7 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
         flag,
         Target(kind="issue", answers=[entry["abbr"]]),
         [trigger.line],
+        subtype="abbreviation",
     )
     return Scene([trigger.line], [task])
 
@@ -549,6 +569,7 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
         target,
         [warning, plan],
         plant=warning,
+        subtype="patient",
     )
     return Scene([warning, plan], [task])
 
@@ -621,6 +642,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
         Target(kind="issue", answers=[drug.name, any_of(allergen, heard)]),
         [note, trigger.line],
         plant=note,
+        subtype="allergy",
     )
     return Scene([note, *lead, trigger.line], [task])
 
@@ -645,6 +667,7 @@ def safety_interaction(
         Target(kind="issue", answers=[drug.name, other.name]),
         [note, trigger.line],
         plant=note,
+        subtype="interaction",
     )
     return Scene([note, *lead, trigger.line], [task])
 
@@ -674,6 +697,7 @@ def safety_contraindication(
         Target(kind="issue", answers=[drug.name]),
         [note, trigger.line],
         plant=note,
+        subtype="contraindication",
     )
     return Scene([note, *lead, trigger.line], [task])
 
@@ -721,5 +745,6 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         Target(kind="issue", answers=[ctx.analyte_answer(analyte.id)]),
         [report, move_on],
         slot=move_on,
+        subtype="critical",
     )
     return Scene([report, move_on], [task])

@@ -13,7 +13,8 @@ from behaviorbench.taxonomy import Behavior, Category
 
 def _silent(category: Category, ctx: CaseContext, path: str, rng: random.Random, **fields) -> Scene:
     line, _ = ctx.phrase(path, rng, **fields)
-    return Scene([line], [Task(category, line, Behavior.silent, "", None, [line])])
+    subtype = path.rsplit(".", 1)[1]
+    return Scene([line], [Task(category, line, Behavior.silent, "", None, [line], subtype=subtype)])
 
 
 def _dose_drug(ctx: CaseContext, rng: random.Random) -> str:

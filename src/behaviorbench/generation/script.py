@@ -41,6 +41,8 @@ class Task:
     """For proactive categories: True if the problem is present, False for the control."""
     plant: Line | None = None
     """An evidence line that may move to the start of the case to put the evidence far back."""
+    subtype: str = ""
+    """The kind of problem within the category ("dose", "allergy", ...)."""
 
 
 @dataclass
@@ -95,6 +97,7 @@ def assemble(
                 target=task.target,
                 evidence=sorted({index_of[id(line)] for line in task.evidence}),
                 control_of=f"{twin_id}:t{number:02d}" if task.positive is False else None,
+                subtype=task.subtype or None,
             )
         )
     return utterances, slots
