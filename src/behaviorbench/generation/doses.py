@@ -1,15 +1,34 @@
 """Dosing arithmetic: one place applies a knowledge-base dose rule to a patient.
 
 The dose_calculation gold, the correct dose in error_correction and its tests all come from here,
-so a rule change cannot make them disagree.
+so a rule change cannot make them disagree. A dose depends on what the drug is given for (heparin
+for ACS is not heparin for a DVT), so every question names the indication.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from behaviorbench.knowledge.models import Drug
+from behaviorbench.knowledge.models import DoseRule, Drug, KnowledgeBase
+
+
+class Dosed(Protocol):
+    """What dosing needs to know about a patient."""
+
+    weight_kg: float
+    height_cm: float
+    crcl: float
+
+
+@dataclass(frozen=True)
+class Body:
+    """The dosing facts of a patient read from a built case's record."""
+
+    weight_kg: float
+    height_cm: float
+    crcl: float
 
 
 @dataclass(frozen=True)
@@ -18,6 +37,11 @@ class Dose:
     unit: str
     route: str
     frequency: str
+    working: list[str] = field(default_factory=list, compare=False)
+    """The arithmetic that led here ("60 units/kg x 82 kg", "capped at 4000 units", ...)."""
+    low: float | None = field(default=None, compare=False)
+    high: float | None = field(default=None, compare=False)
+    """The correct range for this patient (None: only `amount`)."""
 
     @property
     def text(self) -> str:
@@ -42,33 +66,89 @@ def round_dose(amount: float) -> float:
     return round(amount, digits) if digits > 0 else float(round(amount, digits))
 
 
-def renal_applies(drug: Drug, crcl: float) -> bool:
-    return drug.renal is not None and crcl < drug.renal.crcl_below
+def mosteller_bsa(weight_kg: float, height_cm: float) -> float:
+    """Body-surface area in m2 (Mosteller): sqrt(height x weight / 3600)."""
+    return math.sqrt(height_cm * weight_kg / 3600)
 
 
-def dose_for(drug: Drug, weight_kg: float, crcl: float) -> Dose | None:
-    """The adult dose for this weight and Cockcroft-Gault CrCl, or None if the drug must be avoided."""
-    rule = drug.dose
-    amount = rule.amount * weight_kg if rule.per_kg else rule.amount
-    if rule.max_dose is not None:
-        amount = min(amount, rule.max_dose)
+def renal_applies(rule: DoseRule, crcl: float) -> bool:
+    return rule.renal_tier(crcl) is not None
+
+
+def _scaled(rule: DoseRule, amount: float, patient: Dosed, working: list[str] | None) -> float:
+    """`amount` per kg or per m2 times the patient's size, capped at `max_dose`."""
+    unit = rule.unit
+    if rule.per_kg:
+        scaled = amount * patient.weight_kg
+        if working is not None:
+            working.append(f"{number(amount)} {unit}/kg x {number(patient.weight_kg)} kg")
+    elif rule.per_m2:
+        bsa = round(mosteller_bsa(patient.weight_kg, patient.height_cm), 2)
+        scaled = amount * bsa
+        if working is not None:
+            working.append(
+                f"{number(amount)} {unit}/m2 x {number(bsa)} m2 (Mosteller, "
+                f"{number(patient.height_cm)} cm, {number(patient.weight_kg)} kg)"
+            )
+    else:
+        scaled = amount
+    if rule.max_dose is not None and scaled > rule.max_dose:
+        scaled = rule.max_dose
+        if working is not None:
+            working.append(f"capped at {number(rule.max_dose)} {unit}")
+    return scaled
+
+
+def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
+    """The adult dose of `drug` for `indication` (a condition id or indication slug; None: the
+    drug's default use) in this patient, or None if the patient's CrCl rules the drug out."""
+    rule = drug.rule(indication)
+    working: list[str] = []
+    amount = _scaled(rule, rule.amount, patient, working)
+    low = _scaled(rule, rule.amount_low, patient, None) if rule.amount_low is not None else None
+    high = _scaled(rule, rule.amount_high, patient, None) if rule.amount_high is not None else None
     frequency = rule.frequency
-    if drug.renal is not None and renal_applies(drug, crcl):
-        if drug.renal.avoid:
+    tier = rule.renal_tier(patient.crcl)
+    if tier is not None:
+        if tier.avoid:
             return None
-        if drug.renal.factor is not None:
-            amount *= drug.renal.factor
-        if drug.renal.frequency:
-            frequency = drug.renal.frequency
-    return Dose(round_dose(amount), rule.unit, rule.route, frequency)
+        if tier.amount is not None:
+            amount = _scaled(rule, tier.amount, patient, None)
+            low = high = None
+        if tier.factor is not None:
+            amount *= tier.factor
+            low = low * tier.factor if low is not None else None
+            high = high * tier.factor if high is not None else None
+        if tier.frequency:
+            frequency = tier.frequency
+        working.append(
+            f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
+        )
+    amount = round_dose(amount)
+    return Dose(
+        amount,
+        rule.unit,
+        rule.route,
+        frequency,
+        working,
+        None if low is None else round_dose(low),
+        None if high is None else round_dose(high),
+    )
 
 
-def needs_calculation(drug: Drug, crcl: float) -> bool:
+def needs_calculation(drug: Drug, indication: str | None, crcl: float) -> bool:
     """Whether a dose question about `drug` for this patient involves arithmetic or a renal rule."""
-    return drug.dose.per_kg or renal_applies(drug, crcl)
+    rule = drug.rule(indication)
+    return rule.per_kg or rule.per_m2 or renal_applies(rule, crcl)
 
 
 def cockcroft_gault(age: int, weight_kg: float, creatinine_mg_dl: float, female: bool) -> float:
     """Creatinine clearance in mL/min."""
     crcl = (140 - age) * weight_kg / (72 * creatinine_mg_dl)
     return crcl * 0.85 if female else crcl
+
+
+def indication_of(kb: KnowledgeBase, drug_id: str, diagnoses: list[str]) -> str | None:
+    """What the drug is given for in a patient with these diagnoses (main condition first): the
+    first one it treats, else None (its default use, which the indication bank's reason names)."""
+    return next((c for c in diagnoses if kb.treats(drug_id, c)), None)

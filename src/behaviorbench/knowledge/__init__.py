@@ -6,6 +6,7 @@ from behaviorbench.knowledge.models import (
     ECG_RHYTHMS,
     PATIENT_STATES,
     Analyte,
+    ClassInteraction,
     Condition,
     Contraindication,
     DoseRule,
@@ -15,13 +16,14 @@ from behaviorbench.knowledge.models import (
     LabFinding,
     Precheck,
     Procedure,
-    RenalRule,
+    RenalTier,
 )
 
 __all__ = [
     "ECG_RHYTHMS",
     "PATIENT_STATES",
     "Analyte",
+    "ClassInteraction",
     "Condition",
     "Contraindication",
     "DoseRule",
@@ -32,7 +34,7 @@ __all__ = [
     "LabFinding",
     "Precheck",
     "Procedure",
-    "RenalRule",
+    "RenalTier",
     "find_inconsistencies",
     "knowledge_base_hash",
     "load_knowledge_base",

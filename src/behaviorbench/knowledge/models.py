@@ -12,21 +12,48 @@ class _Strict(BaseModel):
 
 
 class Analyte(_Strict):
-    """A lab test with its adult reference range and critical limits (both in `unit`)."""
+    """A lab test with its adult reference range and critical limits (both in `unit`).
+
+    `low`/`high` are the male (or unisex) range; `female_low`/`female_high` replace them for women
+    where the sexes differ. A `low` of 0 means the analyte has no low abnormal: values never go
+    below it.
+    """
 
     id: str
     name: str
     aliases: list[str] = []
     panel: str
     unit: str
-    low: float
+    low: float = Field(ge=0)
     high: float
+    female_low: float | None = Field(default=None, ge=0)
+    female_high: float | None = None
     critical_low: float | None = None
     critical_high: float | None = None
     decimals: int = Field(ge=0, le=3)
 
+    def range_for(self, female: bool) -> tuple[float, float]:
+        """The reference range for this sex."""
+        if not female:
+            return self.low, self.high
+        low = self.low if self.female_low is None else self.female_low
+        return low, self.high if self.female_high is None else self.female_high
+
+    @property
+    def has_low(self) -> bool:
+        """Whether a value below the range means something (not for D-dimer, troponin, CRP ...)."""
+        return self.low > 0
+
     @model_validator(mode="after")
     def _ordered(self) -> Analyte:
+        for female in (False, True):
+            low, high = self.range_for(female)
+            if not low < high:
+                raise ValueError(f"{self.id}: reference low must be below high")
+            if self.critical_low is not None and not self.critical_low < low:
+                raise ValueError(f"{self.id}: critical_low must be below the reference range")
+            if self.critical_high is not None and not self.critical_high > high:
+                raise ValueError(f"{self.id}: critical_high must be above the reference range")
         if not self.low < self.high:
             raise ValueError(f"{self.id}: reference low must be below high")
         if self.critical_low is not None and not self.critical_low < self.low:
@@ -60,31 +87,86 @@ class Condition(_Strict):
     first_line_drugs: list[str] = []
     ecg_rhythm: str | None = None
     chronic: bool = False
+    implies_states: list[str] = []
+    """Patient states the condition itself establishes (an ectopic pregnancy implies pregnancy)."""
+
+
+class RenalTier(_Strict):
+    """Below `crcl_below` mL/min (Cockcroft-Gault) the dose changes: a new `amount`, a `factor`
+    on the amount, a new `frequency`, or `avoid` (no safe dose)."""
+
+    crcl_below: float = Field(gt=0)
+    amount: float | None = Field(default=None, gt=0)
+    factor: float | None = Field(default=None, gt=0, lt=1)
+    frequency: str | None = None
+    avoid: bool = False
+
+    @model_validator(mode="after")
+    def _says_something(self) -> RenalTier:
+        changes = self.amount is not None or self.factor is not None or self.frequency is not None
+        if self.avoid == changes:
+            raise ValueError("a renal tier either avoids the drug or changes amount, factor or frequency")
+        if self.amount is not None and self.factor is not None:
+            raise ValueError("a renal tier sets amount or factor, not both")
+        return self
 
 
 class DoseRule(_Strict):
-    """How to dose a drug for an adult. `per_kg` doses multiply by weight; `max_dose` caps a single dose."""
+    """How to dose a drug for an adult for one indication.
 
-    amount: float
+    `per_kg` doses multiply by body weight, `per_m2` by body-surface area (Mosteller); `max_dose`
+    caps a single dose. `amount` is the dose the generator orders; `amount_low` and `amount_high`
+    bound the range a prescriber may correctly choose (both default to `amount`). `conditions` are the
+    knowledge-base condition ids this is the dose for. `renal` tiers are ordered from the highest
+    CrCl threshold down; the lowest one the patient is below applies.
+    """
+
+    indication: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str
+    conditions: list[str] = []
+    amount: float = Field(gt=0)
+    amount_low: float | None = None
+    amount_high: float | None = None
     unit: Literal["mg", "mcg", "g", "units", "mEq", "mL"]
     per_kg: bool = False
+    per_m2: bool = False
     route: Literal["PO", "IV", "IM", "SC", "SL", "INH", "PR", "TOP"]
     frequency: str
     max_dose: float | None = None
-    indication: str = ""
+    renal: list[RenalTier] = []
 
+    @model_validator(mode="after")
+    def _consistent(self) -> DoseRule:
+        if self.per_kg and self.per_m2:
+            raise ValueError("a dose is per kg or per m2, not both")
+        if self.amount_high is not None and not self.amount_high >= self.amount:
+            raise ValueError("amount_high must not be below amount")
+        if self.amount_low is not None and not self.amount_low <= self.amount:
+            raise ValueError("amount_low must not be above amount")
+        limits = [tier.crcl_below for tier in self.renal]
+        if limits != sorted(limits, reverse=True) or len(set(limits)) != len(limits):
+            raise ValueError("renal tiers must go from the highest crcl_below down, each once")
+        return self
 
-class RenalRule(_Strict):
-    """Below `crcl_below` mL/min (Cockcroft-Gault), multiply the dose by `factor` or change frequency."""
-
-    crcl_below: float
-    factor: float | None = None
-    frequency: str | None = None
-    avoid: bool = False
+    def renal_tier(self, crcl: float) -> RenalTier | None:
+        """The tier this CrCl falls in, or None when the usual dose applies."""
+        tiers = [tier for tier in self.renal if crcl < tier.crcl_below]
+        return tiers[-1] if tiers else None
 
 
 class Interaction(_Strict):
     drug: str
+    effect: str
+    severity: Literal["major", "moderate"]
+
+
+class ClassInteraction(_Strict):
+    """An interaction between every drug of one class and every drug of another (or the same)
+    class, e.g. a vitamin K antagonist with any NSAID. The loader adds it to each pair of drugs
+    that does not list that pair itself."""
+
+    id: str
+    between: tuple[str, str]
     effect: str
     severity: Literal["major", "moderate"]
 
@@ -110,7 +192,15 @@ ECG_RHYTHMS: frozenset[str] = frozenset(
 """The rhythms the ECG renderer can draw; `Condition.ecg_rhythm` must be one of them."""
 
 PATIENT_STATES: frozenset[str] = frozenset(
-    {"pregnancy", "severe_renal_impairment", "hepatic_failure", "long_qt", "active_bleeding", "hyperkalemia"}
+    {
+        "pregnancy",
+        "postpartum",
+        "severe_renal_impairment",
+        "hepatic_failure",
+        "long_qt",
+        "active_bleeding",
+        "hyperkalemia",
+    }
 )
 
 
@@ -120,14 +210,34 @@ class Drug(_Strict):
     brand_names: list[str] = []
     drug_class: str
     allergy_class: str | None = None
-    dose: DoseRule
-    renal: RenalRule | None = None
+    classes: list[str] = []
+    """Groups that class interactions (interactions.yaml) name: nsaid, serotonergic, ..."""
+    doses: list[DoseRule] = Field(min_length=1)
+    """One rule per indication; the first is the drug's default use."""
     interactions: list[Interaction] = []
     contraindications: list[Contraindication] = []
     required_checks: list[str] = []
     qt_prolonging: bool = False
     teratogenic: bool = False
     high_alert: bool = False
+
+    @property
+    def dose(self) -> DoseRule:
+        """The default dose rule (the drug's usual use)."""
+        return self.doses[0]
+
+    def rule(self, indication: str | None) -> DoseRule:
+        """The dose rule for an indication slug or condition id; the default one otherwise."""
+        if indication is not None:
+            for rule in self.doses:
+                if indication == rule.indication or indication in rule.conditions:
+                    return rule
+        return self.doses[0]
+
+    @property
+    def interaction_classes(self) -> set[str]:
+        """`classes` plus the flags that are classes too (qt_prolonging)."""
+        return set(self.classes) | ({"qt_prolonging"} if self.qt_prolonging else set())
 
 
 class Precheck(_Strict):
@@ -136,6 +246,9 @@ class Precheck(_Strict):
     id: str
     name: str
     analytes: list[str] = []
+    """Every one must be reported before the check counts as done (potassium alone is not a QTc check)."""
+    findings: list[str] = []
+    """Non-lab parts that must be reported too, as words a report would use ("QTc")."""
     test: str
     applies_to: list[str]
     rationale: str
@@ -161,3 +274,20 @@ class KnowledgeBase(_Strict):
     prechecks: dict[str, Precheck]
     units: frozenset[str]
     procedures: dict[str, Procedure] = {}
+    class_interactions: dict[str, ClassInteraction] = {}
+
+    def implied_states(self, condition_ids: list[str]) -> set[str]:
+        """Patient states that these conditions establish."""
+        return {s for c in condition_ids if c in self.conditions for s in self.conditions[c].implies_states}
+
+    def treats(self, drug_id: str, condition_id: str) -> bool:
+        """Whether the drug is a first-line treatment of the condition or has a dose rule for it."""
+        condition = self.conditions.get(condition_id)
+        in_rules = any(condition_id in rule.conditions for rule in self.drugs[drug_id].doses)
+        return in_rules or (condition is not None and drug_id in condition.first_line_drugs)
+
+    def waived_states(self, drug_id: str, condition_ids: list[str]) -> set[str]:
+        """States that do not count against a drug because a condition it treats implies them
+        (methotrexate for an ectopic pregnancy is not "a teratogen in pregnancy")."""
+        treated = [c for c in condition_ids if self.treats(drug_id, c)]
+        return self.implied_states(treated)
