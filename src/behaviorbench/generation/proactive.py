@@ -16,6 +16,7 @@ from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, number
 from behaviorbench.generation.script import Line, Scene, Task
+from behaviorbench.knowledge.models import PATIENT_STATES
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -160,12 +161,18 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 
 def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A usual-frequency drug ordered every hour."""
-    simple = set(ctx.bank.get("problems.simple_frequencies"))
-    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in simple]
+    """A drug ordered at another drug's frequency (too often or too rarely)."""
+    hours = ctx.bank.get("problems.frequency_hours")
+    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
     drug_id = ctx.choose_drug(rng, options)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    wrong_frequency = ctx.bank.get("problems.wrong_frequency")
+    # The wrong frequency is another drug's right one, so every frequency is as common in controls.
+    others = [
+        ctx.dose(d).frequency
+        for d in options
+        if hours[ctx.dose(d).frequency] != hours[dose.frequency] and ctx.dose(d).route == dose.route
+    ]
+    wrong_frequency = rng.choice(others or [f for f, h in hours.items() if h != hours[dose.frequency]])
     wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
@@ -374,47 +381,80 @@ def _normal(ctx: CaseContext, analyte_id: str) -> bool:
 
 
 def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
-    """(drug or procedure, precheck) pairs whose check, once done, would come back normal."""
+    """(drug or procedure, precheck) pairs whose check, once done, would come back normal, for
+    items that need no other check (so the control, which did this one, leaves nothing undone)."""
     patient = ctx.patient
     could_be_pregnant = patient.female and patient.age < 50
-    options = []
+    needed: dict[str, list[str]] = {}
     for precheck in ctx.kb.prechecks.values():
         if "beta_hcg" in precheck.analytes and not could_be_pregnant:
             continue
-        if not all(_normal(ctx, a) for a in precheck.analytes):
-            continue
         for item in precheck.applies_to:
-            if (
-                item in ctx.kb.drugs
-                and item in ctx.safe_drugs
-                and ctx.dose(item) is not None
-                or (
-                    item in ctx.kb.procedures
-                    and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
-                )
-            ):
-                options.append((item, precheck.id))
-    return options
+            needed.setdefault(item, []).append(precheck.id)
+    options = []
+    for item, checks in needed.items():
+        precheck = ctx.kb.prechecks[checks[0]]
+        if len(checks) > 1 or not all(_normal(ctx, a) for a in precheck.analytes):
+            continue
+        if (
+            item in ctx.kb.drugs
+            and item in ctx.safe_drugs
+            and ctx.dose(item) is not None
+            or (
+                item in ctx.procedures
+                and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
+            )
+        ):
+            options.append((item, precheck.id))
+    return sorted(options)
+
+
+def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
+    """Whether reporting check `report` would also do check `needed` (same test, or every analyte)."""
+    a, b = ctx.kb.prechecks[report], ctx.kb.prechecks[needed]
+    if b.analytes:
+        return set(b.analytes) <= set(a.analytes)
+    return a.test == b.test
+
+
+def _check_report(ctx: CaseContext, rng: random.Random, precheck_id: str, variants: dict[str, dict]) -> Line:
+    """A line reporting a check as done, every analyte of it with its value."""
+    precheck = ctx.kb.prechecks[precheck_id]
+    if precheck.analytes:
+        values = [f"{ctx.analyte_name(a)} {ctx.lab(a)}" for a in precheck.analytes]
+        variant = variants["analytes"]
+        return ctx.say(variant["role"], variant["text"], report=_join(values))
+    variant = variants["test"]
+    return ctx.say(variant["role"], variant["text"], test=precheck.test, result="normal")
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """The team settles on a drug or procedure whose precheck nobody did; the control did it."""
+    """The team settles on a drug or procedure whose precheck nobody did; the control did it.
+
+    Both twins hear a check reported in the same words: the control the one the plan needs, the
+    problem another check drawn from the same options, so no report is a problem-only line."""
     options = omission_options(ctx)
+    fitting = set(ctx.plausible([i for i, _ in options if i in ctx.kb.drugs])) | ctx.procedures
+    options = [o for o in options if o[0] in fitting] or options
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
     options = [o for o in options if o[0] in featured] if ctx.unseen and featured else options
     fresh = [o for o in options if o[0] not in ctx.used]
     item, precheck_id = rng.choice([o for o in fresh if o[1] not in ctx.used] or fresh or options)
     ctx.used |= {item, precheck_id}
     precheck = ctx.kb.prechecks[precheck_id]
+    others = [
+        o[1] for o in omission_options(ctx) if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)
+    ] or [p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)]
+    decoy = rng.choice(others)
     base = ctx.bank.get("problems.omission_detection")
-    filler_variant = ctx.pick("problems.omission_detection.filler", rng)
-    if precheck.analytes:
-        done_variant = ctx.pick("problems.omission_detection.done_analyte", rng)
-        analyte_id = precheck.analytes[0]
-        done_fields = {"analyte": ctx.analyte_name(analyte_id), "value": ctx.lab(analyte_id)}
-    else:
-        done_variant = ctx.pick("problems.omission_detection.done_test", rng)
-        done_fields = {"test": precheck.test, "result": "normal"}
+    variants = {
+        "analytes": ctx.pick("problems.omission_detection.done_analytes", rng),
+        "test": ctx.pick("problems.omission_detection.done_test", rng),
+    }
     lead = _distractor(ctx, rng)
     if item in ctx.kb.drugs:
         drug = ctx.drug(item)
@@ -435,10 +475,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
             procedure=name,
         )
         plan = f"the {name}"
-    if positive:
-        check = ctx.say(filler_variant["role"], filler_variant["text"])
-    else:
-        check = ctx.say(done_variant["role"], done_variant["text"], **done_fields)
+    check = _check_report(ctx, rng, decoy if positive else precheck_id, variants)
     flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale.rstrip("."))
     target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
     task = _pair_task(
@@ -605,16 +642,44 @@ def lay_allergy_name(ctx: CaseContext, allergy_class: str) -> str:
     return options[stable_hash(key) % len(options)]
 
 
-def _unsafe_order(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> tuple[Trigger, str]:
-    alternative = alternative_to(ctx, rng, drug_id)
+def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
+    """The drugs the plan draws a safety problem of this kind from, as often as it would draw each
+    (one entry per interaction or contraindication a drug has)."""
+    kb, pools = ctx.kb, ctx.pools
+    drugs = pools.featured(list(pools.drugs))
+    if kind == "allergy":
+        return sorted(d for d in pools.drugs if kb.drugs[d].allergy_class)
+    if kind == "interaction":
+        return [
+            d
+            for d in drugs
+            for i in kb.drugs[d].interactions
+            if i.severity == "major" and i.drug in pools.drugs and kb.drugs[i.drug].dose.route == "PO"
+        ]
+    return [
+        d
+        for d in drugs
+        for c in kb.drugs[d].contraindications
+        if c.condition in PATIENT_STATES or c.condition in pools.chronic
+    ]
+
+
+def _unsafe_order(
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
+) -> tuple[Trigger, str]:
+    """The order of the problem drug, or in the control a drug that is safe for this patient drawn
+    from the same pool the problem drug came from, so no drug name belongs to problems only."""
+    safe = set(ctx.dosable())
+    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id]
+    alternative = rng.choice(pool) if pool else alternative_to(ctx, rng, drug_id)
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
-    safe = ctx.drug(alternative)
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
-    return _order(
-        ctx, rng, positive, dose.order(drug), right.order(safe), _dose_target(right), reason
-    ), alternative
+    order = _order(
+        ctx, rng, positive, dose.order(drug), right.order(ctx.drug(alternative)), _dose_target(right), reason
+    )
+    return order, alternative
 
 
 def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
@@ -627,7 +692,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
     heard = lay if variant["role"] in ("patient", "family") else allergen
     note = ctx.say(variant["role"], variant["text"], allergen=heard, reaction=reaction)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "allergy")
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
         drug=drug.name,
         allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True),
@@ -655,7 +720,7 @@ def safety_interaction(
     effect = next(i.effect for i in drug.interactions if i.drug == other_id)
     note, _ = ctx.phrase("problems.safety_alert.home_med_note", rng, drug=other.name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "interaction")
     flag = ctx.bank.get("problems.safety_alert.interaction_flag").format(
         drug=drug.name, other=other.name, effect=effect.rstrip(".")
     )
@@ -687,7 +752,7 @@ def safety_contraindication(
     else:
         note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "contraindication")
     flag = base["contraindication_flag"].format(drug=drug.name, reason=reason.rstrip("."))
     task = _pair_task(
         Category.safety_alert,
