@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from behaviorbench.generation.banks import PhraseBank
-from behaviorbench.generation.doses import Dose, dose_for, number
+from behaviorbench.generation.doses import Dose, dose_for, indication_of, number
 from behaviorbench.generation.patient import Patient
 from behaviorbench.generation.pools import Pools
-from behaviorbench.generation.script import Line, capitalized
+from behaviorbench.generation.script import Line, Task, capitalized
 from behaviorbench.knowledge.models import Analyte, Drug
 
 
@@ -33,13 +33,18 @@ FALLBACK_ROLE: dict[str, str] = {
 """Who speaks a line written for a role the setting's cast lacks."""
 
 PRONOUNS: dict[bool, dict[str, str]] = {
-    True: {"they": "she", "their": "her", "them": "her"},
-    False: {"they": "he", "their": "his", "them": "him"},
+    True: {"they": "she", "their": "her", "them": "her", "They": "She"},
+    False: {"they": "he", "their": "his", "them": "him", "They": "He"},
 }
 """The patient's pronouns by `Patient.female`, for the {they}/{their}/{them} fields."""
-RELEVANT_SHARE, SUPPORTIVE_SHARE = 0.8, 0.9
-"""A task's drug is one treating the patient's conditions this often, else up to the second
-figure a supportive drug (with its reason), else any drug (with its reason)."""
+OWN_SHARE, BACKGROUND_SHARE = 0.6, 0.25
+"""A task's drug treats the main condition this often, a comorbidity (or is a home medication) up
+to the second share more, else it is a supportive drug (with its reason); a drug for another
+condition of the same system, or any drug, only when no such drug fits the task."""
+MIN_STORY_DRUGS = 8
+"""Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
+PRESCRIBERS: tuple[str, ...] = ("attending", "resident", "intern", "consultant")
+"""Roles that change orders: a flag about an order is answered by its author when one of these."""
 _STRAY_SPACE = re.compile(r" +(?=[.,;:?!])|(?<= ) +")
 
 
@@ -74,10 +79,15 @@ class CaseContext:
     """Phrase-bank variants already said in this case (path:id), so no line comes back."""
     speaks: bool = True
     """False when the patient's condition keeps them from speaking for themselves."""
+    procedures: frozenset[str] = frozenset()
+    """The procedures this patient's condition may call for (a plan proposes no other)."""
     _doses: dict[str, Dose | None] = field(default_factory=dict)
     _dosable: list[str] | None = None
     _relevant: set[str] | None = None
     _reasons: dict[str, str] = field(default_factory=dict)
+    _tiers: list[set[str]] | None = None
+    phase: str = ""
+    """The phase of the course the scene being written belongs to (`Phase` name)."""
 
     @property
     def unseen(self) -> bool:
@@ -157,6 +167,33 @@ class CaseContext:
             role = rng.choice([r for r in self.cast if r not in ("patient", "family")])
         return self.say(role, text)
 
+    def phase_line(self, phase: str, urgent: bool, rng: random.Random) -> Line:
+        """A line that moves the case into a phase of its course ("Let's look at the bloods.")."""
+        path = f"story.phases.{phase}"
+        if urgent and phase in self.bank.get("story.urgent_phases"):
+            path = f"story.urgent_phases.{phase}"
+        variant = self.pick(path, rng)
+        return self.say(variant["role"], variant["text"])
+
+    def disposition_line(self, acuity: str, rng: random.Random) -> Line:
+        """Where the patient goes next, as the case's last line."""
+        variant = self.pick(f"story.disposition.{acuity}", rng)
+        return self.say(variant["role"], variant["text"])
+
+    def reaction(self, task: Task, subtype: str, rng: random.Random) -> Line:
+        """The team's answer to a flag: the order's author (or the resident) acknowledges and fixes
+        it. Drawn from its own stream without marking anything said, so the twin without the
+        problem (and without this line) keeps the same later wording."""
+        node = self.bank.get(f"story.reactions.{task.category.value}")
+        path = f"story.reactions.{task.category.value}.{subtype if subtype in node else 'default'}"
+        author = task.slot.role if task.slot.role in PRESCRIBERS else "resident"
+        every = self.bank.variants(path, self.unseen)
+        variant = rng.choice([v for v in every if v["role"] != task.slot.role] or every)
+        answers = task.target.answers if task.target is not None else []
+        item = spoken(answers[0].split("|")[0]) if answers else ""
+        role = author if variant["role"] == "author" else variant["role"]
+        return self.say(role, variant["text"], item=item)
+
     # --- facts ---------------------------------------------------------------------------------
 
     def analyte(self, analyte_id: str) -> Analyte:
@@ -194,14 +231,23 @@ class CaseContext:
     def dose(self, drug_id: str) -> Dose | None:
         """This patient's dose of a drug (memoised: tasks ask for the same drugs again and again)."""
         if drug_id not in self._doses:
-            p = self.patient
-            self._doses[drug_id] = dose_for(self.drug(drug_id), p.weight_kg, p.crcl)
+            self._doses[drug_id] = dose_for(self.drug(drug_id), self.indication(drug_id), self.patient)
         return self._doses[drug_id]
 
+    def indication(self, drug_id: str) -> str | None:
+        """What this patient gets the drug for: the first of their conditions it treats, else
+        None (the drug's default use, the one its indication-bank reason names)."""
+        p = self.patient
+        return indication_of(self.kb, drug_id, [p.condition.id, *p.chronic])
+
     def dosable(self) -> list[str]:
-        """Safe drugs that have a dose for this patient."""
+        """Safe drugs that have a dose for this patient, among those the story could order when
+        there are enough of them for every kind of task (a few need a particular unit or schedule)."""
         if self._dosable is None:
-            self._dosable = [d for d in self.safe_drugs if self.dose(d) is not None]
+            fitting = [d for d in self.plausible(self.safe_drugs) if self.dose(d) is not None]
+            if len(fitting) < MIN_STORY_DRUGS:
+                fitting = [d for d in self.safe_drugs if self.dose(d) is not None]
+            self._dosable = fitting
         return self._dosable
 
     def unsafe_names(self) -> list[str]:
@@ -236,21 +282,47 @@ class CaseContext:
         """The drug's name with its reason when it needs one ("vancomycin for the line infection")."""
         return self.drug(drug_id).name + self.reason(drug_id)
 
+    def story_tiers(self) -> list[set[str]]:
+        """Drugs in the order a story reaches for them: the main condition's first-line drugs, those
+        of the comorbidities and home medications, supportive drugs, then drugs for conditions of
+        the same organ system (a plausible complication)."""
+        if self._tiers is None:
+            p, kb = self.patient, self.kb
+            own = set(p.condition.first_line_drugs)
+            background = set(p.home_meds)
+            for chronic in p.chronic:
+                background |= set(kb.conditions[chronic].first_line_drugs)
+            supportive = set(self.bank.get("indications.supportive"))
+            system = p.condition.source.system
+            related = {d for c in kb.conditions.values() if c.system == system for d in c.first_line_drugs}
+            self._tiers = [own, background - own, supportive - own - background, related]
+        return self._tiers
+
+    def plausible(self, candidates: list[str]) -> list[str]:
+        """The candidates this patient's story could involve (all of them when none could)."""
+        tiers = self.story_tiers()
+        fitting = [d for d in candidates if any(d in tier for tier in tiers)]
+        return fitting or list(candidates)
+
     def choose_drug(self, rng: random.Random, candidates: list[str]) -> str | None:
-        """One of `candidates`: a held-out one in test_unseen, else mostly one relevant to the patient."""
+        """One of `candidates`: a held-out one in test_unseen, else one the story reaches for. In the
+        resuscitation phase only the main condition's own drugs when any fits; otherwise mostly
+        those, sometimes a comorbidity's or a supportive drug."""
         if not candidates:
             return None
         options = self.pools.featured(sorted(candidates))
         options = [d for d in options if d not in self.used] or options
-        wanted = self.relevant_drugs()
-        relevant = [d for d in options if d in wanted]
-        supportive = set(self.bank.get("indications.supportive"))
-        helpful = [d for d in options if d in supportive]
+        tiers = [[d for d in options if d in tier] for tier in self.story_tiers()]
+        own, background, supportive, related = tiers
         draw = rng.random()
-        if relevant and draw < RELEVANT_SHARE:
-            options = relevant
-        elif helpful and draw < SUPPORTIVE_SHARE:
-            options = helpful
+        if own and (draw < OWN_SHARE or self.phase == "resuscitation" or not (background or supportive)):
+            options = own
+        elif background and (draw < OWN_SHARE + BACKGROUND_SHARE or not supportive):
+            options = background
+        elif supportive:
+            options = supportive
+        elif related:
+            options = related
         chosen = rng.choice(options)
         self.used.add(chosen)
         return chosen

@@ -241,12 +241,12 @@ def timeline(ctx: CaseContext, rng: random.Random) -> Scene:
 
 
 def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
-    """A weight- and/or renal-adjusted dose with its arithmetic."""
+    """A weight- and/or renal-adjusted dose with its arithmetic, for a drug the story calls for
+    (one that needs no calculation rather than an unrelated one that does)."""
     patient = ctx.patient
-    dosable = ctx.dosable()
-    drug_id = ctx.choose_drug(
-        rng, [d for d in dosable if needs_calculation(ctx.drug(d), patient.crcl)] or dosable
-    )
+    dosable = ctx.plausible(ctx.dosable())
+    calculated = [d for d in dosable if needs_calculation(ctx.drug(d), ctx.indication(d), patient.crcl)]
+    drug_id = ctx.choose_drug(rng, dosable if ctx.phase == "resuscitation" or not calculated else calculated)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     setup, _ = ctx.phrase(
         "questions.dose_setup",
@@ -256,15 +256,7 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
         crcl=patient.crcl,
     )
     question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name, reason=ctx.reason(drug_id))
-    rule = drug.dose
-    working = []
-    if rule.per_kg:
-        working.append(f"{number(rule.amount)} {rule.unit}/kg x {patient.weight_kg} kg")
-    if rule.max_dose is not None and rule.per_kg and rule.amount * patient.weight_kg > rule.max_dose:
-        working.append(f"capped at {number(rule.max_dose)} {rule.unit}")
-    if drug.renal is not None and patient.crcl < drug.renal.crcl_below:
-        working.append(f"renally adjusted for CrCl {patient.crcl} mL/min")
-    response = f"{dose.order(drug)}" + (f" ({'; '.join(working)})." if working else ".")
+    response = f"{dose.order(drug)}" + (f" ({'; '.join(dose.working)})." if dose.working else ".")
     target = Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)
     task = Task(Category.dose_calculation, question, Behavior.reactive, response, target, [setup, question])
     return Scene([setup, question], [task])
