@@ -24,8 +24,8 @@ NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 
 def name_pattern() -> re.Pattern[str]:
     """Every name the generator can say: people (the cast's first and last names, the assistant's
-    names, with a title) and the knowledge base's drugs (with brand names), analytes and conditions with their aliases;
-    longest first so "Dr. Ito" wins over "Ito"."""
+    names, with a title) and the knowledge base's drugs (with brand names), analytes and conditions
+    (with their aliases); longest first so "Dr. Ito" wins over "Ito"."""
     cast = load_phrase_bank().get("cast")
     kb = load_knowledge_base()
     names = set(cast["first_names"]) | set(cast["last_names"]) | set(cast["assistant_names"])
