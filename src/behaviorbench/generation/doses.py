@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from behaviorbench.knowledge.models import DoseRule, Drug, KnowledgeBase
+from behaviorbench.knowledge.models import DoseRule, Drug, KnowledgeBase, RenalTier
 
 
 class Dosed(Protocol):
@@ -37,11 +37,11 @@ class Dose:
     unit: str
     route: str
     frequency: str
-    working: list[str] = field(default_factory=list, compare=False)
-    """The arithmetic that led here ("60 units/kg x 82 kg", "capped at 4000 units", ...)."""
     low: float | None = field(default=None, compare=False)
     high: float | None = field(default=None, compare=False)
     """The correct range for this patient (None: only `amount`)."""
+    basis: tuple[DoseRule, Dosed, RenalTier | None] | None = field(default=None, compare=False, repr=False)
+    """The rule, patient and renal tier it came from, for `working`."""
 
     @property
     def text(self) -> str:
@@ -51,6 +51,20 @@ class Dose:
     def order(self, drug: Drug) -> str:
         """A full order, e.g. "enoxaparin 80 mg SC q12h"."""
         return f"{drug.name} {self.text} {self.route} {self.frequency}"
+
+    @property
+    def working(self) -> list[str]:
+        """The arithmetic that led here ("60 units/kg x 82 kg", "capped at 4000 units", ...)."""
+        if self.basis is None:
+            return []
+        rule, patient, tier = self.basis
+        steps: list[str] = []
+        _scaled(rule, rule.amount if tier is None or tier.amount is None else tier.amount, patient, steps)
+        if tier is not None:
+            steps.append(
+                f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
+            )
+        return steps
 
 
 def number(value: float) -> str:
@@ -103,12 +117,11 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
     """The adult dose of `drug` for `indication` (a condition id or indication slug; None: the
     drug's default use) in this patient, or None if the patient's CrCl rules the drug out."""
     rule = drug.rule(indication)
-    working: list[str] = []
-    amount = _scaled(rule, rule.amount, patient, working)
+    amount = _scaled(rule, rule.amount, patient, None)
     low = _scaled(rule, rule.amount_low, patient, None) if rule.amount_low is not None else None
     high = _scaled(rule, rule.amount_high, patient, None) if rule.amount_high is not None else None
     frequency = rule.frequency
-    tier = rule.renal_tier(patient.crcl)
+    tier = rule.renal_tier(patient.crcl) if rule.renal else None
     if tier is not None:
         if tier.avoid:
             return None
@@ -121,19 +134,22 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
             high = high * tier.factor if high is not None else None
         if tier.frequency:
             frequency = tier.frequency
-        working.append(
-            f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
-        )
-    amount = round_dose(amount)
     return Dose(
-        amount,
+        round_dose(amount),
         rule.unit,
         rule.route,
         frequency,
-        working,
         None if low is None else round_dose(low),
         None if high is None else round_dose(high),
+        (rule, patient, tier),
     )
+
+
+def avoided(drug: Drug, indication: str | None, crcl: float) -> bool:
+    """Whether this CrCl rules the drug out for this indication (cheaper than `dose_for`)."""
+    rule = drug.rule(indication)
+    tier = rule.renal_tier(crcl) if rule.renal else None
+    return tier is not None and tier.avoid
 
 
 def needs_calculation(drug: Drug, indication: str | None, crcl: float) -> bool:

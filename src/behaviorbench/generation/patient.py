@@ -140,7 +140,22 @@ def _vital(rng: random.Random, band: str, decimals: int) -> float:
 
 
 VITAL_DECIMALS = {"temperature": 1}
-INCIDENTAL_EXCLUDED = {"creatinine", "potassium", "sodium", "glucose"}
+INCIDENTAL_EXCLUDED = {
+    "creatinine",
+    "potassium",
+    "sodium",
+    "glucose",
+    "beta_hcg",
+    "acetaminophen_level",
+    "troponin",
+    "lactate",
+    "ph",
+    "pco2",
+    "po2",
+}
+"""Analytes never drawn as a chronic, just-out-of-range finding nobody acts on: the drivers of
+dosing, and results that are never "nothing we'd act on" (a positive hCG, a troponin, a lactate,
+a blood gas, a drug level)."""
 
 
 def simulate_patient(

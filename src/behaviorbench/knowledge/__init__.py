@@ -5,6 +5,7 @@ from behaviorbench.knowledge.load import knowledge_base_hash, load_knowledge_bas
 from behaviorbench.knowledge.models import (
     ECG_RHYTHMS,
     PATIENT_STATES,
+    Abbreviation,
     Analyte,
     ClassInteraction,
     Condition,
@@ -22,6 +23,7 @@ from behaviorbench.knowledge.models import (
 __all__ = [
     "ECG_RHYTHMS",
     "PATIENT_STATES",
+    "Abbreviation",
     "Analyte",
     "ClassInteraction",
     "Condition",

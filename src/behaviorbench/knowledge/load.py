@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.knowledge.consistency import find_inconsistencies
 from behaviorbench.knowledge.models import (
+    Abbreviation,
     Analyte,
     ClassInteraction,
     Condition,
@@ -39,6 +40,7 @@ ENTRY_FILES: dict[str, type[BaseModel]] = {
     "prechecks.yaml": Precheck,
     "procedures.yaml": Procedure,
     "interactions.yaml": ClassInteraction,
+    "abbreviations.yaml": Abbreviation,
 }
 UNITS_FILE = "units.yaml"
 DATA_FILES: tuple[str, ...] = (*ENTRY_FILES, UNITS_FILE)
@@ -55,6 +57,7 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
         conditions=entries["conditions.yaml"],
         drugs=_with_class_interactions(entries["drugs.yaml"], entries["interactions.yaml"]),
         class_interactions=entries["interactions.yaml"],
+        abbreviations=entries["abbreviations.yaml"],
         prechecks=entries["prechecks.yaml"],
         procedures=entries["procedures.yaml"],
         units=units,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -30,6 +31,9 @@ class Analyte(_Strict):
     female_high: float | None = None
     critical_low: float | None = None
     critical_high: float | None = None
+    plausible_low: float | None = None
+    plausible_high: float | None = None
+    """Beyond these a reported value cannot be a living patient's: a transcription slip."""
     decimals: int = Field(ge=0, le=3)
 
     def range_for(self, female: bool) -> tuple[float, float]:
@@ -56,6 +60,10 @@ class Analyte(_Strict):
                 raise ValueError(f"{self.id}: critical_high must be above the reference range")
         if not self.low < self.high:
             raise ValueError(f"{self.id}: reference low must be below high")
+        if self.plausible_high is not None and not self.plausible_high > (self.critical_high or self.high):
+            raise ValueError(f"{self.id}: plausible_high must be above the critical and reference highs")
+        if self.plausible_low is not None and not self.plausible_low < (self.critical_low or self.low):
+            raise ValueError(f"{self.id}: plausible_low must be below the critical and reference lows")
         if self.critical_low is not None and not self.critical_low < self.low:
             raise ValueError(f"{self.id}: critical_low must be below the reference range")
         if self.critical_high is not None and not self.critical_high > self.high:
@@ -267,6 +275,22 @@ class Procedure(_Strict):
     allergy_class: str | None = None
 
 
+class Abbreviation(_Strict):
+    """An error-prone abbreviation or dose designation that makes an order ambiguous."""
+
+    id: str
+    token: str | None = None
+    pattern: str | None = None
+    meanings: list[str] = Field(min_length=2)
+    source: Literal["joint_commission", "ismp"]
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Abbreviation:
+        if (self.token is None) == (self.pattern is None):
+            raise ValueError("an abbreviation has a token or a pattern, not both")
+        return self
+
+
 class KnowledgeBase(_Strict):
     conditions: dict[str, Condition]
     analytes: dict[str, Analyte]
@@ -275,6 +299,7 @@ class KnowledgeBase(_Strict):
     units: frozenset[str]
     procedures: dict[str, Procedure] = {}
     class_interactions: dict[str, ClassInteraction] = {}
+    abbreviations: dict[str, Abbreviation] = {}
 
     def implied_states(self, condition_ids: list[str]) -> set[str]:
         """Patient states that these conditions establish."""
@@ -282,9 +307,17 @@ class KnowledgeBase(_Strict):
 
     def treats(self, drug_id: str, condition_id: str) -> bool:
         """Whether the drug is a first-line treatment of the condition or has a dose rule for it."""
-        condition = self.conditions.get(condition_id)
-        in_rules = any(condition_id in rule.conditions for rule in self.drugs[drug_id].doses)
-        return in_rules or (condition is not None and drug_id in condition.first_line_drugs)
+        return condition_id in self.treated_by[drug_id]
+
+    @cached_property
+    def treated_by(self) -> dict[str, frozenset[str]]:
+        """Drug id -> the conditions it treats (first-line or named by one of its dose rules);
+        computed once, since generation asks it for every drug of every case."""
+        treated = {d.id: {c for rule in d.doses for c in rule.conditions} for d in self.drugs.values()}
+        for condition in self.conditions.values():
+            for drug_id in condition.first_line_drugs:
+                treated.setdefault(drug_id, set()).add(condition.id)
+        return {drug_id: frozenset(conditions) for drug_id, conditions in treated.items()}
 
     def waived_states(self, drug_id: str, condition_ids: list[str]) -> set[str]:
         """States that do not count against a drug because a condition it treats implies them
