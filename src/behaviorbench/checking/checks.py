@@ -206,12 +206,17 @@ def _contraindications(chart: Chart, drug: Drug) -> list[tuple[str, str]]:
 
 
 def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
-    """The order against every dose rule of the drug for this patient: renal avoidance, the
-    amount (weight, BSA and renal tier applied), the unit and the dosing interval."""
+    """The order against the drug's dose rules for this patient -- the rule for a condition the
+    patient has when there is one (heparin in a STEMI is dosed for ACS), else any of its uses:
+    renal avoidance, the amount (weight, BSA and renal tier applied), the unit and the interval."""
     if order.unit is None:
         return [("ambiguous", f"{drug.name} {order.amount:g} with no unit")]
     body = chart.body
-    doses = [(rule, dose_for(drug, rule.indication, body)) for rule in drug.doses]
+    if order.per is not None:
+        return []
+    treated = [rule for rule in drug.doses if set(rule.conditions) & set(chart.diagnoses)]
+    rules = treated or drug.doses
+    doses = [(rule, dose_for(drug, rule.indication, body)) for rule in rules]
     if all(dose is None for _, dose in doses):
         return [("renal", f"{drug.name} is to be avoided at CrCl {body.crcl:g} mL/min")]
     live = [(rule, dose) for rule, dose in doses if dose is not None]
@@ -227,8 +232,6 @@ def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
         <= order.amount
         <= (dose.high or dose.amount) * (1 + TOLERANCE)
     ]
-    if order.per is not None:
-        return []
     if not fits:
         wanted = " or ".join(
             sorted({f"{dose.amount:g} {dose.unit} ({rule.indication})" for rule, dose in same_unit})

@@ -73,7 +73,8 @@ def number(value: float) -> str:
 
 
 def round_dose(amount: float) -> float:
-    """Three significant figures: what a prescriber would write, well inside the 10% tolerance."""
+    """Three significant figures: what a prescriber would write for a computed dose, well inside
+    the 10% tolerance (a fixed dose such as 3.375 g is kept as the label writes it)."""
     if amount <= 0:
         return amount
     digits = 2 - math.floor(math.log10(amount))
@@ -134,13 +135,15 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
             high = high * tier.factor if high is not None else None
         if tier.frequency:
             frequency = tier.frequency
+    computed = rule.per_kg or rule.per_m2 or (tier is not None and tier.factor is not None)
+    fit = round_dose if computed else float
     return Dose(
-        round_dose(amount),
+        fit(amount),
         rule.unit,
         rule.route,
         frequency,
-        None if low is None else round_dose(low),
-        None if high is None else round_dose(high),
+        None if low is None else fit(low),
+        None if high is None else fit(high),
         (rule, patient, tier),
     )
 
