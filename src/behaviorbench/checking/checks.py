@@ -206,16 +206,17 @@ def _contraindications(chart: Chart, drug: Drug) -> list[tuple[str, str]]:
 
 
 def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
-    """The order against the drug's dose rules for this patient -- the rule for a condition the
-    patient has when there is one (heparin in a STEMI is dosed for ACS), else any of its uses:
-    renal avoidance, the amount (weight, BSA and renal tier applied), the unit and the interval."""
+    """The order against the drug's dose rule for this patient -- the rule for a condition the
+    patient has when there is one (heparin in a STEMI is dosed for ACS), else the drug's default
+    use (the first rule): renal avoidance, the amount (weight, BSA and renal tier applied), the
+    unit and the interval."""
     if order.unit is None:
         return [("ambiguous", f"{drug.name} {order.amount:g} with no unit")]
     body = chart.body
     if order.per is not None:
         return []
     treated = [rule for rule in drug.doses if set(rule.conditions) & set(chart.diagnoses)]
-    rules = treated or drug.doses
+    rules = treated or drug.doses[:1]
     doses = [(rule, dose_for(drug, rule.indication, body)) for rule in rules]
     if all(dose is None for _, dose in doses):
         return [("renal", f"{drug.name} is to be avoided at CrCl {body.crcl:g} mL/min")]

@@ -153,9 +153,15 @@ def procedures(kb: KnowledgeBase, text: str) -> list[str]:
 
 
 def _masked(kb: KnowledgeBase, text: str) -> str:
-    """`text` with drug names blanked, so "potassium chloride 10" is not read as a potassium."""
+    """`text` with drug names blanked, so "potassium chloride 10" is not read as a potassium (but
+    "acetaminophen level 161" still reads as the level)."""
     pattern, _ = _drug_names(kb)
-    return pattern.sub(lambda m: "#" * len(m.group(0)), text)
+
+    def blank(match: re.Match[str]) -> str:
+        level = text[match.end() : match.end() + 6] == " level"
+        return match.group(0) if level else "#" * len(match.group(0))
+
+    return pattern.sub(blank, text)
 
 
 _VALUE_AFTER = re.compile(rf"^[^\d.;?!#]{{0,28}}?(?<![\w.])(?P<value>-?(?:{_NUMBER}))(?![\d/])")
