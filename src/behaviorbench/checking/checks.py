@@ -16,6 +16,7 @@ from behaviorbench.checking.reading import (
     interval_hours,
     orders,
     procedures,
+    reported,
     said,
     utterance_labs,
 )
@@ -74,7 +75,8 @@ class Chart:
     text: list[str] = field(default_factory=list)
     """Every utterance's text so far."""
     ordered: set[str] = field(default_factory=set)
-    """Drugs and procedures already ordered (prechecks are due before the first order only)."""
+    """Procedures already planned (their prechecks are due before the first plan; a drug's are
+    due at every order until they are done)."""
     pending: list[LabReading] = field(default_factory=list)
     """Critical values just reported that nobody has acknowledged yet."""
 
@@ -134,8 +136,7 @@ def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Find
             *_contraindications(chart, drug),
             *_dosing(chart, drug, order),
         ]
-        if order.drug not in chart.ordered:
-            found += _prechecks(chart, drug.required_checks)
+        found += _prechecks(chart, drug.required_checks)
         findings += [Finding(case_id, index, kind, subject, detail) for kind, detail in found]
     for procedure_id in procedures(kb, utterance.text):
         if procedure_id in chart.ordered or not _planned(utterance.text):
@@ -151,7 +152,6 @@ def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Find
             )
         findings += [Finding(case_id, index, kind, procedure.name, detail) for kind, detail in found]
         chart.ordered.add(procedure_id)
-    chart.ordered |= {o.drug for o in said_orders if not o.home}
     chart.record(utterance, readings)
     return findings
 
@@ -263,7 +263,7 @@ def _prechecks(chart: Chart, check_ids: list[str]) -> list[tuple[str, str]]:
         if "beta_hcg" in check.analytes and not chart.could_be_pregnant():
             continue
         missing = [chart.kb.analytes[a].name for a in check.analytes if a not in chart.labs]
-        missing += [word for word in check.findings if not any(said(text, word) for text in chart.text)]
+        missing += [word for word in check.findings if not any(reported(text, word) for text in chart.text)]
         if not check.analytes and not check.findings:
             named = check.test.removeprefix("a ").removeprefix("an ")
             if not any(said(text, named) for text in chart.text):

@@ -87,12 +87,22 @@ def _drug_names(kb: KnowledgeBase) -> tuple[re.Pattern[str], dict[str, str]]:
 
 
 @_per_kb
-def _procedure_names(kb: KnowledgeBase) -> tuple[re.Pattern[str], dict[str, str]]:
+def _procedure_names(kb: KnowledgeBase) -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
+    """(names matched ignoring case, short aliases matched exactly -- "OR", not "or" -- , name ->
+    procedure id)."""
     owner: dict[str, str] = {}
+    loose, exact = [], []
     for procedure in kb.procedures.values():
         for name in [procedure.name, *procedure.aliases]:
-            owner.setdefault(name.lower(), procedure.id)
-    return _pattern(list(owner)), owner
+            short = len(name) <= 4
+            owner.setdefault(name if short else name.lower(), procedure.id)
+            (exact if short else loose).append(name)
+    return _pattern(loose), _exact(exact), owner
+
+
+def _exact(names: list[str]) -> re.Pattern[str]:
+    ordered = sorted(set(names), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in ordered) + r")(?![\w-])")
 
 
 @_per_kb
@@ -105,9 +115,7 @@ def _analyte_names(kb: KnowledgeBase) -> tuple[re.Pattern[str], re.Pattern[str],
             key = name if len(name) <= 4 else name.lower()
             owner.setdefault(key, analyte.id)
             (exact if len(name) <= 4 else loose).append(name)
-    sorted_exact = sorted(set(exact), key=len, reverse=True)
-    exact_pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in sorted_exact) + r")(?![\w-])")
-    return _pattern(loose), exact_pattern, owner
+    return _pattern(loose), _exact(exact), owner
 
 
 def drug_mentions(kb: KnowledgeBase, text: str) -> list[tuple[str, int, int]]:
@@ -148,8 +156,9 @@ def orders(kb: KnowledgeBase, text: str) -> list[Order]:
 
 def procedures(kb: KnowledgeBase, text: str) -> list[str]:
     """Procedure ids named in `text`."""
-    pattern, owner = _procedure_names(kb)
-    return [owner[m.group(1).lower()] for m in pattern.finditer(text)]
+    loose, exact, owner = _procedure_names(kb)
+    found = [owner[m.group(1).lower()] for m in loose.finditer(text)]
+    return found + [owner[m.group(1)] for m in exact.finditer(text)]
 
 
 def _masked(kb: KnowledgeBase, text: str) -> str:
@@ -234,6 +243,13 @@ def interval_hours(text: str) -> float | None:
 
 def _unit_hours(unit: str) -> float:
     return {"hour": 1.0, "minute": 1 / 60, "day": 24.0, "week": 168.0}[unit]
+
+
+def reported(text: str, finding: str) -> bool:
+    """Whether `text` reports a result for `finding` (a number shortly after it: "QTc 440 ms",
+    "QTc was 452"), not merely asks for it ("get an ECG for QTc")."""
+    pattern = rf"(?<![\w-]){re.escape(finding)}(?![\w-])[^\d.;?!]{{0,20}}?\d"
+    return re.search(pattern, text, re.IGNORECASE) is not None
 
 
 def said(text: str, word: str) -> bool:
