@@ -84,6 +84,7 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         assistant=rng.choice(cast_data["assistant_names"]),
         knobs=knobs,
         speaks=speaks,
+        stream=stream,
     )
     ctx.safe_drugs = [d for d in pools.drugs if _safe(pools, patient, d)]
     ctx.procedures = procedures_for(bank, condition.source)
@@ -266,7 +267,10 @@ def _opening(ctx: CaseContext, rng: random.Random) -> list:
         complaint=complaint(rng, words, patient.condition.presentation, patient.female),
     )
     vitals, _ = ctx.phrase(
-        "questions.opening_vitals", rng, vitals=_vitals_text(patient.vitals), weight=patient.weight_kg
+        "questions.opening_vitals",
+        rng,
+        vitals=_vitals_text(patient.vitals, words["vital_forms"], rng),
+        weight=patient.weight_kg,
     )
     ctx.presentation, ctx.vitals = presentation, vitals
     return [presentation, vitals]
@@ -312,19 +316,18 @@ def complaint(rng: random.Random, words: dict, phrases: tuple[str, ...], female:
     return text
 
 
-VITAL_LABELS = {
-    "heart_rate": "HR {}",
-    "respiratory_rate": "RR {}",
-    "temperature": "T {} C",
-    "spo2": "SpO2 {}%",
-}
+VITAL_SIGNS: tuple[str, ...] = ("heart_rate", "respiratory_rate", "temperature", "spo2")
 
 
-def _vitals_text(vitals: dict[str, float]) -> str:
+def _vitals_text(vitals: dict[str, float], forms: dict[str, list[str]], rng: random.Random) -> str:
+    """The vitals as one speaker says them, each sign in a form drawn from the bank."""
     parts = []
     if "systolic_bp" in vitals and "diastolic_bp" in vitals:
-        parts.append(f"BP {vitals['systolic_bp']:g}/{vitals['diastolic_bp']:g}")
-    for key, label in VITAL_LABELS.items():
+        form = rng.choice(forms["blood_pressure"])
+        parts.append(
+            form.format(systolic=f"{vitals['systolic_bp']:g}", diastolic=f"{vitals['diastolic_bp']:g}")
+        )
+    for key in VITAL_SIGNS:
         if key in vitals:
-            parts.append(label.format(f"{vitals[key]:g}"))
+            parts.append(rng.choice(forms[key]).format(value=f"{vitals[key]:g}"))
     return ", ".join(parts)

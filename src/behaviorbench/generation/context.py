@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from behaviorbench.generation.banks import PhraseBank
+from behaviorbench.generation.banks import PhraseBank, stable_hash
 from behaviorbench.generation.doses import Dose, dose_for, indication_of, number
 from behaviorbench.generation.patient import Patient
 from behaviorbench.generation.pools import Pools
@@ -33,8 +33,8 @@ FALLBACK_ROLE: dict[str, str] = {
 """Who speaks a line written for a role the setting's cast lacks."""
 
 PRONOUNS: dict[bool, dict[str, str]] = {
-    True: {"they": "she", "their": "her", "them": "her", "They": "She"},
-    False: {"they": "he", "their": "his", "them": "him", "They": "He"},
+    True: {"they": "she", "their": "her", "them": "her", "They": "She", "Their": "Her"},
+    False: {"they": "he", "their": "his", "them": "him", "They": "He", "Their": "His"},
 }
 """The patient's pronouns by `Patient.female`, for the {they}/{their}/{them} fields."""
 OWN_SHARE, BACKGROUND_SHARE = 0.6, 0.25
@@ -43,6 +43,9 @@ to the second share more, else it is a supportive drug (with its reason); a drug
 condition of the same system, or any drug, only when no such drug fits the task."""
 MIN_STORY_DRUGS = 8
 """Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
+MARKER_PERCENT = 45
+"""Share (percent) of lines after the opening that start with a conversational marker."""
+NAME_TITLES = frozenset({"Dr", "Mr", "Mrs", "Ms"})
 PRESCRIBERS: tuple[str, ...] = ("attending", "resident", "intern", "consultant")
 """Roles that change orders: a flag about an order is answered by its author when one of these."""
 _STRAY_SPACE = re.compile(r" +(?=[.,;:?!])|(?<= ) +")
@@ -88,6 +91,11 @@ class CaseContext:
     _tiers: list[set[str]] | None = None
     phase: str = ""
     """The phase of the course the scene being written belongs to (`Phase` name)."""
+    stream: str = ""
+    """The twin pair's random-stream name: with the line count it picks how a line starts."""
+    _lines: int = 0
+    _reacted: set[str] = field(default_factory=set)
+    """Reaction variants said so far (kept apart from `said`, which both twins must share)."""
 
     @property
     def unseen(self) -> bool:
@@ -122,15 +130,48 @@ class CaseContext:
             **extra,
         }
 
-    def say(self, role: str, template: str, **extra: Any) -> Line:
+    def say(self, role: str, template: str, vary: bool = True, **extra: Any) -> Line:
         """A line spoken by `role`; the patient's and family's words are relayed when they cannot
-        say them here."""
+        say them here. After the opening, a line may start the way people start sentences
+        ("Okay, ...") or name the assistant at its end; `vary=False` (lines only one twin has)
+        leaves the line as written and the choices of every later line unchanged."""
         text = capitalized(tidy(template.format(**self.fields(extra))))
         if role in ("patient", "family") and role not in self.cast:
             return self._relayed(role, text)
         while role not in self.cast:
             role = FALLBACK_ROLE[role]
+        if vary and self.vitals is not None:
+            text = self._varied(role, text)
         return Line(role, self.cast[role], text)
+
+    def _varied(self, role: str, text: str) -> str:
+        """The line as this speaker starts it, drawn from the case's stream and the number of lines
+        said so far, so both twins of a pair draw alike."""
+        self._lines += 1
+        draw = stable_hash(f"{self.stream}:line{self._lines}")
+        address = f"{self.assistant}, "
+        if text.startswith(address) and text.endswith("?") and draw % 3 == 0:
+            rest = text[len(address) :]
+            return f"{capitalized(rest[:-1])}, {self.assistant}?"
+        return self._marked("lay" if role in ("patient", "family") else "staff", text, draw)
+
+    def _marked(self, kind: str, text: str, draw: int) -> str:
+        """The line with a conversational marker of `kind` in front for MARKER_PERCENT of draws;
+        the first word keeps its capital when it is a name, an abbreviation or "I"."""
+        if draw % 100 >= MARKER_PERCENT:
+            return text
+        markers = self.bank.get(f"story.markers.{kind}")
+        marker = markers[(draw // 100) % len(markers)]
+        first = text.split(" ", 1)[0].strip(",.:;?!'")
+        names = {
+            self.assistant,
+            *self.patient.name.split(),
+            *(w for n in self.cast.values() for w in n.split()),
+        }
+        keep = any(c.isupper() for c in first[1:]) or first in ("I", "I'm", "I'll", "I've", "I'd")
+        keep |= first in names or first in NAME_TITLES or first[:1].isdigit()
+        keep |= marker.endswith(".")
+        return f"{marker} {text if keep else text[:1].lower() + text[1:]}"
 
     def _relayed(self, role: str, text: str) -> Line:
         relay = self.bank.get("cast.relay")
@@ -188,11 +229,15 @@ class CaseContext:
         path = f"story.reactions.{task.category.value}.{subtype if subtype in node else 'default'}"
         author = task.slot.role if task.slot.role in PRESCRIBERS else "resident"
         every = self.bank.variants(path, self.unseen)
-        variant = rng.choice([v for v in every if v["role"] != task.slot.role] or every)
+        others = [v for v in every if v["role"] != task.slot.role] or list(every)
+        variant = rng.choice([v for v in others if v["id"] not in self._reacted] or others)
+        self._reacted.add(variant["id"])
         answers = task.target.answers if task.target is not None else []
         item = spoken(answers[0].split("|")[0]) if answers else ""
         role = author if variant["role"] == "author" else variant["role"]
-        return self.say(role, variant["text"], item=item)
+        line = self.say(role, variant["text"], vary=False, item=item)
+        line.text = self._marked("reaction", line.text, rng.getrandbits(32))
+        return line
 
     # --- facts ---------------------------------------------------------------------------------
 
@@ -244,7 +289,10 @@ class CaseContext:
         """Safe drugs that have a dose for this patient, among those the story could order when
         there are enough of them for every kind of task (a few need a particular unit or schedule)."""
         if self._dosable is None:
-            fitting = [d for d in self.plausible(self.safe_drugs) if self.dose(d) is not None]
+            story = set(self.plausible(self.safe_drugs))
+            if self.unseen:  # test_unseen features its held-out drugs wherever a task allows
+                story |= set(self.pools.featured(self.safe_drugs))
+            fitting = [d for d in self.safe_drugs if d in story and self.dose(d) is not None]
             if len(fitting) < MIN_STORY_DRUGS:
                 fitting = [d for d in self.safe_drugs if self.dose(d) is not None]
             self._dosable = fitting

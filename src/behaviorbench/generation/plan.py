@@ -24,16 +24,17 @@ FIRST_AND_SECOND: dict[Category, tuple[float, float]] = {
     Category.lab_interpretation: (0.85, 0.25),
     Category.treatment_recommendation: (0.8, 0.15),
     Category.dose_calculation: (0.75, 0.3),
-    Category.image_reasoning: (0.6, 0.15),
-    Category.temporal_ordering: (0.7, 0.0),
+    Category.image_reasoning: (0.65, 0.15),
+    Category.temporal_ordering: (0.75, 0.0),
     Category.already_addressed: (0.6, 0.0),
     Category.non_actionable: (1.0, 0.5),
 }
 """Chance that a case asks a category once, and then a second time: a story asks for a diagnosis,
 a lab read or a dose when its course calls for one, not every category in every case."""
-PROBLEM_TASKS = (4, 7)
-"""Inclusive range of proactive tasks per case pair; the twins split their positives, so each case
-holds a few problems (two to four) and the controls of the rest."""
+PROBLEM_TASKS = (5, 7)
+"""Inclusive range of proactive tasks per case pair. A fair coin per task gives the problem to one
+twin and the control to the other, so a case holds three problems on average. The coins are
+independent: a flag's reaction in the context says nothing about the next task's label."""
 ADDRESSED_KNOB_EXTRA = 2
 """More already-addressed tasks in a case whose `already_addressed` knob is on."""
 
@@ -384,7 +385,9 @@ def make_plan(
         spec.subtype = subtype
         spec.phase = _phase(spec, nth, rng)
         specs.append(spec)
-    _balanced_coins(rng, specs)
+    for spec in specs:
+        if GROUP_OF[spec.category] is Group.proactive:
+            spec.coin = rng.randrange(2)
     if urgent and condition.first_line_drugs and not any(s.phase is Phase.treatment for s in specs):
         specs.append(TaskSpec(Category.dose_calculation, reactive.dose_question))
     if urgent:
@@ -423,15 +426,6 @@ def _phase(spec: TaskSpec, nth: int, rng: random.Random) -> Phase:
     ):
         return Phase.disposition
     return PHASE_OF.get((spec.category, spec.subtype), Phase.treatment)
-
-
-def _balanced_coins(rng: random.Random, specs: list[TaskSpec]) -> None:
-    """Each twin gets the positive of every other proactive task, so both hold a few problems."""
-    proactive_specs = [s for s in specs if GROUP_OF[s.category] is Group.proactive]
-    start = rng.randrange(2)
-    order = rng.sample(range(len(proactive_specs)), len(proactive_specs))
-    for rank, position in enumerate(order):
-        proactive_specs[position].coin = (start + rank) % 2
 
 
 def _reactive_kwargs(category: Category, nth: int) -> dict[str, Any]:

@@ -244,7 +244,9 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
     """A weight- and/or renal-adjusted dose with its arithmetic, for a drug the story calls for
     (one that needs no calculation rather than an unrelated one that does)."""
     patient = ctx.patient
-    dosable = ctx.plausible(ctx.dosable())
+    own, background, supportive, _ = ctx.story_tiers()
+    dosable = ctx.dosable()
+    dosable = [d for d in dosable if d in own or d in background or d in supportive] or dosable
     calculated = [d for d in dosable if needs_calculation(ctx.drug(d), ctx.indication(d), patient.crcl)]
     drug_id = ctx.choose_drug(rng, dosable if ctx.phase == "resuscitation" or not calculated else calculated)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
@@ -266,7 +268,10 @@ def treatment(ctx: CaseContext, rng: random.Random, comorbidity: bool = False) -
     """First-line management of the main condition or, asked again, of a chronic comorbidity."""
     chronic = ctx.patient.chronic
     condition = ctx.pools.views[chronic[0]] if comorbidity and chronic else ctx.patient.condition
-    setup, _ = ctx.phrase("questions.treatment_setup", rng, dx=spoken(condition.name))
+    setup_path = (
+        "story.comorbidity_setup" if condition is not ctx.patient.condition else "questions.treatment_setup"
+    )
+    setup, _ = ctx.phrase(setup_path, rng, dx=spoken(condition.name))
     question, _ = ctx.phrase("questions.treatment_recommendation", rng, dx=spoken(condition.name))
     unsafe = ctx.unsafe_names()
     options = [o for o in condition.first_line if not any(n in o.lower() for n in unsafe)] or list(
