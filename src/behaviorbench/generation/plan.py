@@ -53,6 +53,16 @@ class Phase(IntEnum):
 RESUSCITATION_TASKS = 2
 """At most this many orders and dose questions (and no more than the condition has first-line drugs)
 come first, before the work-up, in an urgent case."""
+RESUSCITATION_CATEGORIES = frozenset(
+    {
+        Category.dose_calculation,
+        Category.error_correction,
+        Category.ambiguity_clarification,
+        Category.safety_alert,
+        Category.omission_detection,
+    }
+)
+"""Tasks that are orders (or a dose for one), the only kind a resuscitation starts with."""
 PHASE_OF: dict[tuple[Category, str], Phase] = {
     (Category.error_correction, "weight"): Phase.presentation,
     (Category.error_correction, "lab"): Phase.workup,
@@ -388,14 +398,11 @@ def make_plan(
     for spec in specs:
         if GROUP_OF[spec.category] is Group.proactive:
             spec.coin = rng.randrange(2)
-    if urgent and condition.first_line_drugs and not any(s.phase is Phase.treatment for s in specs):
-        specs.append(TaskSpec(Category.dose_calculation, reactive.dose_question))
-    if urgent:
-        orders = [
-            s
-            for s in specs
-            if s.phase is Phase.treatment and s.category is not Category.treatment_recommendation
-        ]
+    if urgent and condition.first_line_drugs:
+        orders = [s for s in specs if s.phase is Phase.treatment and s.category in RESUSCITATION_CATEGORIES]
+        if not orders:
+            orders = [TaskSpec(Category.dose_calculation, reactive.dose_question)]
+            specs += orders
         for spec in orders[: min(RESUSCITATION_TASKS, len(condition.first_line_drugs))]:
             spec.phase = Phase.resuscitation
     specs.sort(key=lambda s: s.phase)
