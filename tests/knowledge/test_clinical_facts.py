@@ -28,6 +28,10 @@ def test_doses_depend_on_the_indication(kb):
     apixaban = dose(kb, "apixaban", "dvt")
     assert apixaban.amount == 10 and "twice daily for 7 days" in apixaban.frequency
     assert dose(kb, "apixaban", "atrial_fibrillation_rvr").amount == 5
+    frail = dose_for(kb.drugs["apixaban"], "atrial_fibrillation_rvr", Body(58, 160, 40, 82, 1.1))
+    assert frail.amount == 2.5 and "reduced" in frail.working[0]  # two of age >= 80, weight <= 60
+    one = dose_for(kb.drugs["apixaban"], "atrial_fibrillation_rvr", Body(58, 160, 60, 70, 1.1))
+    assert one.amount == 5
     magnesium = dose(kb, "magnesium_sulfate", "preeclampsia_severe")
     assert (magnesium.amount, magnesium.high, magnesium.unit) == (4, 6, "g")
     insulin = dose(kb, "insulin_regular", "hyperkalemia")

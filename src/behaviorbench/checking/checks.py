@@ -110,7 +110,13 @@ class Chart:
     @property
     def body(self) -> Body:
         p = self.patient
-        return Body(p.get("weight_kg", 70), p.get("height_cm", 170), p.get("crcl_ml_min", 90))
+        return Body(
+            p.get("weight_kg", 70),
+            p.get("height_cm", 170),
+            p.get("crcl_ml_min", 90),
+            p.get("age", 60),
+            p.get("creatinine_mg_dl", 1.0),
+        )
 
     def record(self, utterance: Utterance, readings: list[LabReading]) -> None:
         self.text.append(utterance.text)

@@ -20,6 +20,8 @@ class Dosed(Protocol):
     weight_kg: float
     height_cm: float
     crcl: float
+    age: int
+    creatinine: float
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Body:
     weight_kg: float
     height_cm: float
     crcl: float
+    age: int = 60
+    creatinine: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,10 @@ class Dose:
     low: float | None = field(default=None, compare=False)
     high: float | None = field(default=None, compare=False)
     """The correct range for this patient (None: only `amount`)."""
-    basis: tuple[DoseRule, Dosed, RenalTier | None] | None = field(default=None, compare=False, repr=False)
-    """The rule, patient and renal tier it came from, for `working`."""
+    basis: tuple[DoseRule, Dosed, RenalTier | None, bool] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """The rule, patient, renal tier and whether the rule's reduction applied, for `working`."""
 
     @property
     def text(self) -> str:
@@ -57,9 +63,12 @@ class Dose:
         """The arithmetic that led here ("60 units/kg x 82 kg", "capped at 4000 units", ...)."""
         if self.basis is None:
             return []
-        rule, patient, tier = self.basis
+        rule, patient, tier, reduced = self.basis
         steps: list[str] = []
-        _scaled(rule, rule.amount if tier is None or tier.amount is None else tier.amount, patient, steps)
+        if reduced and rule.reduction is not None:
+            steps.append(f"reduced to {number(rule.reduction.amount)} {rule.unit}: {rule.reduction.reason}")
+        else:
+            _scaled(rule, rule.amount if tier is None or tier.amount is None else tier.amount, patient, steps)
         if tier is not None:
             steps.append(
                 f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
@@ -122,6 +131,11 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
     low = _scaled(rule, rule.amount_low, patient, None) if rule.amount_low is not None else None
     high = _scaled(rule, rule.amount_high, patient, None) if rule.amount_high is not None else None
     frequency = rule.frequency
+    reduced = rule.reduction is not None and rule.reduction.applies(
+        patient.age, patient.weight_kg, patient.creatinine
+    )
+    if reduced and rule.reduction is not None:
+        amount, low, high = rule.reduction.amount, None, None
     tier = rule.renal_tier(patient.crcl) if rule.renal else None
     if tier is not None:
         if tier.avoid:
@@ -144,7 +158,7 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
         frequency,
         None if low is None else fit(low),
         None if high is None else fit(high),
-        (rule, patient, tier),
+        (rule, patient, tier, reduced),
     )
 
 

@@ -119,6 +119,26 @@ class RenalTier(_Strict):
         return self
 
 
+class DoseReduction(_Strict):
+    """A lower fixed dose when at least `needed` of the listed criteria hold (apixaban in AF:
+    2.5 mg when two of age 80 or more, weight 60 kg or less, creatinine 1.5 mg/dL or more)."""
+
+    amount: float = Field(gt=0)
+    needed: int = Field(default=1, ge=1)
+    age_at_least: int | None = None
+    weight_at_most: float | None = None
+    creatinine_at_least: float | None = None
+    reason: str
+
+    def applies(self, age: float, weight_kg: float, creatinine: float) -> bool:
+        met = [
+            self.age_at_least is not None and age >= self.age_at_least,
+            self.weight_at_most is not None and weight_kg <= self.weight_at_most,
+            self.creatinine_at_least is not None and creatinine >= self.creatinine_at_least,
+        ]
+        return sum(met) >= self.needed
+
+
 class DoseRule(_Strict):
     """How to dose a drug for an adult for one indication.
 
@@ -142,6 +162,7 @@ class DoseRule(_Strict):
     frequency: str
     max_dose: float | None = None
     renal: list[RenalTier] = []
+    reduction: DoseReduction | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> DoseRule:
