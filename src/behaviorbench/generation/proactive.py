@@ -105,8 +105,21 @@ def allergy_name(ctx: CaseContext, allergy_class: str, adjective: bool = False) 
     return ctx.bank.get("problems.allergy_names").get(allergy_class, [plain, plain])[int(adjective)]
 
 
+def checks_done(ctx: CaseContext, drug_id: str) -> bool:
+    """Whether every check this drug needs for this patient has been reported (its analytes said),
+    so ordering it is not itself an omission."""
+    for check_id in ctx.drug(drug_id).required_checks:
+        check = ctx.kb.prechecks[check_id]
+        if "beta_hcg" in check.analytes and not ctx.patient.could_be_pregnant:
+            continue
+        if check.findings or not check.analytes or not set(check.analytes) <= ctx.patient.mentioned_labs:
+            return False
+    return True
+
+
 def _dose_candidates(ctx: CaseContext) -> list[str]:
-    return ctx.dosable()
+    """Safe drugs with a dose whose checks are done (all safe drugs with a dose when none are)."""
+    return [d for d in ctx.dosable() if checks_done(ctx, d)] or ctx.dosable()
 
 
 # --- error_correction -------------------------------------------------------------------------
@@ -141,8 +154,10 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """mg written for mcg or the reverse."""
-    options = [d for d in _dose_candidates(ctx) if ctx.drug(d).dose.unit in ("mg", "mcg")]
-    drug_id = ctx.choose_drug(rng, options)
+    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).unit in ("mg", "mcg")]
+    # Drugs dosed in mcg as often as those in mg, so neither unit belongs to problems.
+    want = "mcg" if rng.random() < 0.5 else "mg"
+    drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).unit == want] or options)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     wrong_unit = "mcg" if dose.unit == "mg" else "mg"
     wrong = Dose(dose.amount, wrong_unit, dose.route, dose.frequency)
@@ -166,12 +181,15 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
     drug_id = ctx.choose_drug(rng, options)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+
     # The wrong frequency is another drug's right one, so every frequency is as common in controls.
-    others = [
-        ctx.dose(d).frequency
-        for d in options
-        if hours[ctx.dose(d).frequency] != hours[dose.frequency] and ctx.dose(d).route == dose.route
-    ]
+    def alike(frequency: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
+        return hours[frequency] != hours[dose.frequency] and (
+            frequency.startswith("every") == dose.frequency.startswith("every")
+        )
+
+    others = [ctx.dose(d).frequency for d in options if alike(ctx.dose(d).frequency)]
+    others = others or [f for f in hours if alike(f)]
     wrong_frequency = rng.choice(others or [f for f, h in hours.items() if h != hours[dose.frequency]])
     wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
     lead = _distractor(ctx, rng)
@@ -189,17 +207,25 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
 
 
 def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """The weight in pounds entered as kilograms."""
+    """A weight given with the wrong unit: pounds written as kilograms, or kilograms as pounds.
+
+    A coin both twins share picks the number said (the weight in pounds or in kilograms); the
+    control gives it its right unit, the problem the other one, so numbers and units alike occur in
+    problems and controls and only whether they fit the recorded weight decides."""
     kg = ctx.patient.weight_kg
     pounds = round(kg * 2.2046)
     base = ctx.bank.get("problems.error_correction")
     variant = ctx.pick("problems.error_correction.weight_lines", rng)
-    value = pounds if positive else kg
-    line = ctx.say(variant["role"], variant["text"], value=value)
-    trigger = Trigger(
-        line, variant["ask"], base["weight_ack"].format(value=kg), Target(kind="issue", answers=[f"{kg} kg"])
-    )
-    flag = base["weight_flag"].format(value=pounds, kg=kg)
+    in_pounds = rng.random() < 0.5
+    value = pounds if in_pounds else kg
+    unit = ("kg" if in_pounds else "lb") if positive else ("lb" if in_pounds else "kg")
+    line = ctx.say(variant["role"], variant["text"], value=value, unit=unit)
+    ack = base["weight_ack"].format(kg=kg) if unit == "kg" else base["weight_ack_lb"].format(kg=kg, lb=value)
+    trigger = Trigger(line, variant["ask"], ack, Target(kind="issue", answers=[f"{kg} kg"]))
+    if in_pounds:
+        flag = base["weight_flag"].format(value=pounds, kg=kg)
+    else:
+        flag = base["weight_flag_kg"].format(value=kg, as_kg=round(kg / 2.2046), kg=kg)
     target = Target(kind="issue", answers=["weight"])
     task = _pair_task(
         Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line], subtype="weight"
@@ -254,10 +280,10 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
     chart_variant = ctx.pick("problems.consistency_check.allergy_chart", rng)
     report, _ = ctx.phrase("problems.consistency_check.allergy_report", rng, allergen=lay, reaction=reaction)
     lacking = ", ".join(others) if others else "no known drug allergies"
+    listed = list(others)
+    listed.insert(rng.randint(0, len(others)), said)  # anywhere in the list, as charts are not ordered
     chart = ctx.say(
-        chart_variant["role"],
-        chart_variant["text"],
-        chart=lacking if positive else ", ".join([*others, said]),
+        chart_variant["role"], chart_variant["text"], chart=lacking if positive else ", ".join(listed)
     )
     flag = base["allergy_flag"].format(allergen=said if lay == said else f"{lay} ({said})", chart=lacking)
     trigger = Trigger(report, False, "")
@@ -351,13 +377,24 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
 
 
 def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """An exam finding the imaging contradicts."""
-    entry = ctx.pick("problems.consistency_check.exam_imaging", rng)
-    exam = ctx.say(entry["exam"]["role"], entry["exam"]["text"])
-    report = entry["conflict"] if positive else entry["agree"]
-    imaging = ctx.say(report["role"], report["text"])
+    """An exam finding the imaging contradicts. Exam and imaging are each normal or abnormal by a
+    coin both twins share, and a second coin picks which of the two lines the twins flip."""
+    entries = ctx.bank.variants("problems.consistency_check.exam_imaging", ctx.unseen)
+    system = ctx.patient.condition.source.system
+    entry = rng.choice([e for e in entries if system in e["fits"]] or entries)
+    exam_abnormal = rng.random() < 0.5
+    flip_exam = rng.random() < 0.5
+    imaging_abnormal = exam_abnormal
+    if positive:
+        exam_abnormal, imaging_abnormal = (
+            (not exam_abnormal, imaging_abnormal) if flip_exam else (exam_abnormal, not imaging_abnormal)
+        )
+    state = {False: "normal", True: "abnormal"}
+    exam = ctx.say(entry["exam"]["role"], entry["exam"][state[exam_abnormal]])
+    imaging = ctx.say(entry["imaging"]["role"], entry["imaging"][state[imaging_abnormal]])
     flag = ctx.bank.get("problems.consistency_check.exam_imaging_flag").format(
-        exam_short=entry["short"][0], imaging_short=entry["short"][1]
+        exam_short=entry["short"][state[exam_abnormal]][0],
+        imaging_short=entry["short"][state[imaging_abnormal]][1],
     )
     task = _pair_task(
         Category.consistency_check,
@@ -376,18 +413,17 @@ def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: boo
 
 
 def _normal(ctx: CaseContext, analyte_id: str) -> bool:
-    analyte = ctx.analyte(analyte_id)
-    return analyte.low <= ctx.patient.labs[analyte_id] <= analyte.high
+    low, high = ctx.analyte(analyte_id).range_for(ctx.patient.female)
+    return low <= ctx.patient.labs[analyte_id] <= high
 
 
 def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
     """(drug or procedure, precheck) pairs whose check, once done, would come back normal, for
     items that need no other check (so the control, which did this one, leaves nothing undone)."""
     patient = ctx.patient
-    could_be_pregnant = patient.female and patient.age < 50
     needed: dict[str, list[str]] = {}
     for precheck in ctx.kb.prechecks.values():
-        if "beta_hcg" in precheck.analytes and not could_be_pregnant:
+        if "beta_hcg" in precheck.analytes and not patient.could_be_pregnant:
             continue
         for item in precheck.applies_to:
             needed.setdefault(item, []).append(precheck.id)
@@ -417,15 +453,19 @@ def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
     return a.test == b.test
 
 
-def _check_report(ctx: CaseContext, rng: random.Random, precheck_id: str, variants: dict[str, dict]) -> Line:
-    """A line reporting a check as done, every analyte of it with its value."""
+def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict], qtc: int) -> Line:
+    """A line reporting a check as done: every analyte with its value and every finding it needs."""
     precheck = ctx.kb.prechecks[precheck_id]
-    if precheck.analytes:
-        values = [f"{ctx.analyte_name(a)} {ctx.lab(a)}" for a in precheck.analytes]
+    said = ctx.bank.get("problems.omission_detection.findings")
+    parts = [f"{ctx.analyte_name(a)} {ctx.lab(a)}" for a in precheck.analytes]
+    parts += [said[f].format(qtc=qtc) for f in precheck.findings]
+    if parts:
         variant = variants["analytes"]
-        return ctx.say(variant["role"], variant["text"], report=_join(values))
-    variant = variants["test"]
-    return ctx.say(variant["role"], variant["text"], test=precheck.test, result="normal")
+        return ctx.say(variant["role"], variant["text"], report=_join(parts))
+    # Spoken by the same person as a lab report would be, so the twins' speakers match.
+    return ctx.say(
+        variants["analytes"]["role"], variants["test"]["text"], test=precheck.test, result="normal"
+    )
 
 
 def _join(items: list[str]) -> str:
@@ -438,6 +478,8 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     Both twins hear a check reported in the same words: the control the one the plan needs, the
     problem another check drawn from the same options, so no report is a problem-only line."""
     options = omission_options(ctx)
+    undone = [o for o in options if not set(ctx.kb.prechecks[o[1]].analytes) <= ctx.patient.mentioned_labs]
+    options = undone or options
     fitting = set(ctx.plausible([i for i, _ in options if i in ctx.kb.drugs])) | ctx.procedures
     options = [o for o in options if o[0] in fitting] or options
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
@@ -446,9 +488,10 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     item, precheck_id = rng.choice([o for o in fresh if o[1] not in ctx.used] or fresh or options)
     ctx.used |= {item, precheck_id}
     precheck = ctx.kb.prechecks[precheck_id]
-    others = [
-        o[1] for o in omission_options(ctx) if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)
-    ] or [p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)]
+    # The decoy comes from the options the needed check came from, drawn the same way.
+    others = [o[1] for o in options if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)] or [
+        p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)
+    ]
     decoy = rng.choice(others)
     base = ctx.bank.get("problems.omission_detection")
     variants = {
@@ -465,7 +508,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         plan = f"starting {name}"
     else:
         name = spoken(ctx.kb.procedures[item].name)
-        proposal, _ = ctx.phrase("problems.omission_detection.proposal", rng, drug=name)
+        proposal, _ = ctx.phrase("problems.omission_detection.procedure_proposal", rng, procedure=name)
         trigger = _phrased_trigger(
             ctx,
             rng,
@@ -475,7 +518,12 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
             procedure=name,
         )
         plan = f"the {name}"
-    check = _check_report(ctx, rng, decoy if positive else precheck_id, variants)
+    qtc = rng.randint(400, 440)
+    before = set(ctx.patient.mentioned_labs)
+    check = _check_report(ctx, decoy if positive else precheck_id, variants, qtc)
+    # Later tasks choose by what was said, so both twins keep only what both of them heard.
+    both = set(precheck.analytes) & set(ctx.kb.prechecks[decoy].analytes)
+    ctx.patient.mentioned_labs = before | both
     flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale.rstrip("."))
     target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
     task = _pair_task(
@@ -579,7 +627,7 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
 
 
 def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """Two patients with the same surname and an order naming only the surname."""
+    """Two patients with the same surname and an order naming the other one's bed."""
     patient = ctx.patient
     drug_id = ctx.choose_drug(rng, list(patient.home_meds) or _dose_candidates(ctx))
     bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
@@ -590,12 +638,8 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
         "drug": ctx.drug_said(drug_id),
     }
     warning, _ = ctx.phrase("problems.ambiguity_clarification.twins", rng, **fields)
-    index = rng.randrange(
-        len(ctx.bank.variants("problems.ambiguity_clarification.twin_plan.positive", ctx.unseen))
-    )
-    kind = "positive" if positive else "control"
-    variant = ctx.bank.variants(f"problems.ambiguity_clarification.twin_plan.{kind}", ctx.unseen)[index]
-    plan = ctx.say(variant["role"], variant["text"], **fields)
+    variant = ctx.pick("problems.ambiguity_clarification.twin_plan", rng)
+    plan = ctx.say(variant["role"], variant["text"], named=bed2 if positive else patient.bed, **fields)
     flag = ctx.bank.get("problems.ambiguity_clarification.twin_flag").format(bed=patient.bed, **fields)
     target = Target(kind="issue", answers=[patient.surname])
     task = _pair_task(
@@ -664,16 +708,27 @@ def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
     ]
 
 
+def _fits(ctx: CaseContext, drug_id: str) -> bool:
+    """Whether the patient's story would reach for this drug."""
+    return any(drug_id in tier for tier in ctx.story_tiers())
+
+
 def _unsafe_order(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
 ) -> tuple[Trigger, str]:
     """The order of the problem drug, or in the control a drug that is safe for this patient drawn
-    from the same pool the problem drug came from, so no drug name belongs to problems only."""
-    safe = set(ctx.dosable())
-    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id]
-    alternative = rng.choice(pool) if pool else alternative_to(ctx, rng, drug_id)
+    from the same pool the problem drug came from (story-fitting ones first, as the plan draws it),
+    so no drug name belongs to problems only."""
+    safe = set(_dose_candidates(ctx))
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
+    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id]
+    # Alike in what the order says around the name (a reason clause or none, the route) and in
+    # whether the story would reach for it.
+    alike = [d for d in pool if bool(ctx.reason(d)) == bool(ctx.reason(drug_id))] or pool
+    alike = [d for d in alike if ctx.dose(d).route == dose.route] or alike
+    alike = [d for d in alike if _fits(ctx, d) == _fits(ctx, drug_id)] or alike
+    alternative = rng.choice(alike) if alike else alternative_to(ctx, rng, drug_id)
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
     order = _order(

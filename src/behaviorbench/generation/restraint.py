@@ -55,7 +55,8 @@ def addressed(
                     options.append((drug_id, check))
         if not options:
             return addressed(ctx, rng, "dose")
-        drug_id, check = rng.choice(options)
+        fitting = set(ctx.plausible([d for d, _ in options]))
+        drug_id, check = rng.choice([o for o in options if o[0] in fitting])
         return _silent(
             category, ctx, path, rng, drug=ctx.drug(drug_id).name, test=ctx.kb.prechecks[check].test
         )
