@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import Progress
 
 from behaviorbench.checking.verdict import Report, check_case
@@ -12,10 +13,11 @@ from behaviorbench.knowledge import load_knowledge_base
 
 
 def check_path(path: Path, progress: bool = False) -> Report:
-    """Every case in `path` checked; the report of them all."""
+    """Every case in `path` checked; the report of them all (progress goes to stderr, so stdout
+    holds only the findings and the summary)."""
     kb = load_knowledge_base()
     report = Report()
-    with Progress(disable=not progress, transient=True) as bar:
+    with Progress(disable=not progress, transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task("checking", total=None)
         for case in iter_cases(path):
             report.add(check_case(kb, case))
