@@ -86,7 +86,7 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         speaks=speaks,
         stream=stream,
     )
-    ctx.safe_drugs = [d for d in pools.drugs if _safe(pools, patient, d)]
+    ctx.safe_drugs = _safe_drugs(pools, patient, pools.drugs)
     ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
     ctx.timeline = case_timeline(ctx, random.Random(f"{stream}:timeline"))
@@ -181,21 +181,53 @@ def _allergies_and_home_meds(
 
 def _safe(pools: Pools, patient: Patient, drug_id: str) -> bool:
     """Whether giving this drug to this patient raises no allergy, contraindication or interaction."""
-    drug = pools.kb.drugs[drug_id]
-    if drug.allergy_class and drug.allergy_class in patient.allergy_classes:
-        return False
-    diagnoses = [patient.condition.id, *patient.chronic]
-    states = set(patient.states) - pools.kb.waived_states(drug_id, diagnoses) if patient.states else set()
-    conditions = {*diagnoses, *states}
-    if any(c.condition in conditions for c in drug.contraindications):
-        return False
-    if ("pregnancy" in states and drug.teratogenic) or ("long_qt" in states and drug.qt_prolonging):
-        return False
-    if any(
-        i.drug in patient.home_meds and i.drug != drug_id for i in drug.interactions if i.severity == "major"
-    ):
-        return False
-    return not avoided(drug, indication_of(pools.kb, drug_id, diagnoses), patient.crcl)
+    return _safe_drugs(pools, patient, [drug_id]) == [drug_id]
+
+
+def _safe_drugs(pools: Pools, patient: Patient, drug_ids: list[str] | tuple[str, ...]) -> list[str]:
+    """The drugs among `drug_ids` that are safe for this patient (what depends only on the patient
+    is worked out once: every case checks every drug)."""
+    kb = pools.kb
+    diagnoses = (patient.condition.id, *patient.chronic)
+    allergies = set(patient.allergy_classes)
+    home = set(patient.home_meds)
+    partners, facts = _per_kb(kb)
+    safe = []
+    for drug_id in drug_ids:
+        drug = kb.drugs[drug_id]
+        if drug.allergy_class in allergies or not partners[drug_id].isdisjoint(home):
+            continue
+        key = (drug_id, diagnoses)
+        if key not in facts:
+            facts[key] = (
+                kb.waived_states(drug_id, list(diagnoses)),
+                indication_of(kb, drug_id, list(diagnoses)),
+            )
+        waived, indication = facts[key]
+        states = set(patient.states) - waived if patient.states else set()
+        if any(c.condition in states or c.condition in diagnoses for c in drug.contraindications):
+            continue
+        if ("pregnancy" in states and drug.teratogenic) or ("long_qt" in states and drug.qt_prolonging):
+            continue
+        if not avoided(drug, indication, patient.crcl):
+            safe.append(drug_id)
+    return safe
+
+
+_PER_KB: dict[int, tuple[KnowledgeBase, dict[str, frozenset[str]], dict]] = {}
+
+
+def _per_kb(kb: KnowledgeBase) -> tuple[dict[str, frozenset[str]], dict]:
+    """Per knowledge base (every case asks about every drug): each drug's major-interaction
+    partners, and a memo of (drug, diagnoses) -> (waived states, indication)."""
+    cached = _PER_KB.get(id(kb))
+    if cached is None or cached[0] is not kb:
+        partners = {
+            d.id: frozenset(i.drug for i in d.interactions if i.severity == "major" and i.drug != d.id)
+            for d in kb.drugs.values()
+        }
+        cached = _PER_KB[id(kb)] = (kb, partners, {})
+    return cached[1], cached[2]
 
 
 def procedures_for(bank: PhraseBank, condition: Condition) -> frozenset[str]:

@@ -94,6 +94,8 @@ class CaseContext:
     stream: str = ""
     """The twin pair's random-stream name: with the line count it picks how a line starts."""
     _lines: int = 0
+    _names: set[str] | None = None
+    _indications: dict[str, str | None] = field(default_factory=dict)
     _reacted: set[str] = field(default_factory=set)
     """Reaction variants said so far (kept apart from `said`, which both twins must share)."""
 
@@ -163,13 +165,11 @@ class CaseContext:
         markers = self.bank.get(f"story.markers.{kind}")
         marker = markers[(draw // 100) % len(markers)]
         first = text.split(" ", 1)[0].strip(",.:;?!'")
-        names = {
-            self.assistant,
-            *self.patient.name.split(),
-            *(w for n in self.cast.values() for w in n.split()),
-        }
+        if self._names is None:
+            people = [self.assistant, self.patient.name, *self.cast.values()]
+            self._names = {word for name in people for word in name.split()} | NAME_TITLES
         keep = any(c.isupper() for c in first[1:]) or first in ("I", "I'm", "I'll", "I've", "I'd")
-        keep |= first in names or first in NAME_TITLES or first[:1].isdigit()
+        keep |= first in self._names or first[:1].isdigit()
         keep |= marker.endswith(".")
         return f"{marker} {text if keep else text[:1].lower() + text[1:]}"
 
@@ -282,8 +282,10 @@ class CaseContext:
     def indication(self, drug_id: str) -> str | None:
         """What this patient gets the drug for: the first of their conditions it treats, else
         None (the drug's default use, the one its indication-bank reason names)."""
-        p = self.patient
-        return indication_of(self.kb, drug_id, [p.condition.id, *p.chronic])
+        if drug_id not in self._indications:
+            p = self.patient
+            self._indications[drug_id] = indication_of(self.kb, drug_id, [p.condition.id, *p.chronic])
+        return self._indications[drug_id]
 
     def dosable(self) -> list[str]:
         """Safe drugs that have a dose for this patient, among those the story could order when
