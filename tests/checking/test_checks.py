@@ -82,6 +82,12 @@ def test_two_serotonergic_drugs_and_two_qt_drugs_interact(kb):
     assert kinds(qt) == ["interaction"]
 
 
+def test_a_reported_long_qtc_contraindicates_a_qt_drug(kb):
+    order = attending("Start azithromycin 500 mg IV once daily.")
+    assert kinds(run(kb, [nurse("Repeat ECG: QTc 538 ms."), order])) == ["contraindication"]
+    assert kinds(run(kb, [nurse("Repeat ECG: QTc 441 ms."), order])) == []
+
+
 def test_a_contraindicating_condition_is_found(kb):
     line = attending("Start propranolol 40 mg PO twice daily.")
     assert kinds(run(kb, [line], condition="asthma_exacerbation")) == ["contraindication"]

@@ -41,6 +41,8 @@ KINDS: tuple[str, ...] = (
 )
 POSITIVE_HCG = 25.0
 """Serum hCG (mIU/mL) from which a pregnancy test reads positive (5-25 is equivocal)."""
+LONG_QTC = 500.0
+"""A QTc (ms) from which a QT-prolonging drug is contraindicated (the QTc precheck's threshold)."""
 TOLERANCE = 0.1
 """How far (as a share) an ordered amount may sit from the correct one: the dose targets' tolerance."""
 ACKNOWLEDGED = re.compile(
@@ -79,6 +81,8 @@ class Chart:
     due at every order until they are done)."""
     pending: list[LabReading] = field(default_factory=list)
     """Critical values just reported that nobody has acknowledged yet."""
+    qtc: float | None = None
+    """The last QTc reported (ms)."""
 
     @property
     def patient(self) -> dict:
@@ -98,6 +102,8 @@ class Chart:
         states = set(self.patient.get("states", [])) | self.kb.implied_states(self.diagnoses)
         if self.labs.get("beta_hcg", 0) >= POSITIVE_HCG:
             states.add("pregnancy")
+        if self.qtc is not None and self.qtc >= LONG_QTC:
+            states.add("long_qt")
         if drug_id is not None:
             treated = [c for c in self.diagnoses if self.kb.treats(drug_id, c)]
             states -= self.kb.implied_states(treated)
@@ -120,6 +126,9 @@ class Chart:
 
     def record(self, utterance: Utterance, readings: list[LabReading]) -> None:
         self.text.append(utterance.text)
+        qtc = re.search(r"\bQTc\b[^\d.;?!]{0,20}?(\d{3})\s*ms", utterance.text)
+        if qtc is not None:
+            self.qtc = float(qtc.group(1))
         for reading in readings:
             self.labs[reading.analyte] = reading.value
 
