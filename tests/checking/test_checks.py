@@ -100,6 +100,13 @@ def test_a_teratogen_in_an_obstetric_condition_is_a_pregnancy_problem(kb):
     assert kinds(bad) == ["pregnancy"]
 
 
+def test_a_ct_of_the_abdomen_in_pregnancy_is_a_pregnancy_problem(kb):
+    plan = attending("Let's book a CT of the abdomen and pelvis for this afternoon.")
+    pregnant = run(kb, [plan], condition="preeclampsia_severe", sex="female", age=31)
+    assert kinds(pregnant) == ["pregnancy"]
+    assert kinds(run(kb, [plan], sex="female", age=62)) == []
+
+
 def test_methotrexate_for_an_ectopic_is_dosed_by_body_surface_and_not_a_pregnancy_problem(kb):
     # 50 mg/m2 x Mosteller BSA of 165 cm and 60 kg (1.66 m2) = 83 mg
     ectopic = {
