@@ -717,17 +717,26 @@ def _unsafe_order(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
 ) -> tuple[Trigger, str]:
     """The order of the problem drug, or in the control a drug that is safe for this patient drawn
-    from the same pool the problem drug came from (story-fitting ones first, as the plan draws it),
-    so no drug name belongs to problems only."""
-    safe = set(_dose_candidates(ctx))
+    from the same pool the problem drug came from and ordered in the same shape, so neither a drug
+    name nor the words around it belong to problems only."""
+    safe = set(ctx.dosable())  # as the plan drew the problem drug: not filtered by done checks
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
     pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id]
-    # Alike in what the order says around the name (a reason clause or none, the route) and in
-    # whether the story would reach for it.
-    alike = [d for d in pool if bool(ctx.reason(d)) == bool(ctx.reason(drug_id))] or pool
-    alike = [d for d in alike if ctx.dose(d).route == dose.route] or alike
-    alike = [d for d in alike if _fits(ctx, d) == _fits(ctx, drug_id)] or alike
+
+    def shape(d: str, given: Dose) -> tuple:
+        """What an order says around the drug's name: its route, a reason or indication clause,
+        "as needed", and whether the story would reach for it."""
+        text = given.order(ctx.drug(d)) + ctx.reason(d)
+        return (given.route, " for " in text, "as needed" in text, _fits(ctx, d))
+
+    wanted = shape(drug_id, dose)
+    alike = pool
+    for n in range(len(wanted), 0, -1):  # the closest shape some drug in the pool has
+        closest = [d for d in pool if shape(d, ctx.dose(d))[:n] == wanted[:n]]
+        if closest:
+            alike = closest
+            break
     alternative = rng.choice(alike) if alike else alternative_to(ctx, rng, drug_id)
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
@@ -845,9 +854,14 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     critical = round(limit + beyond if high else max(limit - beyond, step), analyte.decimals)
     if not high and critical >= limit:
         critical = round(limit - step, analyte.decimals)
+    # Near miss: the control's value is normal but close to the limit on the critical side.
+    low, high_limit = analyte.range_for(patient.female)
+    inside = rng.uniform(0, width * 0.15)
+    near = round(high_limit - inside if high else low + inside, analyte.decimals)
+    near = near if low <= near <= high_limit else normal
     variant = ctx.pick("problems.safety_alert.critical_lines", rng)
     move_on, _ = ctx.phrase("problems.safety_alert.move_on", rng)
-    shown = number(critical if positive else normal)
+    shown = number(critical if positive else near)
     unit = ctx.unit(analyte.id)
     report = ctx.say(
         variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=unit
