@@ -35,7 +35,7 @@ def test_dose_targets_apply_the_knowledge_base_rule(sample_cases):
         drug = max((d for name, d in by_name.items() if name in question), key=lambda d: len(d.name))
         p = case.patient
         diagnoses = [p["condition"], *p["chronic_conditions"]]
-        body = Body(p["weight_kg"], p["height_cm"], p["crcl_ml_min"])
+        body = Body(p["weight_kg"], p["height_cm"], p["crcl_ml_min"], p["age"], p["creatinine_mg_dl"])
         dose = dose_for(drug, indication_of(kb, drug.id, diagnoses), body)
         assert slot.target.kind == "dose"
         assert (slot.target.value, slot.target.unit) == (dose.amount, dose.unit), case.case_id

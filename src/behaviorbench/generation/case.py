@@ -23,7 +23,7 @@ from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import Behavior
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "2.0.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -68,6 +68,7 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         background,
         home["supportive"],
         urgent,
+        bool(setting.get("outpatient")),
     )
     cast_data = bank.get("cast")
     demographics = _demographics(bank, condition.source)
@@ -86,7 +87,13 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         speaks=speaks,
         stream=stream,
     )
-    ctx.safe_drugs = _safe_drugs(pools, patient, pools.drugs)
+    treated = {
+        d
+        for c in (condition.source, *(kb.conditions[c] for c in patient.chronic))
+        for d in c.first_line_drugs
+    }
+    usable = [d for d in pools.drugs if d in treated or d not in home["own_indication_only"]]
+    ctx.safe_drugs = _safe_drugs(pools, patient, usable)
     ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
     ctx.timeline = case_timeline(ctx, random.Random(f"{stream}:timeline"))

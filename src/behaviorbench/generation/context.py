@@ -43,7 +43,7 @@ to the second share more, else it is a supportive drug (with its reason); a drug
 condition of the same system, or any drug, only when no such drug fits the task."""
 MIN_STORY_DRUGS = 8
 """Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
-MARKER_PERCENT = 45
+MARKER_PERCENT = 30
 """Share (percent) of lines after the opening that start with a conversational marker."""
 NAME_TITLES = frozenset({"Dr", "Mr", "Mrs", "Ms"})
 PRESCRIBERS: tuple[str, ...] = ("attending", "resident", "intern", "consultant")
@@ -362,6 +362,11 @@ class CaseContext:
             return None
         options = self.pools.featured(sorted(candidates))
         options = [d for d in options if d not in self.used] or options
+        if self.phase == "resuscitation":  # the condition's first treatment first (epinephrine)
+            first = next((d for d in self.patient.condition.first_line_drugs if d in options), None)
+            if first is not None:
+                self.used.add(first)
+                return first
         tiers = [[d for d in options if d in tier] for tier in self.story_tiers()]
         own, background, supportive, related = tiers
         draw = rng.random()
@@ -387,13 +392,20 @@ def _chatter_pool(
     """(key, role or None for any staff member, text) of every chatter line this cast may say."""
     key = (unseen, setting, cast)
     if key not in _CHATTER:
+        outpatient = any(s.get("outpatient") for s in bank.get("settings.settings") if s["id"] == setting)
         lines = [
-            (f"chatter.staff:{v['id']}", None, v["text"]) for v in bank.variants("chatter.staff", unseen)
+            (f"chatter.staff:{v['id']}", None, v["text"])
+            for v in bank.variants("chatter.staff", unseen)
+            if not (outpatient and v.get("ward"))
         ]
         for role in cast:
             path = f"chatter.roles.{role}"
             if role in bank.get("chatter.roles"):
-                lines += [(f"{path}:{v['id']}", role, v["text"]) for v in bank.variants(path, unseen)]
+                lines += [
+                    (f"{path}:{v['id']}", role, v["text"])
+                    for v in bank.variants(path, unseen)
+                    if not (outpatient and v.get("ward"))
+                ]
         path = f"chatter.settings.{setting}"
         lines += [
             (f"{path}:{v['id']}", v["role"], v["text"])

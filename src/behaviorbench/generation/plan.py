@@ -127,14 +127,15 @@ class Plan:
     needs: Needs
 
 
-def _categories(rng: random.Random, knobs: dict[str, bool]) -> list[Category]:
-    """The categories one case asks for: a few problems, and each other category when drawn."""
+def _categories(rng: random.Random, knobs: dict[str, bool], outpatient: bool) -> list[Category]:
+    """The categories one case asks for: a few problems, and each other category when drawn (a
+    clinic visit has no timeline of a hospital stay to order)."""
     proactive_categories = [c for c in Category if GROUP_OF[c] is Group.proactive]
     count = rng.randint(*PROBLEM_TASKS)
     chosen = rng.sample(proactive_categories, min(count, len(proactive_categories)))
     chosen += rng.choices(proactive_categories, k=count - len(chosen))
     for category, (first, second) in FIRST_AND_SECOND.items():
-        if rng.random() < first:
+        if rng.random() < first and not (outpatient and category is Category.temporal_ordering):
             chosen.append(category)
             if rng.random() < second:
                 chosen.append(category)
@@ -373,11 +374,12 @@ def make_plan(
     background: list[str],
     supportive: list[str],
     urgent: bool = False,
+    outpatient: bool = False,
 ) -> Plan:
     """Tasks for a full case in the order of its course, grouped into scenes; a short case uses
     the first scenes. An urgent case (a critical condition, a rapid response) puts its first
     orders right after the presentation."""
-    categories = _categories(rng, knobs)
+    categories = _categories(rng, knobs, outpatient)
     rng.shuffle(categories)
     subtypes = _subtypes(rng, categories)
     needs = _Needs(rng, pools, condition, allergy_words, background, supportive)

@@ -91,11 +91,12 @@ def _lab_rows(ctx: CaseContext, rng: random.Random, second: bool) -> list[Analyt
     return [kb.analytes[a] for a in sorted(set(chosen), key=order.__getitem__)]
 
 
-def abnormal(analyte: Analyte, value: float) -> str | None:
-    """'high', 'low' or None: how a displayed value sits against the reference range."""
-    if value > analyte.high:
+def abnormal(analyte: Analyte, value: float, female: bool = False) -> str | None:
+    """'high', 'low' or None: how a displayed value sits against this sex's reference range."""
+    low, high = analyte.range_for(female)
+    if value > high:
         return "high"
-    if value < analyte.low:
+    if value < low:
         return "low"
     return None
 
@@ -117,10 +118,9 @@ def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Sce
     rows, flagged = [], []
     for analyte in analytes:
         value = values[analyte.id]
-        rows.append(
-            [analyte.name, number(value), analyte.unit, f"{number(analyte.low)}-{number(analyte.high)}"]
-        )
-        side = abnormal(analyte, value)
+        low, high = analyte.range_for(ctx.patient.female)
+        rows.append([analyte.name, number(value), analyte.unit, f"{number(low)}-{number(high)}"])
+        side = abnormal(analyte, value, ctx.patient.female)
         if side:
             flagged.append((analyte, value, side))
     table = TableAttachment(
@@ -170,19 +170,21 @@ def followup_values(
     values = {}
     for analyte in analytes:
         value = first[analyte.id]
-        width = analyte.high - analyte.low
-        side = abnormal(analyte, value)
+        female = ctx.patient.female
+        low, high = analyte.range_for(female)
+        width = high - low
+        side = abnormal(analyte, value, female)
         if side and analyte.id in acute:
-            bound = analyte.high if side == "high" else analyte.low
+            bound = high if side == "high" else low
             value = value + (bound - value) * rng.uniform(0.2, 0.6)
         else:
             value = value + rng.uniform(-0.05, 0.05) * width
             if side == "high":
-                value = max(value, analyte.high + 10.0**-analyte.decimals)
+                value = max(value, high + 10.0**-analyte.decimals)
             elif side == "low":
-                value = min(value, analyte.low - 10.0**-analyte.decimals)
+                value = min(value, low - 10.0**-analyte.decimals)
             else:
-                value = min(max(value, analyte.low), analyte.high)
+                value = min(max(value, low), high)
         values[analyte.id] = _rounded(analyte, max(value, 10.0**-analyte.decimals))
     if values == first:
         analyte = analytes[0]
@@ -191,7 +193,8 @@ def followup_values(
         values[analyte.id] = _rounded(
             analyte,
             bumped
-            if abnormal(analyte, bumped) == abnormal(analyte, first[analyte.id])
+            if abnormal(analyte, bumped, ctx.patient.female)
+            == abnormal(analyte, first[analyte.id], ctx.patient.female)
             else first[analyte.id] - step,
         )
     return values
