@@ -722,13 +722,14 @@ def _unsafe_order(
     safe = set(ctx.dosable())  # as the plan drew the problem drug: not filtered by done checks
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
-    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id]
+    home = set(ctx.patient.home_meds)  # a control re-ordering a home medication would stand out
+    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id and d not in home]
 
     def shape(d: str, given: Dose) -> tuple:
         """What an order says around the drug's name: its route, a reason or indication clause,
         "as needed", and whether the story would reach for it."""
-        text = given.order(ctx.drug(d)) + ctx.reason(d)
-        return (given.route, " for " in text, "as needed" in text, _fits(ctx, d))
+        text = given.order(ctx.drug(d))
+        return (given.route, bool(ctx.reason(d)), " for " in text, "as needed" in text, _fits(ctx, d))
 
     wanted = shape(drug_id, dose)
     alike = pool
@@ -854,14 +855,9 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     critical = round(limit + beyond if high else max(limit - beyond, step), analyte.decimals)
     if not high and critical >= limit:
         critical = round(limit - step, analyte.decimals)
-    # Near miss: the control's value is normal but close to the limit on the critical side.
-    low, high_limit = analyte.range_for(patient.female)
-    inside = rng.uniform(0, width * 0.15)
-    near = round(high_limit - inside if high else low + inside, analyte.decimals)
-    near = near if low <= near <= high_limit else normal
     variant = ctx.pick("problems.safety_alert.critical_lines", rng)
     move_on, _ = ctx.phrase("problems.safety_alert.move_on", rng)
-    shown = number(critical if positive else near)
+    shown = number(critical if positive else normal)
     unit = ctx.unit(analyte.id)
     report = ctx.say(
         variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=unit
