@@ -41,6 +41,7 @@ OWN_SHARE, BACKGROUND_SHARE = 0.6, 0.25
 """A task's drug treats the main condition this often, a comorbidity (or is a home medication) up
 to the second share more, else it is a supportive drug (with its reason); a drug for another
 condition of the same system, or any drug, only when no such drug fits the task."""
+INPATIENT_ROUTES = frozenset({"IV", "IM"})
 MIN_STORY_DRUGS = 8
 """Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
 MARKER_PERCENT = 30
@@ -294,6 +295,8 @@ class CaseContext:
             story = set(self.plausible(self.safe_drugs))
             if self.unseen:  # test_unseen features its held-out drugs wherever a task allows
                 story |= set(self.pools.featured(self.safe_drugs))
+            if self.setting.get("outpatient"):  # a clinic prescribes what a patient takes at home
+                story = {d for d in story if self.drug(d).dose.route not in INPATIENT_ROUTES}
             fitting = [d for d in self.safe_drugs if d in story and self.dose(d) is not None]
             if len(fitting) < MIN_STORY_DRUGS:
                 fitting = [d for d in self.safe_drugs if self.dose(d) is not None]
@@ -335,16 +338,21 @@ class CaseContext:
     def story_tiers(self) -> list[set[str]]:
         """Drugs in the order a story reaches for them: the main condition's first-line drugs, those
         of the comorbidities and home medications, supportive drugs, then drugs for conditions of
-        the same organ system (a plausible complication)."""
+        the same organ system (a plausible complication) or common long-term drugs (a statin)."""
         if self._tiers is None:
             p, kb = self.patient, self.kb
             own = set(p.condition.first_line_drugs)
             background = set(p.home_meds)
             for chronic in p.chronic:
                 background |= set(kb.conditions[chronic].first_line_drugs)
-            supportive = set(self.bank.get("indications.supportive"))
+            # A clinic visit prescribes no inpatient supportive care (stress-ulcer prophylaxis).
+            supportive = (
+                set() if self.setting.get("outpatient") else set(self.bank.get("indications.supportive"))
+            )
             system = p.condition.source.system
             related = {d for c in kb.conditions.values() if c.system == system for d in c.first_line_drugs}
+            home = self.bank.get("indications")
+            related |= {d for d in home["home_background"] if not (p.female and d in home["male_only"])}
             self._tiers = [own, background - own, supportive - own - background, related]
         return self._tiers
 

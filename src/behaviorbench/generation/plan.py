@@ -50,19 +50,12 @@ class Phase(IntEnum):
     disposition = 5
 
 
-RESUSCITATION_TASKS = 2
+RESUSCITATION_TASKS = 1
 """At most this many orders and dose questions (and no more than the condition has first-line drugs)
 come first, before the work-up, in an urgent case."""
-RESUSCITATION_CATEGORIES = frozenset(
-    {
-        Category.dose_calculation,
-        Category.error_correction,
-        Category.ambiguity_clarification,
-        Category.safety_alert,
-        Category.omission_detection,
-    }
-)
-"""Tasks that are orders (or a dose for one), the only kind a resuscitation starts with."""
+RESUSCITATION_CATEGORIES = frozenset({Category.dose_calculation})
+"""What a resuscitation starts with: the dose of the condition's first treatment (epinephrine in
+anaphylaxis, calcium gluconate in hyperkalemia); a problem task might need some other drug."""
 PHASE_OF: dict[tuple[Category, str], Phase] = {
     (Category.error_correction, "weight"): Phase.presentation,
     (Category.error_correction, "lab"): Phase.workup,
