@@ -42,6 +42,11 @@ OWN_SHARE, BACKGROUND_SHARE = 0.6, 0.25
 to the second share more, else it is a supportive drug (with its reason); a drug for another
 condition of the same system, or any drug, only when no such drug fits the task."""
 INPATIENT_ROUTES = frozenset({"IV", "IM"})
+MARKER_WORDS = frozenset(
+    {"Okay", "So", "Right", "Alright", "Now", "Also", "And", "Good", "Fine", "Got", "Mm-hm", "Yeah", "Sure"}
+    | {"Before", "Sorry", "Oh", "Ah", "Yes", "Hm", "Well", "Um", "Honestly", "Excuse", "Thanks", "Agreed"}
+)
+"""First words that already open a line the way a marker would."""
 MIN_STORY_DRUGS = 8
 """Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
 MARKER_PERCENT = 30
@@ -166,6 +171,8 @@ class CaseContext:
         markers = self.bank.get(f"story.markers.{kind}")
         marker = markers[(draw // 100) % len(markers)]
         first = text.split(" ", 1)[0].strip(",.:;?!'")
+        if first in MARKER_WORDS:  # the line already starts like a marker ("Right. Next ...")
+            return text
         if self._names is None:
             people = [self.assistant, self.patient.name, *self.cast.values()]
             self._names = {word for name in people for word in name.split()} | NAME_TITLES
