@@ -126,19 +126,22 @@ def _dose_candidates(ctx: CaseContext) -> list[str]:
 
 
 def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A 10-fold (or, subtly, 2-fold) overdose in an order."""
+    """A 10-fold (or, subtly, 2-fold) overdose or underdose in an order."""
     drug_id = ctx.choose_drug(
         rng, [d for d in _dose_candidates(ctx) if ctx.drug(d).high_alert] or _dose_candidates(ctx)
     )
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     fold = 2 if ctx.knobs["subtle_deviation"] else 10
-    wrong = Dose(dose.amount * fold, dose.unit, dose.route, dose.frequency)
+    # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
+    over = rng.random() < 0.5
+    wrong = Dose(dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
         ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
     )
-    flag = ctx.bank.get("problems.error_correction.dose_flag").format(
-        drug=drug.name, given=wrong.text, fold=fold, right=dose.text
+    base = ctx.bank.get("problems.error_correction")
+    flag = (base["dose_flag"] if over else base["dose_flag_low"]).format(
+        drug=drug.name, given=wrong.text, fold=fold, right=dose.text, part=base["dose_parts"][fold]
     )
     task = _pair_task(
         Category.error_correction,
