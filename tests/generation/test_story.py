@@ -93,3 +93,11 @@ def test_patients_and_family_give_no_orders(sample_cases):
         for u in case.utterances:
             if u.role in ("patient", "family"):
                 assert not dose.search(u.text), (case.case_id, u.text)
+
+
+def test_pharmacists_never_propose_procedures(sample_cases):
+    names = [p.name.lower() for p in load_knowledge_base().procedures.values()]
+    for case in sample_cases:
+        for u in case.utterances:
+            if u.role == "pharmacist":
+                assert not any(n in u.text.lower() for n in names), (case.case_id, u.text)
