@@ -28,6 +28,8 @@ def test_the_longest_name_wins_and_home_medications_are_marked(kb):
     assert order.drug == "amoxicillin_clavulanate"
     (home,) = orders(kb, "She takes warfarin 5 mg daily at home.")
     assert home.home
+    (ordered,) = orders(kb, "Queue up sildenafil 50 mg PO once as needed as his usual home dose.")
+    assert not ordered.home
 
 
 def test_an_amount_without_a_unit_is_kept_as_such(kb):

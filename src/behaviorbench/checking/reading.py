@@ -30,6 +30,11 @@ _NEGATED = re.compile(
 _HOME = re.compile(
     r"\b(?:at home|home med|home medication|takes|taking|been on|is on|usual)\b", re.IGNORECASE
 )
+_ORDERING = re.compile(
+    r"\b(?:order\w*|give|giving|start\w*|put(?:ting)? in|queue up|enter|draft|write up|written up|"
+    r"plan is|go ahead|go with|hang|add|resume|restart|continue|charting|sent up|prescrib\w*)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class Order:
     rest: str
     """The words after the amount, unit and route up to the end of the sentence (the frequency)."""
     home: bool
-    """Said as a home medication rather than a new order."""
+    """Said as a home medication rather than a new order ("takes warfarin 5 mg at home"; not
+    "queue up sildenafil 50 mg as his usual home dose")."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,8 @@ def orders(kb: KnowledgeBase, text: str) -> list[Order]:
                 per=(amount.group("per") or "").replace(" ", "").removeprefix("/") or None,
                 route=route.group("route") if route is not None else None,
                 rest=rest,
-                home=bool(_HOME.search(text[sentence_start:start] + " " + rest)),
+                home=bool(_HOME.search(text[sentence_start:start] + " " + rest))
+                and not _ORDERING.search(text[sentence_start:start]),
             )
         )
     return found
