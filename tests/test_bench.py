@@ -34,6 +34,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"cases_per_s", "speedup", "target_met"},
         ),
         ("generation_speed.py", ["--cases", "20"], {"ms_per_case", "target_met"}),
+        (
+            "shortcut_audit.py",
+            ["--cases", "40"],
+            {"overall_k1", "overall_k2", "overall_k4", "worst_subtype", "worst_subtype_acc", "target_met"},
+        ),
+        ("template_coverage.py", ["--cases", "10", "--top", "30"], {"top_share", "target_met"}),
         ("eval_speed.py", ["--cases", "2", "--scenes", "2", "--max-tokens", "4"], {"speedup", "roofline"}),
         (
             "train_speed.py",

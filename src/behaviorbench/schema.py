@@ -84,6 +84,8 @@ class Slot(_Strict):
     target: Target | None = None
     evidence: list[int] = []
     control_of: str | None = None
+    subtype: str | None = None
+    """The kind of problem within the category ("dose", "allergy", ...), for per-kind figures."""
 
     @property
     def designated(self) -> bool:

@@ -39,6 +39,7 @@ def test_short_cases_are_prefixes_of_the_plan():
 
 def test_a_process_independent_stream(tmp_path):
     """Hash randomisation must not leak in: a fresh interpreter produces the same case."""
+    import os
     import subprocess
     import sys
 
@@ -49,7 +50,7 @@ def test_a_process_independent_stream(tmp_path):
             capture_output=True,
             text=True,
             check=True,
-            env={"PYTHONHASHSEED": seed},
+            env={**os.environ, "PYTHONHASHSEED": seed},
         ).stdout.strip()
         for seed in ("1", "2")
     }

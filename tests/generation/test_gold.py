@@ -3,7 +3,7 @@
 import re
 
 from behaviorbench.generation.banks import load_phrase_bank
-from behaviorbench.generation.doses import cockcroft_gault, dose_for, round_dose
+from behaviorbench.generation.doses import Body, cockcroft_gault, dose_for, indication_of, round_dose
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.schema import ImageAttachment, TableAttachment
 from behaviorbench.taxonomy import Category
@@ -34,13 +34,15 @@ def test_dose_targets_apply_the_knowledge_base_rule(sample_cases):
         question = case.utterances[slot.index].text.lower()
         drug = max((d for name, d in by_name.items() if name in question), key=lambda d: len(d.name))
         p = case.patient
-        dose = dose_for(drug, p["weight_kg"], p["crcl_ml_min"])
+        diagnoses = [p["condition"], *p["chronic_conditions"]]
+        body = Body(p["weight_kg"], p["height_cm"], p["crcl_ml_min"], p["age"], p["creatinine_mg_dl"])
+        dose = dose_for(drug, indication_of(kb, drug.id, diagnoses), body)
         assert slot.target.kind == "dose"
         assert (slot.target.value, slot.target.unit) == (dose.amount, dose.unit), case.case_id
         setup = case.utterances[slot.evidence[0]].text
         assert f"{p['weight_kg']} kg" in setup and str(p["crcl_ml_min"]) in setup
         checked += 1
-        renal += drug.renal is not None and p["crcl_ml_min"] < drug.renal.crcl_below
+        renal += any("renally adjusted" in step for step in dose.working)
     assert checked > 100 and renal > 0
 
 

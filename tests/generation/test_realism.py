@@ -38,12 +38,19 @@ def test_no_chatter_or_opener_is_said_twice_in_any_case(sample_cases):
     lines += [v["text"] for group in bank.get("chatter.settings").values() for v in group]
     lines += [v["text"] for s in bank.get("settings.settings") for v in s["openers"]]
     field = re.compile(r"\\\{[a-z_]+\\\}")
+    markers = "|".join(re.escape(m) for group in bank.get("story.markers").values() for m in group)
     pattern = re.compile(
-        "|".join(f"(?P<l{i}>{field.sub('.+?', re.escape(t))})" for i, t in enumerate(lines)), re.IGNORECASE
+        f"(?:(?:{markers}) )?(?:"
+        + "|".join(f"(?P<l{i}>{field.sub('.+?', re.escape(t))})" for i, t in enumerate(lines))
+        + ")",
+        re.IGNORECASE,
     )
+    with_chatter = 0
     for case in sample_cases:
         said = Counter(m.lastgroup for u in case.utterances if (m := pattern.fullmatch(u.text)))
-        assert said and all(n == 1 for n in said.values()), (case.case_id, said.most_common(2))
+        assert all(n == 1 for n in said.values()), (case.case_id, said.most_common(2))
+        with_chatter += bool(said)
+    assert with_chatter >= 0.8 * len(sample_cases)
 
 
 def test_chatter_banks_are_large_and_contextual():

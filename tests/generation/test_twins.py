@@ -1,20 +1,27 @@
 """Twin cases (2k, 2k+1) are minimal pairs: they differ only where a proactive problem flips."""
 
+import re
+
 from behaviorbench.evaluation.content import check_content
 from behaviorbench.generation.banks import load_phrase_bank
 from behaviorbench.taxonomy import GROUP_OF, Behavior, Group
-
-
-def _pairs(cases):
-    return list(zip(cases[0::2], cases[1::2], strict=True))
 
 
 def _proactive(slot):
     return slot.category is not None and GROUP_OF[slot.category] is Group.proactive
 
 
-def test_every_positive_has_its_control_in_the_twin(sample_cases):
-    for a, b in _pairs(sample_cases):
+def test_every_flag_is_answered_by_the_team_and_the_next_slot_is_ambient(sample_cases):
+    for case in sample_cases:
+        for slot in case.slots:
+            if _proactive(slot) and slot.gold_behavior is Behavior.proactive:
+                reaction = case.utterances[slot.index + 1]
+                assert reaction.role not in ("patient", "family"), (case.case_id, slot.index)
+                assert case.slots[slot.index + 1].category is None
+
+
+def test_every_positive_has_its_control_in_the_twin(sample_twins):
+    for a, b in sample_twins:
         assert a.split == b.split
         for first, second in ((a, b), (b, a)):
             controls = {s.control_of: s for s in second.slots if s.control_of}
@@ -29,8 +36,8 @@ def test_every_positive_has_its_control_in_the_twin(sample_cases):
                         assert check_content(control.target, control.gold_response)[0], control
 
 
-def test_twins_differ_only_in_flipped_evidence(sample_cases):
-    for a, b in _pairs(sample_cases):
+def test_twins_differ_only_in_flipped_evidence(sample_twins):
+    for a, b in sample_twins:
         assert len(a.utterances) == len(b.utterances)
         flipped = set()
         for sa, sb in zip(a.slots, b.slots, strict=True):
@@ -54,7 +61,8 @@ def test_control_gold_follows_whether_the_assistant_was_asked(sample_cases):
     for case in sample_cases:
         for slot in case.slots:
             if slot.control_of:
-                asked = any(case.utterances[slot.index].text.startswith(f"{name},") for name in names)
+                text = case.utterances[slot.index].text
+                asked = any(re.search(rf"\b{name}\b", text) for name in names)
                 assert (slot.gold_behavior is Behavior.reactive) == asked, slot
                 assert bool(slot.gold_response) == asked
                 kinds.add(slot.gold_behavior)

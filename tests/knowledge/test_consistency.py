@@ -36,8 +36,8 @@ def test_sizes(kb: KnowledgeBase) -> None:
     assert len(kb.analytes) >= 45
     assert len(kb.drugs) >= 65
     assert len(kb.prechecks) >= 12
-    assert sum(drug.dose.per_kg for drug in kb.drugs.values()) >= 12
-    assert sum(drug.renal is not None for drug in kb.drugs.values()) >= 12
+    assert sum(any(rule.per_kg for rule in drug.doses) for drug in kb.drugs.values()) >= 12
+    assert sum(any(rule.renal for rule in drug.doses) for drug in kb.drugs.values()) >= 12
     assert len({condition.system for condition in kb.conditions.values()}) >= 10
 
 
@@ -117,7 +117,8 @@ def test_units_are_known(kb: KnowledgeBase) -> None:
     for analyte in kb.analytes.values():
         assert analyte.unit in kb.units, analyte.id
     for drug in kb.drugs.values():
-        assert drug.dose.unit in kb.units, drug.id
+        for rule in drug.doses:
+            assert rule.unit in kb.units, drug.id
 
 
 def test_rhythms_are_the_seven_known_ones_and_all_arrhythmias_are_covered(kb: KnowledgeBase) -> None:
@@ -132,12 +133,12 @@ def test_safety_flags_have_their_checks(kb: KnowledgeBase) -> None:
             assert "qtc_before_qt_drug" in drug.required_checks, drug.id
         if drug.teratogenic:
             assert "pregnancy" in {item.condition for item in drug.contraindications}, drug.id
-        if drug.dose.per_kg and drug.dose.max_dose is not None:
-            assert drug.dose.max_dose > drug.dose.amount, drug.id
-        if drug.renal is not None:
-            rule = drug.renal
-            assert rule.avoid or rule.factor is not None or rule.frequency is not None, drug.id
-            assert rule.factor is None or 0 < rule.factor < 1, drug.id
+        for rule in drug.doses:
+            if (rule.per_kg or rule.per_m2) and rule.max_dose is not None:
+                assert rule.max_dose > rule.amount, drug.id
+            for tier in rule.renal:
+                changes = (tier.amount, tier.factor, tier.frequency) != (None, None, None)
+                assert tier.avoid != changes, drug.id
 
 
 def test_synonyms_and_aliases_do_not_point_at_two_entries(kb: KnowledgeBase) -> None:

@@ -56,10 +56,10 @@ def test_a_missing_file_is_named(data_copy: Path) -> None:
 
 
 def test_a_schema_error_names_the_entry_and_the_field_path(data_copy: Path, edit_entry) -> None:
-    edit_entry("drugs.yaml", "heparin", lambda drug: drug["dose"].update(route="IO"))
+    edit_entry("drugs.yaml", "heparin", lambda drug: drug["doses"][1].update(route="IO"))
     message = _error(data_copy)
     assert "drugs.yaml: entry 'heparin'" in message
-    assert "'dose.route'" in message
+    assert "'doses.1.route'" in message
 
 
 def test_an_unknown_field_is_refused_not_dropped(data_copy: Path, edit_entry) -> None:

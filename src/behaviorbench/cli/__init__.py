@@ -10,6 +10,7 @@ from rich.console import Console
 # Command modules register on `app` when imported.
 from behaviorbench.cli import (
     chat,  # noqa: F401
+    check,  # noqa: F401
     data,  # noqa: F401
     demo,  # noqa: F401
     evaluate,  # noqa: F401

@@ -35,6 +35,10 @@ from behaviorbench.schema import SPLITS
 
 BUILDING = ".building.json"
 """Marks a folder a build is writing; a folder holding it and no manifest is an interrupted build."""
+PAPER_SCALE_CASES = 10_400
+"""Cases in a paper-scale build: enough for the paper's 142,496 designated tasks at the generator's
+mean of about 14 tasks per case (stories ask for what their course needs, not every category)."""
+PAPER_SCALE_TASKS = 142_496
 
 Chunk = tuple[list[tuple[str, str]], DatasetCounts]
 """(split, JSON line) per case in index order, and the chunk's counts."""

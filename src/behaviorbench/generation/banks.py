@@ -26,6 +26,7 @@ BANK_FILES: tuple[str, ...] = (
     "ecg.yaml",
     "presentations.yaml",
     "indications.yaml",
+    "story.yaml",
 )
 UNSEEN_SHARE = 5
 """One variant in UNSEEN_SHARE (at least one per list of three or more) is reserved for test_unseen."""

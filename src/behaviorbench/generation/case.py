@@ -12,16 +12,18 @@ import random
 
 from behaviorbench.generation.banks import PhraseBank
 from behaviorbench.generation.context import CaseContext, spoken
+from behaviorbench.generation.doses import avoided, indication_of
 from behaviorbench.generation.patient import Patient, simulate_patient
-from behaviorbench.generation.plan import make_plan
+from behaviorbench.generation.plan import Phase, make_plan
 from behaviorbench.generation.pools import Pools, pools_for
 from behaviorbench.generation.reactive import case_timeline
 from behaviorbench.generation.script import Scene, Script, assemble
 from behaviorbench.generation.splits import split_of
 from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
+from behaviorbench.taxonomy import Behavior
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "2.0.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -31,8 +33,13 @@ KNOBS: tuple[str, ...] = (
 KNOB_SHARE = 0.25
 LONG_RANGE_GAP = 15
 """Utterances between planted evidence and its slot when `long_range_evidence` is on."""
-OPENER_SHARE = 0.6
-CHATTER_SHARE = 0.35
+OPENER_SHARE = 0.15
+"""Chance that a scene within a phase starts with a regrouping line ("Back to bed 4.")."""
+PHASE_LINE_SHARE = 0.85
+"""Chance that a new phase of the course is announced ("Let's get some bloods and an ECG.")."""
+CHATTER_SHARE = 0.2
+URGENT_CHATTER = 0.4
+"""An urgent case has this fraction of the usual small talk."""
 
 
 def case_id(seed: int, index: int) -> str:
@@ -49,11 +56,24 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
     knobs = {knob: rng.random() < KNOB_SHARE for knob in KNOBS}
     condition = pools.views[rng.choice(pools.conditions)]
     setting = rng.choice(settings_for(bank, condition.source))
-    plan = make_plan(rng, pools, knobs, condition, bank.get("problems.allergy_words"))
+    urgent = setting["id"] == "rapid_response" or acuity_of(bank, condition.source) == "critical"
+    home = bank.get("indications")
+    background = [d for d in home["home_background"] if d in pools.drugs and d not in home["male_only"]]
+    plan = make_plan(
+        rng,
+        pools,
+        knobs,
+        condition,
+        bank.get("problems.allergy_words"),
+        background,
+        home["supportive"],
+        urgent,
+        bool(setting.get("outpatient")),
+    )
     cast_data = bank.get("cast")
     demographics = _demographics(bank, condition.source)
     patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"], demographics)
-    _allergies_and_home_meds(rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"])
+    _allergies_and_home_meds(rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"], home)
     speaks = condition.id not in bank.get("settings.cannot_speak")
     cast = _cast(rng, bank, setting, patient, speaks)
     ctx = CaseContext(
@@ -65,35 +85,54 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         assistant=rng.choice(cast_data["assistant_names"]),
         knobs=knobs,
         speaks=speaks,
+        stream=stream,
     )
-    ctx.safe_drugs = [d for d in pools.drugs if _safe(pools, patient, d)]
+    treated = {
+        d
+        for c in (condition.source, *(kb.conditions[c] for c in patient.chronic))
+        for d in c.first_line_drugs
+    }
+    usable = [d for d in pools.drugs if d in treated or d not in home["own_indication_only"]]
+    ctx.safe_drugs = _safe_drugs(pools, patient, usable)
+    ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
     ctx.timeline = case_timeline(ctx, random.Random(f"{stream}:timeline"))
 
     chosen = plan.scenes if scenes is None else plan.scenes[: max(scenes, 1)]
+    setting_path = f"settings.settings.{bank.get('settings.settings').index(setting)}.openers"
     written = []
+    phase = None
     for n, specs in enumerate(chosen):
         scene_rng = random.Random(f"{stream}:s{n}")
         lines, tasks = [], []
-        if n and scene_rng.random() < OPENER_SHARE:
-            opener = ctx.pick_fresh(
-                f"settings.settings.{bank.get('settings.settings').index(setting)}.openers", scene_rng
-            )
-            if opener is not None:
-                lines.append(ctx.say(opener["role"], opener["text"]))
-        chatter_before = scene_rng.random() < CHATTER_SHARE
-        chatter_after = scene_rng.random() < CHATTER_SHARE
+        if specs[0].phase is not phase:
+            phase = specs[0].phase
+            if scene_rng.random() < PHASE_LINE_SHARE:
+                lines.append(ctx.phase_line(phase.name, urgent, scene_rng))
+        elif scene_rng.random() < OPENER_SHARE and (opener := ctx.pick_fresh(setting_path, scene_rng)):
+            lines.append(ctx.say(opener["role"], opener["text"]))
+        chatter_share = CHATTER_SHARE * (URGENT_CHATTER if urgent else 1.0)
+        chatter_before = scene_rng.random() < chatter_share and phase is not Phase.resuscitation
+        chatter_after = scene_rng.random() < chatter_share and phase is not Phase.resuscitation
         if chatter_before and (line := ctx.chatter(scene_rng)) is not None:
             lines.append(line)
         for k, spec in enumerate(specs):
+            ctx.phase = spec.phase.name
             task_rng = random.Random(f"{stream}:s{n}:t{k}")
             extra = {} if spec.coin is None else {"positive": spec.coin == parity}
             scene: Scene = spec.build(ctx, task_rng, **extra, **spec.kwargs)
+            for task in scene.tasks:
+                if task.positive and task.behavior is Behavior.proactive:
+                    reaction_rng = random.Random(f"{stream}:s{n}:t{k}:reaction")
+                    task.reaction = ctx.reaction(task, task.subtype or spec.subtype, reaction_rng)
             lines += scene.lines
             tasks += scene.tasks
         if chatter_after and (line := ctx.chatter(scene_rng)) is not None:
             lines.append(line)
         written.append(Scene(lines, tasks))
+    if scenes is None:
+        closing = ctx.disposition_line(acuity_of(bank, condition.source), random.Random(f"{stream}:close"))
+        written.append(Scene([closing], []))
 
     this_id = case_id(seed, index)
     twin_id = case_id(seed, index ^ 1)
@@ -115,9 +154,10 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
 
 
 def _allergies_and_home_meds(
-    rng: random.Random, pools: Pools, patient: Patient, needed: list[str], reactions: list[str]
+    rng: random.Random, pools: Pools, patient: Patient, needed: list[str], reactions: list[str], home: dict
 ) -> None:
-    """Allergies the plan needs (plus maybe one more), then home meds that are safe together."""
+    """Allergies the plan needs (plus maybe one more), then home meds that are safe together: those
+    of the patient's chronic conditions first, then common background drugs that suit their sex."""
     kb = pools.kb
     classes = list(dict.fromkeys(needed))
     home_classes = {kb.drugs[d].allergy_class for d in patient.home_meds}
@@ -131,7 +171,11 @@ def _allergies_and_home_meds(
     patient.allergies = [(a, rng.choice(reactions)) for a in classes]
     wanted = rng.randint(2, 4)
     preferred = [d for c in patient.chronic for d in kb.conditions[c].first_line_drugs if d in pools.drugs]
-    others = [d for d in pools.drugs if kb.drugs[d].dose.route == "PO"]
+    others = [
+        d
+        for d in home["home_background"]
+        if d in pools.drugs and (not patient.female or d not in home["male_only"])
+    ]
     for pool in (preferred, others):
         candidates = list(dict.fromkeys(pool))
         rng.shuffle(candidates)
@@ -144,21 +188,59 @@ def _allergies_and_home_meds(
 
 def _safe(pools: Pools, patient: Patient, drug_id: str) -> bool:
     """Whether giving this drug to this patient raises no allergy, contraindication or interaction."""
-    drug = pools.kb.drugs[drug_id]
-    if drug.allergy_class and drug.allergy_class in patient.allergy_classes:
-        return False
-    conditions = {patient.condition.id, *patient.chronic, *patient.states}
-    if any(c.condition in conditions for c in drug.contraindications):
-        return False
-    if ("pregnancy" in patient.states and drug.teratogenic) or (
-        "long_qt" in patient.states and drug.qt_prolonging
-    ):
-        return False
-    if any(
-        i.drug in patient.home_meds and i.drug != drug_id for i in drug.interactions if i.severity == "major"
-    ):
-        return False
-    return not (drug.renal is not None and drug.renal.avoid and patient.crcl < drug.renal.crcl_below)
+    return _safe_drugs(pools, patient, [drug_id]) == [drug_id]
+
+
+def _safe_drugs(pools: Pools, patient: Patient, drug_ids: list[str] | tuple[str, ...]) -> list[str]:
+    """The drugs among `drug_ids` that are safe for this patient (what depends only on the patient
+    is worked out once: every case checks every drug)."""
+    kb = pools.kb
+    diagnoses = (patient.condition.id, *patient.chronic)
+    allergies = set(patient.allergy_classes)
+    home = set(patient.home_meds)
+    partners, facts = _per_kb(kb)
+    safe = []
+    for drug_id in drug_ids:
+        drug = kb.drugs[drug_id]
+        if drug.allergy_class in allergies or not partners[drug_id].isdisjoint(home):
+            continue
+        key = (drug_id, diagnoses)
+        if key not in facts:
+            facts[key] = (
+                kb.waived_states(drug_id, list(diagnoses)),
+                indication_of(kb, drug_id, list(diagnoses)),
+            )
+        waived, indication = facts[key]
+        states = set(patient.states) - waived if patient.states else set()
+        if any(c.condition in states or c.condition in diagnoses for c in drug.contraindications):
+            continue
+        if ("pregnancy" in states and drug.teratogenic) or ("long_qt" in states and drug.qt_prolonging):
+            continue
+        if not avoided(drug, indication, patient.crcl):
+            safe.append(drug_id)
+    return safe
+
+
+_PER_KB: dict[int, tuple[KnowledgeBase, dict[str, frozenset[str]], dict]] = {}
+
+
+def _per_kb(kb: KnowledgeBase) -> tuple[dict[str, frozenset[str]], dict]:
+    """Per knowledge base (every case asks about every drug): each drug's major-interaction
+    partners, and a memo of (drug, diagnoses) -> (waived states, indication)."""
+    cached = _PER_KB.get(id(kb))
+    if cached is None or cached[0] is not kb:
+        partners = {
+            d.id: frozenset(i.drug for i in d.interactions if i.severity == "major" and i.drug != d.id)
+            for d in kb.drugs.values()
+        }
+        cached = _PER_KB[id(kb)] = (kb, partners, {})
+    return cached[1], cached[2]
+
+
+def procedures_for(bank: PhraseBank, condition: Condition) -> frozenset[str]:
+    """The procedures this condition's course may involve (indications bank)."""
+    fits = bank.get("indications.procedures")
+    return frozenset(fits["by_condition"].get(condition.id) or fits["by_system"].get(condition.system, []))
 
 
 def settings_for(bank: PhraseBank, condition: Condition) -> list[dict]:
@@ -224,7 +306,10 @@ def _opening(ctx: CaseContext, rng: random.Random) -> list:
         complaint=complaint(rng, words, patient.condition.presentation, patient.female),
     )
     vitals, _ = ctx.phrase(
-        "questions.opening_vitals", rng, vitals=_vitals_text(patient.vitals), weight=patient.weight_kg
+        "questions.opening_vitals",
+        rng,
+        vitals=_vitals_text(patient.vitals, words["vital_forms"], rng),
+        weight=patient.weight_kg,
     )
     ctx.presentation, ctx.vitals = presentation, vitals
     return [presentation, vitals]
@@ -270,19 +355,18 @@ def complaint(rng: random.Random, words: dict, phrases: tuple[str, ...], female:
     return text
 
 
-VITAL_LABELS = {
-    "heart_rate": "HR {}",
-    "respiratory_rate": "RR {}",
-    "temperature": "T {} C",
-    "spo2": "SpO2 {}%",
-}
+VITAL_SIGNS: tuple[str, ...] = ("heart_rate", "respiratory_rate", "temperature", "spo2")
 
 
-def _vitals_text(vitals: dict[str, float]) -> str:
+def _vitals_text(vitals: dict[str, float], forms: dict[str, list[str]], rng: random.Random) -> str:
+    """The vitals as one speaker says them, each sign in a form drawn from the bank."""
     parts = []
     if "systolic_bp" in vitals and "diastolic_bp" in vitals:
-        parts.append(f"BP {vitals['systolic_bp']:g}/{vitals['diastolic_bp']:g}")
-    for key, label in VITAL_LABELS.items():
+        form = rng.choice(forms["blood_pressure"])
+        parts.append(
+            form.format(systolic=f"{vitals['systolic_bp']:g}", diastolic=f"{vitals['diastolic_bp']:g}")
+        )
+    for key in VITAL_SIGNS:
         if key in vitals:
-            parts.append(label.format(f"{vitals[key]:g}"))
+            parts.append(rng.choice(forms[key]).format(value=f"{vitals[key]:g}"))
     return ", ".join(parts)

@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from behaviorbench.generation.banks import PhraseBank
-from behaviorbench.generation.doses import Dose, dose_for, number
+from behaviorbench.generation.banks import PhraseBank, stable_hash
+from behaviorbench.generation.doses import Dose, dose_for, indication_of, number
 from behaviorbench.generation.patient import Patient
 from behaviorbench.generation.pools import Pools
-from behaviorbench.generation.script import Line, capitalized
+from behaviorbench.generation.script import Line, Task, capitalized
 from behaviorbench.knowledge.models import Analyte, Drug
 
 
@@ -33,13 +33,27 @@ FALLBACK_ROLE: dict[str, str] = {
 """Who speaks a line written for a role the setting's cast lacks."""
 
 PRONOUNS: dict[bool, dict[str, str]] = {
-    True: {"they": "she", "their": "her", "them": "her"},
-    False: {"they": "he", "their": "his", "them": "him"},
+    True: {"they": "she", "their": "her", "them": "her", "They": "She", "Their": "Her"},
+    False: {"they": "he", "their": "his", "them": "him", "They": "He", "Their": "His"},
 }
 """The patient's pronouns by `Patient.female`, for the {they}/{their}/{them} fields."""
-RELEVANT_SHARE, SUPPORTIVE_SHARE = 0.8, 0.9
-"""A task's drug is one treating the patient's conditions this often, else up to the second
-figure a supportive drug (with its reason), else any drug (with its reason)."""
+OWN_SHARE, BACKGROUND_SHARE = 0.6, 0.25
+"""A task's drug treats the main condition this often, a comorbidity (or is a home medication) up
+to the second share more, else it is a supportive drug (with its reason); a drug for another
+condition of the same system, or any drug, only when no such drug fits the task."""
+INPATIENT_ROUTES = frozenset({"IV", "IM"})
+MARKER_WORDS = frozenset(
+    {"Okay", "So", "Right", "Alright", "Now", "Also", "And", "Good", "Fine", "Got", "Mm-hm", "Yeah", "Sure"}
+    | {"Before", "Sorry", "Oh", "Ah", "Yes", "Hm", "Well", "Um", "Honestly", "Excuse", "Thanks", "Agreed"}
+)
+"""First words that already open a line the way a marker would."""
+MIN_STORY_DRUGS = 8
+"""Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
+MARKER_PERCENT = 30
+"""Share (percent) of lines after the opening that start with a conversational marker."""
+NAME_TITLES = frozenset({"Dr", "Mr", "Mrs", "Ms"})
+PRESCRIBERS: tuple[str, ...] = ("attending", "resident", "intern", "consultant")
+"""Roles that change orders: a flag about an order is answered by its author when one of these."""
 _STRAY_SPACE = re.compile(r" +(?=[.,;:?!])|(?<= ) +")
 
 
@@ -74,10 +88,22 @@ class CaseContext:
     """Phrase-bank variants already said in this case (path:id), so no line comes back."""
     speaks: bool = True
     """False when the patient's condition keeps them from speaking for themselves."""
+    procedures: frozenset[str] = frozenset()
+    """The procedures this patient's condition may call for (a plan proposes no other)."""
     _doses: dict[str, Dose | None] = field(default_factory=dict)
     _dosable: list[str] | None = None
     _relevant: set[str] | None = None
     _reasons: dict[str, str] = field(default_factory=dict)
+    _tiers: list[set[str]] | None = None
+    phase: str = ""
+    """The phase of the course the scene being written belongs to (`Phase` name)."""
+    stream: str = ""
+    """The twin pair's random-stream name: with the line count it picks how a line starts."""
+    _lines: int = 0
+    _names: set[str] | None = None
+    _indications: dict[str, str | None] = field(default_factory=dict)
+    _reacted: set[str] = field(default_factory=set)
+    """Reaction variants said so far (kept apart from `said`, which both twins must share)."""
 
     @property
     def unseen(self) -> bool:
@@ -112,15 +138,48 @@ class CaseContext:
             **extra,
         }
 
-    def say(self, role: str, template: str, **extra: Any) -> Line:
+    def say(self, role: str, template: str, vary: bool = True, **extra: Any) -> Line:
         """A line spoken by `role`; the patient's and family's words are relayed when they cannot
-        say them here."""
+        say them here. After the opening, a line may start the way people start sentences
+        ("Okay, ...") or name the assistant at its end; `vary=False` (lines only one twin has)
+        leaves the line as written and the choices of every later line unchanged."""
         text = capitalized(tidy(template.format(**self.fields(extra))))
         if role in ("patient", "family") and role not in self.cast:
             return self._relayed(role, text)
         while role not in self.cast:
             role = FALLBACK_ROLE[role]
+        if vary and self.vitals is not None:
+            text = self._varied(role, text)
         return Line(role, self.cast[role], text)
+
+    def _varied(self, role: str, text: str) -> str:
+        """The line as this speaker starts it, drawn from the case's stream and the number of lines
+        said so far, so both twins of a pair draw alike."""
+        self._lines += 1
+        draw = stable_hash(f"{self.stream}:line{self._lines}")
+        address = f"{self.assistant}, "
+        if text.startswith(address) and text.endswith("?") and draw % 3 == 0:
+            rest = text[len(address) :]
+            return f"{capitalized(rest[:-1])}, {self.assistant}?"
+        return self._marked("lay" if role in ("patient", "family") else "staff", text, draw)
+
+    def _marked(self, kind: str, text: str, draw: int) -> str:
+        """The line with a conversational marker of `kind` in front for MARKER_PERCENT of draws;
+        the first word keeps its capital when it is a name, an abbreviation or "I"."""
+        if draw % 100 >= MARKER_PERCENT:
+            return text
+        markers = self.bank.get(f"story.markers.{kind}")
+        marker = markers[(draw // 100) % len(markers)]
+        first = text.split(" ", 1)[0].strip(",.:;?!'")
+        if first in MARKER_WORDS:  # the line already starts like a marker ("Right. Next ...")
+            return text
+        if self._names is None:
+            people = [self.assistant, self.patient.name, *self.cast.values()]
+            self._names = {word for name in people for word in name.split()} | NAME_TITLES
+        keep = any(c.isupper() for c in first[1:]) or first in ("I", "I'm", "I'll", "I've", "I'd")
+        keep |= first in self._names or first[:1].isdigit()
+        keep |= marker.endswith(".")
+        return f"{marker} {text if keep else text[:1].lower() + text[1:]}"
 
     def _relayed(self, role: str, text: str) -> Line:
         relay = self.bank.get("cast.relay")
@@ -156,6 +215,37 @@ class CaseContext:
         if role is None:
             role = rng.choice([r for r in self.cast if r not in ("patient", "family")])
         return self.say(role, text)
+
+    def phase_line(self, phase: str, urgent: bool, rng: random.Random) -> Line:
+        """A line that moves the case into a phase of its course ("Let's look at the bloods.")."""
+        path = f"story.phases.{phase}"
+        if urgent and phase in self.bank.get("story.urgent_phases"):
+            path = f"story.urgent_phases.{phase}"
+        variant = self.pick(path, rng)
+        return self.say(variant["role"], variant["text"])
+
+    def disposition_line(self, acuity: str, rng: random.Random) -> Line:
+        """Where the patient goes next, as the case's last line."""
+        variant = self.pick(f"story.disposition.{acuity}", rng)
+        return self.say(variant["role"], variant["text"])
+
+    def reaction(self, task: Task, subtype: str, rng: random.Random) -> Line:
+        """The team's answer to a flag: the order's author (or the resident) acknowledges and fixes
+        it. Drawn from its own stream without marking anything said, so the twin without the
+        problem (and without this line) keeps the same later wording."""
+        node = self.bank.get(f"story.reactions.{task.category.value}")
+        path = f"story.reactions.{task.category.value}.{subtype if subtype in node else 'default'}"
+        author = task.slot.role if task.slot.role in PRESCRIBERS else "resident"
+        every = self.bank.variants(path, self.unseen)
+        others = [v for v in every if v["role"] != task.slot.role] or list(every)
+        variant = rng.choice([v for v in others if v["id"] not in self._reacted] or others)
+        self._reacted.add(variant["id"])
+        answers = task.target.answers if task.target is not None else []
+        item = spoken(answers[0].split("|")[0]) if answers else ""
+        role = author if variant["role"] == "author" else variant["role"]
+        line = self.say(role, variant["text"], vary=False, item=item)
+        line.text = self._marked("reaction", line.text, rng.getrandbits(32))
+        return line
 
     # --- facts ---------------------------------------------------------------------------------
 
@@ -194,14 +284,30 @@ class CaseContext:
     def dose(self, drug_id: str) -> Dose | None:
         """This patient's dose of a drug (memoised: tasks ask for the same drugs again and again)."""
         if drug_id not in self._doses:
-            p = self.patient
-            self._doses[drug_id] = dose_for(self.drug(drug_id), p.weight_kg, p.crcl)
+            self._doses[drug_id] = dose_for(self.drug(drug_id), self.indication(drug_id), self.patient)
         return self._doses[drug_id]
 
+    def indication(self, drug_id: str) -> str | None:
+        """What this patient gets the drug for: the first of their conditions it treats, else
+        None (the drug's default use, the one its indication-bank reason names)."""
+        if drug_id not in self._indications:
+            p = self.patient
+            self._indications[drug_id] = indication_of(self.kb, drug_id, [p.condition.id, *p.chronic])
+        return self._indications[drug_id]
+
     def dosable(self) -> list[str]:
-        """Safe drugs that have a dose for this patient."""
+        """Safe drugs that have a dose for this patient, among those the story could order when
+        there are enough of them for every kind of task (a few need a particular unit or schedule)."""
         if self._dosable is None:
-            self._dosable = [d for d in self.safe_drugs if self.dose(d) is not None]
+            story = set(self.plausible(self.safe_drugs))
+            if self.unseen:  # test_unseen features its held-out drugs wherever a task allows
+                story |= set(self.pools.featured(self.safe_drugs))
+            if self.setting.get("outpatient"):  # a clinic prescribes what a patient takes at home
+                story = {d for d in story if self.drug(d).dose.route not in INPATIENT_ROUTES}
+            fitting = [d for d in self.safe_drugs if d in story and self.dose(d) is not None]
+            if len(fitting) < MIN_STORY_DRUGS:
+                fitting = [d for d in self.safe_drugs if self.dose(d) is not None]
+            self._dosable = fitting
         return self._dosable
 
     def unsafe_names(self) -> list[str]:
@@ -236,21 +342,57 @@ class CaseContext:
         """The drug's name with its reason when it needs one ("vancomycin for the line infection")."""
         return self.drug(drug_id).name + self.reason(drug_id)
 
+    def story_tiers(self) -> list[set[str]]:
+        """Drugs in the order a story reaches for them: the main condition's first-line drugs, those
+        of the comorbidities and home medications, supportive drugs, then drugs for conditions of
+        the same organ system (a plausible complication) or common long-term drugs (a statin)."""
+        if self._tiers is None:
+            p, kb = self.patient, self.kb
+            own = set(p.condition.first_line_drugs)
+            background = set(p.home_meds)
+            for chronic in p.chronic:
+                background |= set(kb.conditions[chronic].first_line_drugs)
+            # A clinic visit prescribes no inpatient supportive care (stress-ulcer prophylaxis).
+            supportive = (
+                set() if self.setting.get("outpatient") else set(self.bank.get("indications.supportive"))
+            )
+            system = p.condition.source.system
+            related = {d for c in kb.conditions.values() if c.system == system for d in c.first_line_drugs}
+            home = self.bank.get("indications")
+            related |= {d for d in home["home_background"] if not (p.female and d in home["male_only"])}
+            self._tiers = [own, background - own, supportive - own - background, related]
+        return self._tiers
+
+    def plausible(self, candidates: list[str]) -> list[str]:
+        """The candidates this patient's story could involve (all of them when none could)."""
+        tiers = self.story_tiers()
+        fitting = [d for d in candidates if any(d in tier for tier in tiers)]
+        return fitting or list(candidates)
+
     def choose_drug(self, rng: random.Random, candidates: list[str]) -> str | None:
-        """One of `candidates`: a held-out one in test_unseen, else mostly one relevant to the patient."""
+        """One of `candidates`: a held-out one in test_unseen, else one the story reaches for. In the
+        resuscitation phase only the main condition's own drugs when any fits; otherwise mostly
+        those, sometimes a comorbidity's or a supportive drug."""
         if not candidates:
             return None
         options = self.pools.featured(sorted(candidates))
         options = [d for d in options if d not in self.used] or options
-        wanted = self.relevant_drugs()
-        relevant = [d for d in options if d in wanted]
-        supportive = set(self.bank.get("indications.supportive"))
-        helpful = [d for d in options if d in supportive]
+        if self.phase == "resuscitation":  # the condition's first treatment first (epinephrine)
+            first = next((d for d in self.patient.condition.first_line_drugs if d in options), None)
+            if first is not None:
+                self.used.add(first)
+                return first
+        tiers = [[d for d in options if d in tier] for tier in self.story_tiers()]
+        own, background, supportive, related = tiers
         draw = rng.random()
-        if relevant and draw < RELEVANT_SHARE:
-            options = relevant
-        elif helpful and draw < SUPPORTIVE_SHARE:
-            options = helpful
+        if own and (draw < OWN_SHARE or self.phase == "resuscitation" or not (background or supportive)):
+            options = own
+        elif background and (draw < OWN_SHARE + BACKGROUND_SHARE or not supportive):
+            options = background
+        elif supportive:
+            options = supportive
+        elif related:
+            options = related
         chosen = rng.choice(options)
         self.used.add(chosen)
         return chosen
@@ -265,13 +407,20 @@ def _chatter_pool(
     """(key, role or None for any staff member, text) of every chatter line this cast may say."""
     key = (unseen, setting, cast)
     if key not in _CHATTER:
+        outpatient = any(s.get("outpatient") for s in bank.get("settings.settings") if s["id"] == setting)
         lines = [
-            (f"chatter.staff:{v['id']}", None, v["text"]) for v in bank.variants("chatter.staff", unseen)
+            (f"chatter.staff:{v['id']}", None, v["text"])
+            for v in bank.variants("chatter.staff", unseen)
+            if not (outpatient and v.get("ward"))
         ]
         for role in cast:
             path = f"chatter.roles.{role}"
             if role in bank.get("chatter.roles"):
-                lines += [(f"{path}:{v['id']}", role, v["text"]) for v in bank.variants(path, unseen)]
+                lines += [
+                    (f"{path}:{v['id']}", role, v["text"])
+                    for v in bank.variants(path, unseen)
+                    if not (outpatient and v.get("ward"))
+                ]
         path = f"chatter.settings.{setting}"
         lines += [
             (f"{path}:{v['id']}", v["role"], v["text"])

@@ -1,15 +1,38 @@
 """Dosing arithmetic: one place applies a knowledge-base dose rule to a patient.
 
 The dose_calculation gold, the correct dose in error_correction and its tests all come from here,
-so a rule change cannot make them disagree.
+so a rule change cannot make them disagree. A dose depends on what the drug is given for (heparin
+for ACS is not heparin for a DVT), so every question names the indication.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from behaviorbench.knowledge.models import Drug
+from behaviorbench.knowledge.models import DoseRule, Drug, KnowledgeBase, RenalTier
+
+
+class Dosed(Protocol):
+    """What dosing needs to know about a patient."""
+
+    weight_kg: float
+    height_cm: float
+    crcl: float
+    age: int
+    creatinine: float
+
+
+@dataclass(frozen=True)
+class Body:
+    """The dosing facts of a patient read from a built case's record."""
+
+    weight_kg: float
+    height_cm: float
+    crcl: float
+    age: int = 60
+    creatinine: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -18,6 +41,13 @@ class Dose:
     unit: str
     route: str
     frequency: str
+    low: float | None = field(default=None, compare=False)
+    high: float | None = field(default=None, compare=False)
+    """The correct range for this patient (None: only `amount`)."""
+    basis: tuple[DoseRule, Dosed, RenalTier | None, bool] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """The rule, patient, renal tier and whether the rule's reduction applied, for `working`."""
 
     @property
     def text(self) -> str:
@@ -28,6 +58,23 @@ class Dose:
         """A full order, e.g. "enoxaparin 80 mg SC q12h"."""
         return f"{drug.name} {self.text} {self.route} {self.frequency}"
 
+    @property
+    def working(self) -> list[str]:
+        """The arithmetic that led here ("60 units/kg x 82 kg", "capped at 4000 units", ...)."""
+        if self.basis is None:
+            return []
+        rule, patient, tier, reduced = self.basis
+        steps: list[str] = []
+        if reduced and rule.reduction is not None:
+            steps.append(f"reduced to {number(rule.reduction.amount)} {rule.unit}: {rule.reduction.reason}")
+        else:
+            _scaled(rule, rule.amount if tier is None or tier.amount is None else tier.amount, patient, steps)
+        if tier is not None:
+            steps.append(
+                f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
+            )
+        return steps
+
 
 def number(value: float) -> str:
     """A dose or lab number without trailing zeros ("80", "2.5", "0.125")."""
@@ -35,40 +82,106 @@ def number(value: float) -> str:
 
 
 def round_dose(amount: float) -> float:
-    """Three significant figures: what a prescriber would write, well inside the 10% tolerance."""
+    """Three significant figures: what a prescriber would write for a computed dose, well inside
+    the 10% tolerance (a fixed dose such as 3.375 g is kept as the label writes it)."""
     if amount <= 0:
         return amount
     digits = 2 - math.floor(math.log10(amount))
     return round(amount, digits) if digits > 0 else float(round(amount, digits))
 
 
-def renal_applies(drug: Drug, crcl: float) -> bool:
-    return drug.renal is not None and crcl < drug.renal.crcl_below
+def mosteller_bsa(weight_kg: float, height_cm: float) -> float:
+    """Body-surface area in m2 (Mosteller): sqrt(height x weight / 3600)."""
+    return math.sqrt(height_cm * weight_kg / 3600)
 
 
-def dose_for(drug: Drug, weight_kg: float, crcl: float) -> Dose | None:
-    """The adult dose for this weight and Cockcroft-Gault CrCl, or None if the drug must be avoided."""
-    rule = drug.dose
-    amount = rule.amount * weight_kg if rule.per_kg else rule.amount
-    if rule.max_dose is not None:
-        amount = min(amount, rule.max_dose)
+def renal_applies(rule: DoseRule, crcl: float) -> bool:
+    return rule.renal_tier(crcl) is not None
+
+
+def _scaled(rule: DoseRule, amount: float, patient: Dosed, working: list[str] | None) -> float:
+    """`amount` per kg or per m2 times the patient's size, capped at `max_dose`."""
+    unit = rule.unit
+    if rule.per_kg:
+        scaled = amount * patient.weight_kg
+        if working is not None:
+            working.append(f"{number(amount)} {unit}/kg x {number(patient.weight_kg)} kg")
+    elif rule.per_m2:
+        bsa = round(mosteller_bsa(patient.weight_kg, patient.height_cm), 2)
+        scaled = amount * bsa
+        if working is not None:
+            working.append(
+                f"{number(amount)} {unit}/m2 x {number(bsa)} m2 (Mosteller, "
+                f"{number(patient.height_cm)} cm, {number(patient.weight_kg)} kg)"
+            )
+    else:
+        scaled = amount
+    if rule.max_dose is not None and scaled > rule.max_dose:
+        scaled = rule.max_dose
+        if working is not None:
+            working.append(f"capped at {number(rule.max_dose)} {unit}")
+    return scaled
+
+
+def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
+    """The adult dose of `drug` for `indication` (a condition id or indication slug; None: the
+    drug's default use) in this patient, or None if the patient's CrCl rules the drug out."""
+    rule = drug.rule(indication)
+    amount = _scaled(rule, rule.amount, patient, None)
+    low = _scaled(rule, rule.amount_low, patient, None) if rule.amount_low is not None else None
+    high = _scaled(rule, rule.amount_high, patient, None) if rule.amount_high is not None else None
     frequency = rule.frequency
-    if drug.renal is not None and renal_applies(drug, crcl):
-        if drug.renal.avoid:
+    reduced = rule.reduction is not None and rule.reduction.applies(
+        patient.age, patient.weight_kg, patient.creatinine
+    )
+    if reduced and rule.reduction is not None:
+        amount, low, high = rule.reduction.amount, None, None
+    tier = rule.renal_tier(patient.crcl) if rule.renal else None
+    if tier is not None:
+        if tier.avoid:
             return None
-        if drug.renal.factor is not None:
-            amount *= drug.renal.factor
-        if drug.renal.frequency:
-            frequency = drug.renal.frequency
-    return Dose(round_dose(amount), rule.unit, rule.route, frequency)
+        if tier.amount is not None:
+            amount = _scaled(rule, tier.amount, patient, None)
+            low = high = None
+        if tier.factor is not None:
+            amount *= tier.factor
+            low = low * tier.factor if low is not None else None
+            high = high * tier.factor if high is not None else None
+        if tier.frequency:
+            frequency = tier.frequency
+    computed = rule.per_kg or rule.per_m2 or (tier is not None and tier.factor is not None)
+    fit = round_dose if computed else float
+    return Dose(
+        fit(amount),
+        rule.unit,
+        rule.route,
+        frequency,
+        None if low is None else fit(low),
+        None if high is None else fit(high),
+        (rule, patient, tier, reduced),
+    )
 
 
-def needs_calculation(drug: Drug, crcl: float) -> bool:
+def avoided(drug: Drug, indication: str | None, crcl: float) -> bool:
+    """Whether this CrCl rules the drug out for this indication (cheaper than `dose_for`)."""
+    rule = drug.rule(indication)
+    tier = rule.renal_tier(crcl) if rule.renal else None
+    return tier is not None and tier.avoid
+
+
+def needs_calculation(drug: Drug, indication: str | None, crcl: float) -> bool:
     """Whether a dose question about `drug` for this patient involves arithmetic or a renal rule."""
-    return drug.dose.per_kg or renal_applies(drug, crcl)
+    rule = drug.rule(indication)
+    return rule.per_kg or rule.per_m2 or renal_applies(rule, crcl)
 
 
 def cockcroft_gault(age: int, weight_kg: float, creatinine_mg_dl: float, female: bool) -> float:
     """Creatinine clearance in mL/min."""
     crcl = (140 - age) * weight_kg / (72 * creatinine_mg_dl)
     return crcl * 0.85 if female else crcl
+
+
+def indication_of(kb: KnowledgeBase, drug_id: str, diagnoses: list[str]) -> str | None:
+    """What the drug is given for in a patient with these diagnoses (main condition first): the
+    first one it treats, else None (its default use, which the indication bank's reason names)."""
+    return next((c for c in diagnoses if kb.treats(drug_id, c)), None)

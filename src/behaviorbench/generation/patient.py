@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from behaviorbench.generation.doses import cockcroft_gault
+from behaviorbench.generation.doses import cockcroft_gault, mosteller_bsa
 from behaviorbench.generation.pools import ConditionView, Pools
 from behaviorbench.knowledge.models import Analyte
 
@@ -61,6 +61,17 @@ class Patient:
     def allergy_classes(self) -> set[str]:
         return {a for a, _ in self.allergies}
 
+    @property
+    def bsa_m2(self) -> float:
+        """Body-surface area (Mosteller), for doses per m2."""
+        return round(mosteller_bsa(self.weight_kg, self.height_cm), 2)
+
+    @property
+    def could_be_pregnant(self) -> bool:
+        """Whether a pregnancy test means anything: a woman of childbearing age not already known
+        to be pregnant (an ectopic, preeclampsia) or just delivered."""
+        return self.female and self.age < 50 and not {"pregnancy", "postpartum"} & set(self.states)
+
     def facts(self) -> dict:
         """The structured facts stored in `Case.patient`."""
         return {
@@ -82,31 +93,36 @@ class Patient:
 
 
 def lab_value(rng: random.Random, analyte: Analyte, low: float, high: float) -> float:
-    """A value drawn in [low, high] and rounded to the analyte's displayed precision."""
-    value = round(rng.uniform(low, high), analyte.decimals)
+    """A value drawn in [low, high] and rounded to the analyte's displayed precision; never
+    negative (no lab reports a D-dimer of -10)."""
+    value = max(round(rng.uniform(low, high), analyte.decimals), 0.0)
     return float(int(value)) if analyte.decimals == 0 else value
 
 
-def normal_value(rng: random.Random, analyte: Analyte) -> float:
-    margin = (analyte.high - analyte.low) * 0.15
-    return lab_value(rng, analyte, analyte.low + margin, analyte.high - margin)
+def normal_value(rng: random.Random, analyte: Analyte, female: bool = False) -> float:
+    """A value well inside this sex's reference range."""
+    low, high = analyte.range_for(female)
+    margin = (high - low) * 0.15
+    return lab_value(rng, analyte, low + margin, high - margin)
 
 
-def just_outside(rng: random.Random, analyte: Analyte, high: bool, far: float = 0.12) -> float:
-    """A value a little outside the reference range (never reaching a critical limit)."""
-    width = analyte.high - analyte.low
+def just_outside(
+    rng: random.Random, analyte: Analyte, high: bool, far: float = 0.12, female: bool = False
+) -> float:
+    """A value a little outside this sex's reference range (never reaching a critical limit, never
+    negative): above it when the analyte has no low abnormal."""
+    low, top = analyte.range_for(female)
+    width = top - low
     step = 10.0**-analyte.decimals
-    if high:
-        value = lab_value(rng, analyte, analyte.high + max(step, width * 0.03), analyte.high + width * far)
+    if high or low - step < step or not analyte.has_low:
+        value = lab_value(rng, analyte, top + max(step, width * 0.03), top + width * far)
         if analyte.critical_high is not None:
             value = min(value, round(analyte.critical_high - step, analyte.decimals))
-        return max(value, round(analyte.high + step, analyte.decimals))
-    value = lab_value(
-        rng, analyte, max(analyte.low - width * far, step), analyte.low - max(step, width * 0.03)
-    )
+        return max(value, round(top + step, analyte.decimals))
+    value = lab_value(rng, analyte, max(low - width * far, step), low - max(step, width * 0.03))
     if analyte.critical_low is not None:
         value = max(value, round(analyte.critical_low + step, analyte.decimals))
-    return min(value, round(analyte.low - step, analyte.decimals))
+    return max(min(value, round(low - step, analyte.decimals)), step)
 
 
 def ckd_epi(age: int, creatinine_mg_dl: float, female: bool) -> float:
@@ -124,7 +140,22 @@ def _vital(rng: random.Random, band: str, decimals: int) -> float:
 
 
 VITAL_DECIMALS = {"temperature": 1}
-INCIDENTAL_EXCLUDED = {"creatinine", "potassium", "sodium", "glucose"}
+INCIDENTAL_EXCLUDED = {
+    "creatinine",
+    "potassium",
+    "sodium",
+    "glucose",
+    "beta_hcg",
+    "acetaminophen_level",
+    "troponin",
+    "lactate",
+    "ph",
+    "pco2",
+    "po2",
+}
+"""Analytes never drawn as a chronic, just-out-of-range finding nobody acts on: the drivers of
+dosing, and results that are never "nothing we'd act on" (a positive hCG, a troponin, a lactate,
+a blood gas, a drug level)."""
 
 
 def simulate_patient(
@@ -150,7 +181,7 @@ def simulate_patient(
     if options and rng.random() < 0.6:
         chronic.append(rng.choice(options))
 
-    labs = {a.id: normal_value(rng, a) for a in kb.analytes.values()}
+    labs = {a.id: normal_value(rng, a, female) for a in kb.analytes.values()}
     findings = {f.analyte for f in condition.source.labs}
     for chronic_id in chronic:
         for finding in kb.conditions[chronic_id].labs:
@@ -163,16 +194,19 @@ def simulate_patient(
             rng, kb.analytes[finding.analyte], finding.typical_low, finding.typical_high
         )
 
-    states = list(needs.states)
+    states = list(dict.fromkeys([*needs.states, *sorted(kb.implied_states([condition.id, *chronic]))]))
     if "hyperkalemia" in states and "potassium" in labs:
         potassium = kb.analytes["potassium"]
         upper = potassium.critical_high - 0.1 if potassium.critical_high else potassium.high + 1.2
         labs["potassium"] = lab_value(rng, potassium, potassium.high + 0.6, upper)
         findings.add("potassium")
+    if "pregnancy" in states and "beta_hcg" in labs:
+        labs["beta_hcg"] = float(rng.randint(1500, 60000))
+        findings.add("beta_hcg")
     if "severe_renal_impairment" in states and "creatinine" in labs:
         target = rng.uniform(14, 27)
         creatinine = (140 - age) * weight / (72 * target) * (0.85 if female else 1.0)
-        labs["creatinine"] = round(max(creatinine, kb.analytes["creatinine"].high + 0.3), 2)
+        labs["creatinine"] = round(max(creatinine, kb.analytes["creatinine"].range_for(female)[1] + 0.3), 2)
         findings.add("creatinine")
 
     incidental = [a for a in sorted(labs) if a not in findings and a not in INCIDENTAL_EXCLUDED]
@@ -181,7 +215,9 @@ def simulate_patient(
     borderline = incidental[1] if len(incidental) > 1 else None
     for analyte_id in (stable, borderline):
         if analyte_id is not None:
-            labs[analyte_id] = just_outside(rng, kb.analytes[analyte_id], high=rng.random() < 0.6, far=0.08)
+            labs[analyte_id] = just_outside(
+                rng, kb.analytes[analyte_id], high=rng.random() < 0.6, far=0.08, female=female
+            )
 
     creatinine = labs.get("creatinine", 1.0)
     crcl = round(cockcroft_gault(age, weight, creatinine, female))

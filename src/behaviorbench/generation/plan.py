@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from behaviorbench.generation import proactive, reactive, restraint
@@ -18,32 +19,64 @@ from behaviorbench.generation.pools import ConditionView, Pools
 from behaviorbench.knowledge.models import PATIENT_STATES
 from behaviorbench.taxonomy import GROUP_OF, Category, Group
 
-TASKS_PER_CASE = (20, 24)
-"""Inclusive range of designated tasks in a full case (13 categories once, the rest repeats)."""
+FIRST_AND_SECOND: dict[Category, tuple[float, float]] = {
+    Category.ddx_reasoning: (0.85, 0.2),
+    Category.lab_interpretation: (0.85, 0.25),
+    Category.treatment_recommendation: (0.8, 0.15),
+    Category.dose_calculation: (0.75, 0.3),
+    Category.image_reasoning: (0.65, 0.15),
+    Category.temporal_ordering: (0.75, 0.0),
+    Category.already_addressed: (0.6, 0.0),
+    Category.non_actionable: (1.0, 0.5),
+}
+"""Chance that a case asks a category once, and then a second time: a story asks for a diagnosis,
+a lab read or a dose when its course calls for one, not every category in every case."""
+PROBLEM_TASKS = (5, 7)
+"""Inclusive range of proactive tasks per case pair. A fair coin per task gives the problem to one
+twin and the control to the other, so a case holds three problems on average. The coins are
+independent: a flag's reaction in the context says nothing about the next task's label."""
+ADDRESSED_KNOB_EXTRA = 2
+"""More already-addressed tasks in a case whose `already_addressed` knob is on."""
 
-EXTRA_WEIGHTS: dict[Category, float] = {
-    Category.error_correction: 1.5,
-    Category.consistency_check: 1.5,
-    Category.omission_detection: 1.5,
-    Category.ambiguity_clarification: 1.5,
-    Category.safety_alert: 1.5,
-    Category.lab_interpretation: 1.0,
-    Category.dose_calculation: 1.0,
-    Category.temporal_ordering: 0.6,
-    Category.image_reasoning: 0.5,
-    Category.ddx_reasoning: 0.5,
-    Category.treatment_recommendation: 0.5,
-    Category.non_actionable: 0.5,
+
+class Phase(IntEnum):
+    """Where a task falls in the course of a case; an urgent case treats before it works up."""
+
+    presentation = 0
+    resuscitation = 1
+    workup = 2
+    diagnosis = 3
+    treatment = 4
+    disposition = 5
+
+
+RESUSCITATION_TASKS = 1
+"""At most this many orders and dose questions (and no more than the condition has first-line drugs)
+come first, before the work-up, in an urgent case."""
+RESUSCITATION_CATEGORIES = frozenset({Category.dose_calculation})
+"""What a resuscitation starts with: the dose of the condition's first treatment (epinephrine in
+anaphylaxis, calcium gluconate in hyperkalemia); a problem task might need some other drug."""
+PHASE_OF: dict[tuple[Category, str], Phase] = {
+    (Category.error_correction, "weight"): Phase.presentation,
+    (Category.error_correction, "lab"): Phase.workup,
+    (Category.consistency_check, "allergy"): Phase.presentation,
+    (Category.consistency_check, "weight"): Phase.presentation,
+    (Category.consistency_check, "medlist"): Phase.disposition,
+    (Category.consistency_check, "laterality"): Phase.workup,
+    (Category.consistency_check, "exam_imaging"): Phase.workup,
+    (Category.ambiguity_clarification, "home_meds"): Phase.disposition,
+    (Category.safety_alert, "critical"): Phase.workup,
+    (Category.already_addressed, "weight"): Phase.presentation,
+    (Category.non_actionable, "chronic"): Phase.workup,
+    (Category.non_actionable, "borderline"): Phase.workup,
+    (Category.non_actionable, "expected"): Phase.disposition,
+    (Category.ddx_reasoning, ""): Phase.diagnosis,
+    (Category.lab_interpretation, ""): Phase.workup,
+    (Category.image_reasoning, ""): Phase.workup,
+    (Category.temporal_ordering, ""): Phase.disposition,
 }
-MAX_PER_CASE = {
-    Category.ddx_reasoning: 2,
-    Category.image_reasoning: 2,
-    Category.treatment_recommendation: 2,
-    Category.temporal_ordering: 2,
-    Category.lab_interpretation: 2,
-    Category.dose_calculation: 3,
-    Category.non_actionable: 3,
-}
+"""A task's phase by (category, subtype); everything else is treatment. Second asks of a reactive
+category (a follow-up lab table, a repeat strip, a comorbidity's treatment) belong to disposition."""
 
 SUBTYPES: dict[Category, tuple[str, ...]] = {
     Category.error_correction: ("dose", "unit", "frequency", "weight", "lab"),
@@ -77,6 +110,8 @@ class TaskSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
     coin: int | None = None
     """Proactive tasks only: the twin (index parity) that gets the positive."""
+    subtype: str = ""
+    phase: Phase = Phase.treatment
 
 
 @dataclass
@@ -85,15 +120,20 @@ class Plan:
     needs: Needs
 
 
-def _categories(rng: random.Random, knobs: dict[str, bool]) -> list[Category]:
-    chosen = list(Category)
+def _categories(rng: random.Random, knobs: dict[str, bool], outpatient: bool) -> list[Category]:
+    """The categories one case asks for: a few problems, and each other category when drawn (a
+    clinic visit has no timeline of a hospital stay to order)."""
+    proactive_categories = [c for c in Category if GROUP_OF[c] is Group.proactive]
+    count = rng.randint(*PROBLEM_TASKS)
+    chosen = rng.sample(proactive_categories, min(count, len(proactive_categories)))
+    chosen += rng.choices(proactive_categories, k=count - len(chosen))
+    for category, (first, second) in FIRST_AND_SECOND.items():
+        if rng.random() < first and not (outpatient and category is Category.temporal_ordering):
+            chosen.append(category)
+            if rng.random() < second:
+                chosen.append(category)
     if knobs["already_addressed"]:
-        chosen += [Category.already_addressed] * 2
-    total = rng.randint(*TASKS_PER_CASE)
-    weights = dict(EXTRA_WEIGHTS)
-    while len(chosen) < total:
-        options = [c for c in weights if chosen.count(c) < MAX_PER_CASE.get(c, 99)]
-        chosen.append(rng.choices(options, [weights[c] for c in options])[0])
+        chosen += [Category.already_addressed] * ADDRESSED_KNOB_EXTRA
     return chosen
 
 
@@ -132,16 +172,39 @@ class _Needs:
     first-line options), so a correct treatment answer never conflicts with an allergy."""
 
     def __init__(
-        self, rng: random.Random, pools: Pools, condition: ConditionView, allergy_words: dict[str, str]
+        self,
+        rng: random.Random,
+        pools: Pools,
+        condition: ConditionView,
+        allergy_words: dict[str, str],
+        background: list[str],
+        supportive: list[str],
     ):
         self.rng, self.pools, self.needs = rng, pools, Needs()
         kb = pools.kb
+        self.home_options: dict[str, str | None] = {d: None for d in background}
+        """Plausible home medications -> the chronic condition that explains one (None: none needed)."""
+        for chronic in pools.chronic:
+            for drug in kb.conditions[chronic].first_line_drugs:
+                if chronic != condition.id:
+                    self.home_options.setdefault(drug, chronic)
+        system = condition.source.system
+        self.plausible = (
+            set(condition.first_line_drugs)
+            | set(supportive)
+            | {d for c in kb.conditions.values() if c.system == system for d in c.first_line_drugs}
+        )
+        """Drugs this condition's story could order: its own, its system's and supportive ones."""
         treats = {kb.drugs[d].allergy_class for d in condition.source.first_line_drugs}
         treats |= {
             c for c, word in allergy_words.items() if any(word in o.lower() for o in condition.first_line)
         }
         every = {kb.drugs[d].allergy_class for d in pools.drugs if kb.drugs[d].allergy_class}
         self.allergy_classes = sorted(every - treats)
+
+    def story_first(self, options: list[Any], drug: Callable[[Any], str] = str) -> list[Any]:
+        """The options whose drug the story could order, or all of them when none could."""
+        return [o for o in options if drug(o) in self.plausible] or options
 
     def pick(self, options: list[Any]) -> Any:
         return self.rng.choice(options) if options else None
@@ -159,6 +222,9 @@ class _Needs:
         return any(self.pools.kb.drugs[d].allergy_class == allergy_class for d in self.needs.home_meds)
 
     def interaction_pair(self) -> tuple[str, str] | None:
+        """A drug and a home medication it interacts with. The home medication is one a patient
+        plausibly takes: a background drug, or the first-line drug of a chronic condition, which
+        the patient then has."""
         kb = self.pools.kb
         allowed = set(self.pools.drugs)
         pairs = [
@@ -167,13 +233,17 @@ class _Needs:
             for i in kb.drugs[d].interactions
             if i.severity == "major"
             and i.drug in allowed
+            and i.drug in self.home_options
             and kb.drugs[i.drug].dose.route == "PO"
             and kb.drugs[i.drug].allergy_class not in self.needs.allergies
             and i.drug not in self.needs.home_meds
         ]
-        pair = self.pick(sorted(pairs))
+        pair = self.pick(sorted(self.story_first(pairs, lambda p: p[0])))
         if pair:
             self.needs.home_meds.append(pair[1])
+            chronic = self.home_options[pair[1]]
+            if chronic and chronic not in self.needs.chronic:
+                self.needs.chronic.append(chronic)
         return pair
 
     def allergy_drug(self) -> str | None:
@@ -183,7 +253,7 @@ class _Needs:
             for d in self.pools.drugs
             if kb.drugs[d].allergy_class and not self._hits_home_med(kb.drugs[d].allergy_class)
         ]
-        drug = self.pick(sorted(self.pools.featured(options))) if options else None
+        drug = self.pick(sorted(self.story_first(self.pools.featured(options)))) if options else None
         if drug and kb.drugs[drug].allergy_class not in self.needs.allergies:
             self.needs.allergies.append(kb.drugs[drug].allergy_class)
         return drug
@@ -200,7 +270,7 @@ class _Needs:
             for o in options
             if o[1] not in ("severe_renal_impairment",) or "hyperkalemia" not in self.needs.states
         ]
-        pair = self.pick(sorted(options))
+        pair = self.pick(sorted(self.story_first(options, lambda o: o[0])))
         if pair is None:
             return None
         drug, state = pair
@@ -294,12 +364,18 @@ def make_plan(
     knobs: dict[str, bool],
     condition: ConditionView,
     allergy_words: dict[str, str],
+    background: list[str],
+    supportive: list[str],
+    urgent: bool = False,
+    outpatient: bool = False,
 ) -> Plan:
-    """Tasks for a full case grouped into scenes; a short case uses the first scenes."""
-    categories = _categories(rng, knobs)
+    """Tasks for a full case in the order of its course, grouped into scenes; a short case uses
+    the first scenes. An urgent case (a critical condition, a rapid response) puts its first
+    orders right after the presentation."""
+    categories = _categories(rng, knobs, outpatient)
     rng.shuffle(categories)
     subtypes = _subtypes(rng, categories)
-    needs = _Needs(rng, pools, condition, allergy_words)
+    needs = _Needs(rng, pools, condition, allergy_words, background, supportive)
     seen: dict[Category, int] = {}
     specs = []
     for category, subtype in zip(categories, subtypes, strict=True):
@@ -307,19 +383,51 @@ def make_plan(
         if category in REACTIVE_BUILDERS:
             spec = TaskSpec(category, REACTIVE_BUILDERS[category], _reactive_kwargs(category, nth))
         else:
-            spec = _spec(category, subtype, needs) or _spec(category, FALLBACK_SUBTYPE[category], needs)
-        if GROUP_OF[category] is Group.proactive:
-            spec.coin = rng.randrange(2)
+            spec = _spec(category, subtype, needs)
+            if spec is None:
+                subtype = FALLBACK_SUBTYPE[category]
+                spec = _spec(category, subtype, needs)
+        spec.subtype = subtype
+        spec.phase = _phase(spec, nth, rng)
         specs.append(spec)
+    for spec in specs:
+        if GROUP_OF[spec.category] is Group.proactive:
+            spec.coin = rng.randrange(2)
+    if urgent and condition.first_line_drugs:
+        orders = [s for s in specs if s.phase is Phase.treatment and s.category in RESUSCITATION_CATEGORIES]
+        if not orders:
+            orders = [TaskSpec(Category.dose_calculation, reactive.dose_question)]
+            specs += orders
+        for spec in orders[: min(RESUSCITATION_TASKS, len(condition.first_line_drugs))]:
+            spec.phase = Phase.resuscitation
+    specs.sort(key=lambda s: s.phase)
     _diagnosis_first(specs)
     scenes: list[list[TaskSpec]] = []
     for spec in specs:
-        joinable = scenes and len(scenes[-1]) == 1 and spec.coin is None and rng.random() < SECOND_TASK_SHARE
+        joinable = (
+            scenes
+            and len(scenes[-1]) == 1
+            and scenes[-1][0].phase is spec.phase
+            and spec.coin is None
+            and rng.random() < SECOND_TASK_SHARE
+        )
         if joinable:
             scenes[-1].append(spec)
         else:
             scenes.append([spec])
     return Plan(scenes, needs.needs)
+
+
+def _phase(spec: TaskSpec, nth: int, rng: random.Random) -> Phase:
+    if spec.category is Category.non_actionable and spec.subtype == "small_talk":
+        return rng.choice([p for p in Phase if p is not Phase.resuscitation])
+    if nth > 1 and spec.category in (
+        Category.lab_interpretation,
+        Category.image_reasoning,
+        Category.treatment_recommendation,
+    ):
+        return Phase.disposition
+    return PHASE_OF.get((spec.category, spec.subtype), Phase.treatment)
 
 
 def _reactive_kwargs(category: Category, nth: int) -> dict[str, Any]:

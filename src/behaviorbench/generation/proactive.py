@@ -16,6 +16,7 @@ from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, number
 from behaviorbench.generation.script import Line, Scene, Task
+from behaviorbench.knowledge.models import PATIENT_STATES
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -41,6 +42,7 @@ def _pair_task(
     evidence: list[Line],
     plant: Line | None = None,
     slot: Line | None = None,
+    subtype: str = "",
 ) -> Task:
     if positive:
         behavior, response = Behavior.proactive, flag
@@ -48,7 +50,9 @@ def _pair_task(
         behavior, response, target = Behavior.reactive, trigger.ack, trigger.ack_target
     else:
         behavior, response, target = Behavior.silent, "", None
-    return Task(category, slot or trigger.line, behavior, response, target, evidence, positive, plant)
+    return Task(
+        category, slot or trigger.line, behavior, response, target, evidence, positive, plant, subtype
+    )
 
 
 def _order(
@@ -101,27 +105,43 @@ def allergy_name(ctx: CaseContext, allergy_class: str, adjective: bool = False) 
     return ctx.bank.get("problems.allergy_names").get(allergy_class, [plain, plain])[int(adjective)]
 
 
+def checks_done(ctx: CaseContext, drug_id: str) -> bool:
+    """Whether every check this drug needs for this patient has been reported (its analytes said),
+    so ordering it is not itself an omission."""
+    for check_id in ctx.drug(drug_id).required_checks:
+        check = ctx.kb.prechecks[check_id]
+        if "beta_hcg" in check.analytes and not ctx.patient.could_be_pregnant:
+            continue
+        if check.findings or not check.analytes or not set(check.analytes) <= ctx.patient.mentioned_labs:
+            return False
+    return True
+
+
 def _dose_candidates(ctx: CaseContext) -> list[str]:
-    return ctx.dosable()
+    """Safe drugs with a dose whose checks are done (all safe drugs with a dose when none are)."""
+    return [d for d in ctx.dosable() if checks_done(ctx, d)] or ctx.dosable()
 
 
 # --- error_correction -------------------------------------------------------------------------
 
 
 def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A 10-fold (or, subtly, 2-fold) overdose in an order."""
+    """A 10-fold (or, subtly, 2-fold) overdose or underdose in an order."""
     drug_id = ctx.choose_drug(
         rng, [d for d in _dose_candidates(ctx) if ctx.drug(d).high_alert] or _dose_candidates(ctx)
     )
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     fold = 2 if ctx.knobs["subtle_deviation"] else 10
-    wrong = Dose(dose.amount * fold, dose.unit, dose.route, dose.frequency)
+    # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
+    over = rng.random() < 0.5
+    wrong = Dose(dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
         ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
     )
-    flag = ctx.bank.get("problems.error_correction.dose_flag").format(
-        drug=drug.name, given=wrong.text, fold=fold, right=dose.text
+    base = ctx.bank.get("problems.error_correction")
+    flag = (base["dose_flag"] if over else base["dose_flag_low"]).format(
+        drug=drug.name, given=wrong.text, fold=fold, right=dose.text, part=base["dose_parts"][fold]
     )
     task = _pair_task(
         Category.error_correction,
@@ -130,14 +150,17 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         flag,
         Target(kind="issue", answers=[drug.name]),
         [trigger.line],
+        subtype="dose",
     )
     return Scene([*lead, trigger.line], [task])
 
 
 def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """mg written for mcg or the reverse."""
-    options = [d for d in _dose_candidates(ctx) if ctx.drug(d).dose.unit in ("mg", "mcg")]
-    drug_id = ctx.choose_drug(rng, options)
+    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).unit in ("mg", "mcg")]
+    # Drugs dosed in mcg as often as those in mg, so neither unit belongs to problems.
+    want = "mcg" if rng.random() < 0.5 else "mg"
+    drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).unit == want] or options)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     wrong_unit = "mcg" if dose.unit == "mg" else "mg"
     wrong = Dose(dose.amount, wrong_unit, dose.route, dose.frequency)
@@ -149,17 +172,28 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         drug=drug.name, right_unit=dose.unit, given=wrong.text, right=dose.text
     )
     target = Target(kind="issue", answers=[drug.name, dose.unit])
-    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [trigger.line])
+    task = _pair_task(
+        Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="unit"
+    )
     return Scene([*lead, trigger.line], [task])
 
 
 def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A usual-frequency drug ordered every hour."""
-    simple = set(ctx.bank.get("problems.simple_frequencies"))
-    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in simple]
+    """A drug ordered at another drug's frequency (too often or too rarely)."""
+    hours = ctx.bank.get("problems.frequency_hours")
+    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
     drug_id = ctx.choose_drug(rng, options)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    wrong_frequency = ctx.bank.get("problems.wrong_frequency")
+
+    # The wrong frequency is another drug's right one, so every frequency is as common in controls.
+    def alike(frequency: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
+        return hours[frequency] != hours[dose.frequency] and (
+            frequency.startswith("every") == dose.frequency.startswith("every")
+        )
+
+    others = [ctx.dose(d).frequency for d in options if alike(ctx.dose(d).frequency)]
+    others = others or [f for f in hours if alike(f)]
+    wrong_frequency = rng.choice(others or [f for f, h in hours.items() if h != hours[dose.frequency]])
     wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
@@ -169,24 +203,36 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         drug=drug.name, wrong_frequency=wrong_frequency, right_frequency=dose.frequency
     )
     target = Target(kind="issue", answers=[drug.name])
-    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [trigger.line])
+    task = _pair_task(
+        Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="frequency"
+    )
     return Scene([*lead, trigger.line], [task])
 
 
 def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """The weight in pounds entered as kilograms."""
+    """A weight given with the wrong unit: pounds written as kilograms, or kilograms as pounds.
+
+    A coin both twins share picks the number said (the weight in pounds or in kilograms); the
+    control gives it its right unit, the problem the other one, so numbers and units alike occur in
+    problems and controls and only whether they fit the recorded weight decides."""
     kg = ctx.patient.weight_kg
     pounds = round(kg * 2.2046)
     base = ctx.bank.get("problems.error_correction")
     variant = ctx.pick("problems.error_correction.weight_lines", rng)
-    value = pounds if positive else kg
-    line = ctx.say(variant["role"], variant["text"], value=value)
-    trigger = Trigger(
-        line, variant["ask"], base["weight_ack"].format(value=kg), Target(kind="issue", answers=[f"{kg} kg"])
-    )
-    flag = base["weight_flag"].format(value=pounds, kg=kg)
+    in_pounds = rng.random() < 0.5
+    value = pounds if in_pounds else kg
+    unit = ("kg" if in_pounds else "lb") if positive else ("lb" if in_pounds else "kg")
+    line = ctx.say(variant["role"], variant["text"], value=value, unit=unit)
+    ack = base["weight_ack"].format(kg=kg) if unit == "kg" else base["weight_ack_lb"].format(kg=kg, lb=value)
+    trigger = Trigger(line, variant["ask"], ack, Target(kind="issue", answers=[f"{kg} kg"]))
+    if in_pounds:
+        flag = base["weight_flag"].format(value=pounds, kg=kg)
+    else:
+        flag = base["weight_flag_kg"].format(value=kg, as_kg=round(kg / 2.2046), kg=kg)
     target = Target(kind="issue", answers=["weight"])
-    task = _pair_task(Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line])
+    task = _pair_task(
+        Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line], subtype="weight"
+    )
     return Scene([line], [task])
 
 
@@ -220,6 +266,7 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         flag,
         Target(kind="issue", answers=[ctx.analyte_answer(analyte.id)]),
         [line],
+        subtype="lab",
     )
     return Scene([line], [task])
 
@@ -236,10 +283,10 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
     chart_variant = ctx.pick("problems.consistency_check.allergy_chart", rng)
     report, _ = ctx.phrase("problems.consistency_check.allergy_report", rng, allergen=lay, reaction=reaction)
     lacking = ", ".join(others) if others else "no known drug allergies"
+    listed = list(others)
+    listed.insert(rng.randint(0, len(others)), said)  # anywhere in the list, as charts are not ordered
     chart = ctx.say(
-        chart_variant["role"],
-        chart_variant["text"],
-        chart=lacking if positive else ", ".join([*others, said]),
+        chart_variant["role"], chart_variant["text"], chart=lacking if positive else ", ".join(listed)
     )
     flag = base["allergy_flag"].format(allergen=said if lay == said else f"{lay} ({said})", chart=lacking)
     trigger = Trigger(report, False, "")
@@ -251,6 +298,7 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
         Target(kind="issue", answers=[any_of(said, lay)]),
         [chart, report],
         plant=chart,
+        subtype="allergy",
     )
     return Scene([chart, report], [task])
 
@@ -278,6 +326,7 @@ def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> 
         flag,
         Target(kind="issue", answers=["weight"]),
         [ctx.vitals, trigger.line],
+        subtype="weight",
     )
     return Scene([trigger.line], [task])
 
@@ -302,6 +351,7 @@ def consistency_medlist(ctx: CaseContext, rng: random.Random, positive: bool) ->
         Target(kind="issue", answers=[missing]),
         [pharmacy, report],
         plant=pharmacy,
+        subtype="medlist",
     )
     return Scene([pharmacy, report], [task])
 
@@ -324,18 +374,30 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
         Target(kind="issue", answers=["left", "right"]),
         [first, second],
         plant=first,
+        subtype="laterality",
     )
     return Scene([first, second], [task])
 
 
 def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """An exam finding the imaging contradicts."""
-    entry = ctx.pick("problems.consistency_check.exam_imaging", rng)
-    exam = ctx.say(entry["exam"]["role"], entry["exam"]["text"])
-    report = entry["conflict"] if positive else entry["agree"]
-    imaging = ctx.say(report["role"], report["text"])
+    """An exam finding the imaging contradicts. Exam and imaging are each normal or abnormal by a
+    coin both twins share, and a second coin picks which of the two lines the twins flip."""
+    entries = ctx.bank.variants("problems.consistency_check.exam_imaging", ctx.unseen)
+    system = ctx.patient.condition.source.system
+    entry = rng.choice([e for e in entries if system in e["fits"]] or entries)
+    exam_abnormal = rng.random() < 0.5
+    flip_exam = rng.random() < 0.5
+    imaging_abnormal = exam_abnormal
+    if positive:
+        exam_abnormal, imaging_abnormal = (
+            (not exam_abnormal, imaging_abnormal) if flip_exam else (exam_abnormal, not imaging_abnormal)
+        )
+    state = {False: "normal", True: "abnormal"}
+    exam = ctx.say(entry["exam"]["role"], entry["exam"][state[exam_abnormal]])
+    imaging = ctx.say(entry["imaging"]["role"], entry["imaging"][state[imaging_abnormal]])
     flag = ctx.bank.get("problems.consistency_check.exam_imaging_flag").format(
-        exam_short=entry["short"][0], imaging_short=entry["short"][1]
+        exam_short=entry["short"][state[exam_abnormal]][0],
+        imaging_short=entry["short"][state[imaging_abnormal]][1],
     )
     task = _pair_task(
         Category.consistency_check,
@@ -345,6 +407,7 @@ def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: boo
         Target(kind="issue", answers=list(entry["answers"])),
         [exam, imaging],
         plant=exam,
+        subtype="exam_imaging",
     )
     return Scene([exam, imaging], [task])
 
@@ -353,52 +416,91 @@ def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: boo
 
 
 def _normal(ctx: CaseContext, analyte_id: str) -> bool:
-    analyte = ctx.analyte(analyte_id)
-    return analyte.low <= ctx.patient.labs[analyte_id] <= analyte.high
+    low, high = ctx.analyte(analyte_id).range_for(ctx.patient.female)
+    return low <= ctx.patient.labs[analyte_id] <= high
 
 
 def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
-    """(drug or procedure, precheck) pairs whose check, once done, would come back normal."""
+    """(drug or procedure, precheck) pairs whose check, once done, would come back normal, for
+    items that need no other check (so the control, which did this one, leaves nothing undone)."""
     patient = ctx.patient
-    could_be_pregnant = patient.female and patient.age < 50
-    options = []
+    needed: dict[str, list[str]] = {}
     for precheck in ctx.kb.prechecks.values():
-        if "beta_hcg" in precheck.analytes and not could_be_pregnant:
-            continue
-        if not all(_normal(ctx, a) for a in precheck.analytes):
+        if "beta_hcg" in precheck.analytes and not patient.could_be_pregnant:
             continue
         for item in precheck.applies_to:
-            if (
-                item in ctx.kb.drugs
-                and item in ctx.safe_drugs
-                and ctx.dose(item) is not None
-                or (
-                    item in ctx.kb.procedures
-                    and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
-                )
-            ):
-                options.append((item, precheck.id))
-    return options
+            needed.setdefault(item, []).append(precheck.id)
+    options = []
+    for item, checks in needed.items():
+        precheck = ctx.kb.prechecks[checks[0]]
+        if len(checks) > 1 or not all(_normal(ctx, a) for a in precheck.analytes):
+            continue
+        if (
+            item in ctx.kb.drugs
+            and item in ctx.safe_drugs
+            and ctx.dose(item) is not None
+            or (
+                item in ctx.procedures
+                and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
+            )
+        ):
+            options.append((item, precheck.id))
+    return sorted(options)
+
+
+def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
+    """Whether reporting check `report` would also do check `needed` (same test, or every analyte)."""
+    a, b = ctx.kb.prechecks[report], ctx.kb.prechecks[needed]
+    if b.analytes:
+        return set(b.analytes) <= set(a.analytes)
+    return a.test == b.test
+
+
+def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict], qtc: int) -> Line:
+    """A line reporting a check as done: every analyte with its value and every finding it needs."""
+    precheck = ctx.kb.prechecks[precheck_id]
+    said = ctx.bank.get("problems.omission_detection.findings")
+    parts = [f"{ctx.analyte_name(a)} {ctx.lab(a)}" for a in precheck.analytes]
+    parts += [said[f].format(qtc=qtc) for f in precheck.findings]
+    if parts:
+        variant = variants["analytes"]
+        return ctx.say(variant["role"], variant["text"], report=_join(parts))
+    # Spoken by the same person as a lab report would be, so the twins' speakers match.
+    return ctx.say(
+        variants["analytes"]["role"], variants["test"]["text"], test=precheck.test, result="normal"
+    )
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """The team settles on a drug or procedure whose precheck nobody did; the control did it."""
+    """The team settles on a drug or procedure whose precheck nobody did; the control did it.
+
+    Both twins hear a check reported in the same words: the control the one the plan needs, the
+    problem another check drawn from the same options, so no report is a problem-only line."""
     options = omission_options(ctx)
+    undone = [o for o in options if not set(ctx.kb.prechecks[o[1]].analytes) <= ctx.patient.mentioned_labs]
+    options = undone or options
+    fitting = set(ctx.plausible([i for i, _ in options if i in ctx.kb.drugs])) | ctx.procedures
+    options = [o for o in options if o[0] in fitting] or options
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
     options = [o for o in options if o[0] in featured] if ctx.unseen and featured else options
     fresh = [o for o in options if o[0] not in ctx.used]
     item, precheck_id = rng.choice([o for o in fresh if o[1] not in ctx.used] or fresh or options)
     ctx.used |= {item, precheck_id}
     precheck = ctx.kb.prechecks[precheck_id]
+    # The decoy comes from the options the needed check came from, drawn the same way.
+    others = [o[1] for o in options if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)] or [
+        p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)
+    ]
+    decoy = rng.choice(others)
     base = ctx.bank.get("problems.omission_detection")
-    filler_variant = ctx.pick("problems.omission_detection.filler", rng)
-    if precheck.analytes:
-        done_variant = ctx.pick("problems.omission_detection.done_analyte", rng)
-        analyte_id = precheck.analytes[0]
-        done_fields = {"analyte": ctx.analyte_name(analyte_id), "value": ctx.lab(analyte_id)}
-    else:
-        done_variant = ctx.pick("problems.omission_detection.done_test", rng)
-        done_fields = {"test": precheck.test, "result": "normal"}
+    variants = {
+        "analytes": ctx.pick("problems.omission_detection.done_analytes", rng),
+        "test": ctx.pick("problems.omission_detection.done_test", rng),
+    }
     lead = _distractor(ctx, rng)
     if item in ctx.kb.drugs:
         drug = ctx.drug(item)
@@ -409,7 +511,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         plan = f"starting {name}"
     else:
         name = spoken(ctx.kb.procedures[item].name)
-        proposal, _ = ctx.phrase("problems.omission_detection.proposal", rng, drug=name)
+        proposal, _ = ctx.phrase("problems.omission_detection.procedure_proposal", rng, procedure=name)
         trigger = _phrased_trigger(
             ctx,
             rng,
@@ -419,10 +521,12 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
             procedure=name,
         )
         plan = f"the {name}"
-    if positive:
-        check = ctx.say(filler_variant["role"], filler_variant["text"])
-    else:
-        check = ctx.say(done_variant["role"], done_variant["text"], **done_fields)
+    qtc = rng.randint(400, 440)
+    before = set(ctx.patient.mentioned_labs)
+    check = _check_report(ctx, decoy if positive else precheck_id, variants, qtc)
+    # Later tasks choose by what was said, so both twins keep only what both of them heard.
+    both = set(precheck.analytes) & set(ctx.kb.prechecks[decoy].analytes)
+    ctx.patient.mentioned_labs = before | both
     flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale.rstrip("."))
     target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
     task = _pair_task(
@@ -433,6 +537,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         target,
         [check, proposal, trigger.line],
         plant=check,
+        subtype="precheck",
     )
     return Scene([check, *lead, proposal, trigger.line], [task])
 
@@ -457,6 +562,7 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         flag,
         Target(kind="issue", answers=[drug.name, "unit"]),
         [trigger.line],
+        subtype="units",
     )
     return Scene([*lead, trigger.line], [task])
 
@@ -491,6 +597,7 @@ def ambiguity_home_meds(ctx: CaseContext, rng: random.Random, positive: bool) ->
         target,
         [listing, change, plan],
         plant=listing,
+        subtype="home_meds",
     )
     return Scene([listing, change, plan], [task])
 
@@ -517,12 +624,13 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
         flag,
         Target(kind="issue", answers=[entry["abbr"]]),
         [trigger.line],
+        subtype="abbreviation",
     )
     return Scene([trigger.line], [task])
 
 
 def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """Two patients with the same surname and an order naming only the surname."""
+    """Two patients with the same surname and an order naming the other one's bed."""
     patient = ctx.patient
     drug_id = ctx.choose_drug(rng, list(patient.home_meds) or _dose_candidates(ctx))
     bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
@@ -533,12 +641,8 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
         "drug": ctx.drug_said(drug_id),
     }
     warning, _ = ctx.phrase("problems.ambiguity_clarification.twins", rng, **fields)
-    index = rng.randrange(
-        len(ctx.bank.variants("problems.ambiguity_clarification.twin_plan.positive", ctx.unseen))
-    )
-    kind = "positive" if positive else "control"
-    variant = ctx.bank.variants(f"problems.ambiguity_clarification.twin_plan.{kind}", ctx.unseen)[index]
-    plan = ctx.say(variant["role"], variant["text"], **fields)
+    variant = ctx.pick("problems.ambiguity_clarification.twin_plan", rng)
+    plan = ctx.say(variant["role"], variant["text"], named=bed2 if positive else patient.bed, **fields)
     flag = ctx.bank.get("problems.ambiguity_clarification.twin_flag").format(bed=patient.bed, **fields)
     target = Target(kind="issue", answers=[patient.surname])
     task = _pair_task(
@@ -549,6 +653,7 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
         target,
         [warning, plan],
         plant=warning,
+        subtype="patient",
     )
     return Scene([warning, plan], [task])
 
@@ -584,16 +689,65 @@ def lay_allergy_name(ctx: CaseContext, allergy_class: str) -> str:
     return options[stable_hash(key) % len(options)]
 
 
-def _unsafe_order(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> tuple[Trigger, str]:
-    alternative = alternative_to(ctx, rng, drug_id)
+def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
+    """The drugs the plan draws a safety problem of this kind from, as often as it would draw each
+    (one entry per interaction or contraindication a drug has)."""
+    kb, pools = ctx.kb, ctx.pools
+    drugs = pools.featured(list(pools.drugs))
+    if kind == "allergy":
+        return sorted(d for d in pools.drugs if kb.drugs[d].allergy_class)
+    if kind == "interaction":
+        return [
+            d
+            for d in drugs
+            for i in kb.drugs[d].interactions
+            if i.severity == "major" and i.drug in pools.drugs and kb.drugs[i.drug].dose.route == "PO"
+        ]
+    return [
+        d
+        for d in drugs
+        for c in kb.drugs[d].contraindications
+        if c.condition in PATIENT_STATES or c.condition in pools.chronic
+    ]
+
+
+def _fits(ctx: CaseContext, drug_id: str) -> bool:
+    """Whether the patient's story would reach for this drug."""
+    return any(drug_id in tier for tier in ctx.story_tiers())
+
+
+def _unsafe_order(
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
+) -> tuple[Trigger, str]:
+    """The order of the problem drug, or in the control a drug that is safe for this patient drawn
+    from the same pool the problem drug came from and ordered in the same shape, so neither a drug
+    name nor the words around it belong to problems only."""
+    safe = set(ctx.dosable())  # as the plan drew the problem drug: not filtered by done checks
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
-    safe = ctx.drug(alternative)
+    home = set(ctx.patient.home_meds)  # a control re-ordering a home medication would stand out
+    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id and d not in home]
+
+    def shape(d: str, given: Dose) -> tuple:
+        """What an order says around the drug's name: its route, a reason or indication clause,
+        "as needed", and whether the story would reach for it."""
+        text = given.order(ctx.drug(d))
+        return (given.route, bool(ctx.reason(d)), " for " in text, "as needed" in text, _fits(ctx, d))
+
+    wanted = shape(drug_id, dose)
+    alike = pool
+    for n in range(len(wanted), 0, -1):  # the closest shape some drug in the pool has
+        closest = [d for d in pool if shape(d, ctx.dose(d))[:n] == wanted[:n]]
+        if closest:
+            alike = closest
+            break
+    alternative = rng.choice(alike) if alike else alternative_to(ctx, rng, drug_id)
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
-    return _order(
-        ctx, rng, positive, dose.order(drug), right.order(safe), _dose_target(right), reason
-    ), alternative
+    order = _order(
+        ctx, rng, positive, dose.order(drug), right.order(ctx.drug(alternative)), _dose_target(right), reason
+    )
+    return order, alternative
 
 
 def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
@@ -606,7 +760,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
     heard = lay if variant["role"] in ("patient", "family") else allergen
     note = ctx.say(variant["role"], variant["text"], allergen=heard, reaction=reaction)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "allergy")
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
         drug=drug.name,
         allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True),
@@ -621,6 +775,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
         Target(kind="issue", answers=[drug.name, any_of(allergen, heard)]),
         [note, trigger.line],
         plant=note,
+        subtype="allergy",
     )
     return Scene([note, *lead, trigger.line], [task])
 
@@ -633,7 +788,7 @@ def safety_interaction(
     effect = next(i.effect for i in drug.interactions if i.drug == other_id)
     note, _ = ctx.phrase("problems.safety_alert.home_med_note", rng, drug=other.name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "interaction")
     flag = ctx.bank.get("problems.safety_alert.interaction_flag").format(
         drug=drug.name, other=other.name, effect=effect.rstrip(".")
     )
@@ -645,6 +800,7 @@ def safety_interaction(
         Target(kind="issue", answers=[drug.name, other.name]),
         [note, trigger.line],
         plant=note,
+        subtype="interaction",
     )
     return Scene([note, *lead, trigger.line], [task])
 
@@ -664,7 +820,7 @@ def safety_contraindication(
     else:
         note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id)
+    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "contraindication")
     flag = base["contraindication_flag"].format(drug=drug.name, reason=reason.rstrip("."))
     task = _pair_task(
         Category.safety_alert,
@@ -674,6 +830,7 @@ def safety_contraindication(
         Target(kind="issue", answers=[drug.name]),
         [note, trigger.line],
         plant=note,
+        subtype="contraindication",
     )
     return Scene([note, *lead, trigger.line], [task])
 
@@ -721,5 +878,6 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         Target(kind="issue", answers=[ctx.analyte_answer(analyte.id)]),
         [report, move_on],
         slot=move_on,
+        subtype="critical",
     )
     return Scene([report, move_on], [task])

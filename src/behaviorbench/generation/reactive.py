@@ -91,11 +91,12 @@ def _lab_rows(ctx: CaseContext, rng: random.Random, second: bool) -> list[Analyt
     return [kb.analytes[a] for a in sorted(set(chosen), key=order.__getitem__)]
 
 
-def abnormal(analyte: Analyte, value: float) -> str | None:
-    """'high', 'low' or None: how a displayed value sits against the reference range."""
-    if value > analyte.high:
+def abnormal(analyte: Analyte, value: float, female: bool = False) -> str | None:
+    """'high', 'low' or None: how a displayed value sits against this sex's reference range."""
+    low, high = analyte.range_for(female)
+    if value > high:
         return "high"
-    if value < analyte.low:
+    if value < low:
         return "low"
     return None
 
@@ -117,10 +118,9 @@ def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Sce
     rows, flagged = [], []
     for analyte in analytes:
         value = values[analyte.id]
-        rows.append(
-            [analyte.name, number(value), analyte.unit, f"{number(analyte.low)}-{number(analyte.high)}"]
-        )
-        side = abnormal(analyte, value)
+        low, high = analyte.range_for(ctx.patient.female)
+        rows.append([analyte.name, number(value), analyte.unit, f"{number(low)}-{number(high)}"])
+        side = abnormal(analyte, value, ctx.patient.female)
         if side:
             flagged.append((analyte, value, side))
     table = TableAttachment(
@@ -170,19 +170,21 @@ def followup_values(
     values = {}
     for analyte in analytes:
         value = first[analyte.id]
-        width = analyte.high - analyte.low
-        side = abnormal(analyte, value)
+        female = ctx.patient.female
+        low, high = analyte.range_for(female)
+        width = high - low
+        side = abnormal(analyte, value, female)
         if side and analyte.id in acute:
-            bound = analyte.high if side == "high" else analyte.low
+            bound = high if side == "high" else low
             value = value + (bound - value) * rng.uniform(0.2, 0.6)
         else:
             value = value + rng.uniform(-0.05, 0.05) * width
             if side == "high":
-                value = max(value, analyte.high + 10.0**-analyte.decimals)
+                value = max(value, high + 10.0**-analyte.decimals)
             elif side == "low":
-                value = min(value, analyte.low - 10.0**-analyte.decimals)
+                value = min(value, low - 10.0**-analyte.decimals)
             else:
-                value = min(max(value, analyte.low), analyte.high)
+                value = min(max(value, low), high)
         values[analyte.id] = _rounded(analyte, max(value, 10.0**-analyte.decimals))
     if values == first:
         analyte = analytes[0]
@@ -191,7 +193,8 @@ def followup_values(
         values[analyte.id] = _rounded(
             analyte,
             bumped
-            if abnormal(analyte, bumped) == abnormal(analyte, first[analyte.id])
+            if abnormal(analyte, bumped, ctx.patient.female)
+            == abnormal(analyte, first[analyte.id], ctx.patient.female)
             else first[analyte.id] - step,
         )
     return values
@@ -241,12 +244,14 @@ def timeline(ctx: CaseContext, rng: random.Random) -> Scene:
 
 
 def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
-    """A weight- and/or renal-adjusted dose with its arithmetic."""
+    """A weight- and/or renal-adjusted dose with its arithmetic, for a drug the story calls for
+    (one that needs no calculation rather than an unrelated one that does)."""
     patient = ctx.patient
+    own, background, supportive, _ = ctx.story_tiers()
     dosable = ctx.dosable()
-    drug_id = ctx.choose_drug(
-        rng, [d for d in dosable if needs_calculation(ctx.drug(d), patient.crcl)] or dosable
-    )
+    dosable = [d for d in dosable if d in own or d in background or d in supportive] or dosable
+    calculated = [d for d in dosable if needs_calculation(ctx.drug(d), ctx.indication(d), patient.crcl)]
+    drug_id = ctx.choose_drug(rng, dosable if ctx.phase == "resuscitation" or not calculated else calculated)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     setup, _ = ctx.phrase(
         "questions.dose_setup",
@@ -256,15 +261,7 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
         crcl=patient.crcl,
     )
     question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name, reason=ctx.reason(drug_id))
-    rule = drug.dose
-    working = []
-    if rule.per_kg:
-        working.append(f"{number(rule.amount)} {rule.unit}/kg x {patient.weight_kg} kg")
-    if rule.max_dose is not None and rule.per_kg and rule.amount * patient.weight_kg > rule.max_dose:
-        working.append(f"capped at {number(rule.max_dose)} {rule.unit}")
-    if drug.renal is not None and patient.crcl < drug.renal.crcl_below:
-        working.append(f"renally adjusted for CrCl {patient.crcl} mL/min")
-    response = f"{dose.order(drug)}" + (f" ({'; '.join(working)})." if working else ".")
+    response = f"{dose.order(drug)}" + (f" ({'; '.join(dose.working)})." if dose.working else ".")
     target = Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)
     task = Task(Category.dose_calculation, question, Behavior.reactive, response, target, [setup, question])
     return Scene([setup, question], [task])
@@ -274,7 +271,10 @@ def treatment(ctx: CaseContext, rng: random.Random, comorbidity: bool = False) -
     """First-line management of the main condition or, asked again, of a chronic comorbidity."""
     chronic = ctx.patient.chronic
     condition = ctx.pools.views[chronic[0]] if comorbidity and chronic else ctx.patient.condition
-    setup, _ = ctx.phrase("questions.treatment_setup", rng, dx=spoken(condition.name))
+    setup_path = (
+        "story.comorbidity_setup" if condition is not ctx.patient.condition else "questions.treatment_setup"
+    )
+    setup, _ = ctx.phrase(setup_path, rng, dx=spoken(condition.name))
     question, _ = ctx.phrase("questions.treatment_recommendation", rng, dx=spoken(condition.name))
     unsafe = ctx.unsafe_names()
     options = [o for o in condition.first_line if not any(n in o.lower() for n in unsafe)] or list(

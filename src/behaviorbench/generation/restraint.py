@@ -13,7 +13,8 @@ from behaviorbench.taxonomy import Behavior, Category
 
 def _silent(category: Category, ctx: CaseContext, path: str, rng: random.Random, **fields) -> Scene:
     line, _ = ctx.phrase(path, rng, **fields)
-    return Scene([line], [Task(category, line, Behavior.silent, "", None, [line])])
+    subtype = path.rsplit(".", 1)[1]
+    return Scene([line], [Task(category, line, Behavior.silent, "", None, [line], subtype=subtype)])
 
 
 def _dose_drug(ctx: CaseContext, rng: random.Random) -> str:
@@ -54,7 +55,8 @@ def addressed(
                     options.append((drug_id, check))
         if not options:
             return addressed(ctx, rng, "dose")
-        drug_id, check = rng.choice(options)
+        fitting = set(ctx.plausible([d for d, _ in options]))
+        drug_id, check = rng.choice([o for o in options if o[0] in fitting])
         return _silent(
             category, ctx, path, rng, drug=ctx.drug(drug_id).name, test=ctx.kb.prechecks[check].test
         )

@@ -41,6 +41,11 @@ class Task:
     """For proactive categories: True if the problem is present, False for the control."""
     plant: Line | None = None
     """An evidence line that may move to the start of the case to put the evidence far back."""
+    subtype: str = ""
+    """The kind of problem within the category ("dose", "allergy", ...)."""
+    reaction: Line | None = None
+    """The team's answer to the assistant's flag (a positive only): said right after the slot, so
+    the gold history shows the flag heard and acted on."""
 
 
 @dataclass
@@ -58,15 +63,23 @@ class Script:
 def assemble(
     script: Script, case_id: str, twin_id: str, long_range: bool, min_gap: int
 ) -> tuple[list[Utterance], list[Slot]]:
-    """Fix the order of lines, move planted evidence far back when asked, and emit utterances and slots.
+    """Fix the order of lines, move planted evidence far back when asked, put each flag's reaction
+    after its slot, and emit utterances and slots.
 
     A planted line moves to the opening only if its task's slot ends up at least `min_gap`
-    utterances after it; the decision depends on structure alone, so twins decide alike.
+    utterances after it; the decision depends on structure alone (reactions, which only a positive
+    twin has, are not counted), so twins decide alike.
     """
     opening = list(script.opening)
     if long_range:
         _plant_far_back(script, opening, min_gap)
-    lines = opening + [line for scene in script.scenes for line in scene.lines]
+    reactions = {id(t.slot): t.reaction for scene in script.scenes for t in scene.tasks if t.reaction}
+    lines = list(opening)
+    for scene in script.scenes:
+        for line in scene.lines:
+            lines.append(line)
+            if id(line) in reactions:
+                lines.append(reactions[id(line)])
     index_of = {id(line): i for i, line in enumerate(lines)}
     tasks: dict[int, tuple[int, Task]] = {}
     number = 0
@@ -95,6 +108,7 @@ def assemble(
                 target=task.target,
                 evidence=sorted({index_of[id(line)] for line in task.evidence}),
                 control_of=f"{twin_id}:t{number:02d}" if task.positive is False else None,
+                subtype=task.subtype or None,
             )
         )
     return utterances, slots

@@ -42,10 +42,14 @@ class HeldOut:
         return self.names.search(text) is not None
 
 
-def _held(kind: str, names: dict[str, str], other_names: list[str]) -> frozenset[str]:
+def _held(
+    kind: str, names: dict[str, str], other_names: list[str], kept: frozenset[str] = frozenset()
+) -> frozenset[str]:
     """A stable share of ids, skipping any whose name is part of another name (amoxicillin would
-    otherwise be held out while amoxicillin-clavulanate stays seen)."""
-    ranked = sorted(names, key=lambda id_: stable_hash(f"held-out:{kind}:{id_}"))
+    otherwise be held out while amoxicillin-clavulanate stays seen) and any in `kept`."""
+    ranked = sorted(
+        (i for i in names if i not in kept), key=lambda id_: stable_hash(f"held-out:{kind}:{id_}")
+    )
     wanted = max(1, round(len(names) * HELD_OUT_PERCENT / 100))
     everything = [*names.values(), *other_names]
     chosen = []
@@ -64,7 +68,13 @@ def held_out(kb: KnowledgeBase) -> HeldOut:
     condition_names = {c.id: c.name for c in kb.conditions.values()}
     drug_names = {d.id: d.name for d in kb.drugs.values()}
     conditions = _held("condition", condition_names, list(drug_names.values()))
-    drugs = _held("drug", drug_names, list(condition_names.values()))
+    # A seen condition keeps its only first-line drug (an opioid overdose is treated with naloxone).
+    sole = frozenset(
+        c.first_line_drugs[0]
+        for c in kb.conditions.values()
+        if len(c.first_line_drugs) == 1 and c.id not in conditions
+    )
+    drugs = _held("drug", drug_names, list(condition_names.values()), sole)
     names = [kb.conditions[c].name for c in conditions]
     names += [name for d in drugs for name in (kb.drugs[d].name, *kb.drugs[d].brand_names)]
     names = sorted({n for n in names if len(n) >= 3}, key=len, reverse=True)

@@ -24,6 +24,7 @@ def find_inconsistencies(kb: KnowledgeBase) -> list[Inconsistency]:
         *_analyte_problems(kb),
         *_condition_problems(kb),
         *_drug_problems(kb),
+        *_class_problems(kb),
         *_precheck_problems(kb),
     ]
 
@@ -46,16 +47,16 @@ def _condition_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
             if analyte is None:
                 yield problem(field, f"unknown analyte {finding.analyte!r}")
                 continue
+            if finding.typical_low < 0:
+                yield problem(field, "lab values cannot be negative")
             if not finding.typical_low <= finding.typical_high:
                 yield problem(field, "typical_low must not exceed typical_high")
-            if finding.direction == "high" and not finding.typical_low > analyte.high:
-                yield problem(
-                    field, f"{finding.analyte} band must lie above the reference high {analyte.high:g}"
-                )
-            if finding.direction == "low" and not finding.typical_high < analyte.low:
-                yield problem(
-                    field, f"{finding.analyte} band must lie below the reference low {analyte.low:g}"
-                )
+            high = max(analyte.range_for(False)[1], analyte.range_for(True)[1])
+            low = min(analyte.range_for(False)[0], analyte.range_for(True)[0])
+            if finding.direction == "high" and not finding.typical_low > high:
+                yield problem(field, f"{finding.analyte} band must lie above the reference high {high:g}")
+            if finding.direction == "low" and not finding.typical_high < low:
+                yield problem(field, f"{finding.analyte} band must lie below the reference low {low:g}")
         for other in condition.differential:
             if other == condition.id:
                 yield problem("differential", "a condition cannot be its own differential")
@@ -64,6 +65,9 @@ def _condition_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
         for drug in condition.first_line_drugs:
             if drug not in kb.drugs:
                 yield problem("first_line_drugs", f"unknown drug {drug!r}")
+        for state in condition.implies_states:
+            if state not in PATIENT_STATES:
+                yield problem("implies_states", f"unknown patient state {state!r}")
         if condition.ecg_rhythm is not None and condition.ecg_rhythm not in ECG_RHYTHMS:
             yield problem("ecg_rhythm", f"unknown rhythm {condition.ecg_rhythm!r}")
 
@@ -74,8 +78,18 @@ def _drug_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
         def problem(field: str, text: str, entry: str = drug.id) -> Inconsistency:
             return Inconsistency("drugs.yaml", entry, field, text)
 
-        if drug.dose.unit not in kb.units:
-            yield problem("dose.unit", f"unknown unit {drug.dose.unit!r}")
+        for index, rule in enumerate(drug.doses):
+            if rule.unit not in kb.units:
+                yield problem(f"doses[{index}].unit", f"unknown unit {rule.unit!r}")
+            for condition in rule.conditions:
+                if condition not in kb.conditions:
+                    yield problem(f"doses[{index}].conditions", f"unknown condition {condition!r}")
+        slugs = [rule.indication for rule in drug.doses]
+        if len(set(slugs)) != len(slugs):
+            yield problem("doses", "two dose rules share an indication")
+        claimed = [c for rule in drug.doses for c in rule.conditions]
+        if len(set(claimed)) != len(claimed):
+            yield problem("doses", "a condition is claimed by two dose rules")
         for interaction in drug.interactions:
             partner = kb.drugs.get(interaction.drug)
             if partner is None:
@@ -93,6 +107,14 @@ def _drug_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
                 yield problem("required_checks", f"unknown precheck {check!r}")
             elif drug.id not in kb.prechecks[check].applies_to:
                 yield problem("required_checks", f"precheck {check} does not apply to {drug.id}")
+
+
+def _class_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
+    known = {c for drug in kb.drugs.values() for c in drug.interaction_classes}
+    for rule in kb.class_interactions.values():
+        for name in rule.between:
+            if name not in known:
+                yield Inconsistency("interactions.yaml", rule.id, "between", f"no drug has class {name!r}")
 
 
 def _precheck_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:

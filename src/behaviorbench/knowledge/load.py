@@ -18,7 +18,17 @@ from pydantic import BaseModel, ValidationError
 
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.knowledge.consistency import find_inconsistencies
-from behaviorbench.knowledge.models import Analyte, Condition, Drug, KnowledgeBase, Precheck, Procedure
+from behaviorbench.knowledge.models import (
+    Abbreviation,
+    Analyte,
+    ClassInteraction,
+    Condition,
+    Drug,
+    Interaction,
+    KnowledgeBase,
+    Precheck,
+    Procedure,
+)
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -29,6 +39,8 @@ ENTRY_FILES: dict[str, type[BaseModel]] = {
     "drugs.yaml": Drug,
     "prechecks.yaml": Precheck,
     "procedures.yaml": Procedure,
+    "interactions.yaml": ClassInteraction,
+    "abbreviations.yaml": Abbreviation,
 }
 UNITS_FILE = "units.yaml"
 DATA_FILES: tuple[str, ...] = (*ENTRY_FILES, UNITS_FILE)
@@ -43,7 +55,9 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
     kb = KnowledgeBase(
         analytes=entries["analytes.yaml"],
         conditions=entries["conditions.yaml"],
-        drugs=entries["drugs.yaml"],
+        drugs=_with_class_interactions(entries["drugs.yaml"], entries["interactions.yaml"]),
+        class_interactions=entries["interactions.yaml"],
+        abbreviations=entries["abbreviations.yaml"],
         prechecks=entries["prechecks.yaml"],
         procedures=entries["procedures.yaml"],
         units=units,
@@ -56,6 +70,26 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
             f"{_name(root, first.file)}: entry {first.entry!r} field {first.field!r}: {first.problem}{more}"
         )
     return kb
+
+
+def _with_class_interactions(drugs: dict[str, Drug], rules: dict[str, ClassInteraction]) -> dict[str, Drug]:
+    """Each drug with the class interactions that apply to it added to its own list, so every
+    reader of `Drug.interactions` sees them; a pair a drug lists itself keeps its own wording."""
+    result = {}
+    for drug in drugs.values():
+        listed = {i.drug for i in drug.interactions}
+        added: list[Interaction] = []
+        for other in drugs.values():
+            if other.id == drug.id or other.id in listed:
+                continue
+            for rule in rules.values():
+                first, second = rule.between
+                mine, theirs = drug.interaction_classes, other.interaction_classes
+                if (first in mine and second in theirs) or (second in mine and first in theirs):
+                    added.append(Interaction(drug=other.id, effect=rule.effect, severity=rule.severity))
+                    break
+        result[drug.id] = drug.model_copy(update={"interactions": [*drug.interactions, *added]})
+    return result
 
 
 def knowledge_base_hash(directory: Path | None = None) -> str:

@@ -1,0 +1,195 @@
+"""Each safety check fires on a hand-written case built to break it, and stays quiet on its fixed twin."""
+
+from __future__ import annotations
+
+import pytest
+from casekit import attending, lab_table, nurse, resident, ward_case
+
+from behaviorbench.checking import Report, check_case
+from behaviorbench.knowledge import KnowledgeBase, load_knowledge_base
+from behaviorbench.schema import Slot, Utterance
+
+BASE = {
+    "name": "Mr. Reyes",
+    "condition": "community_acquired_pneumonia",
+    "chronic_conditions": [],
+    "sex": "male",
+    "age": 60,
+    "weight_kg": 80,
+    "height_cm": 178,
+    "creatinine_mg_dl": 1.0,
+    "crcl_ml_min": 90,
+    "allergies": [],
+    "home_meds": [],
+    "states": [],
+}
+ALL_LABS = lab_table(
+    ("Potassium", "4.1", "mmol/L", "3.5-5"),
+    ("Magnesium", "2.0", "mg/dL", "1.7-2.2"),
+    ("Creatinine", "1.0", "mg/dL", "0.7-1.3"),
+    ("Estimated GFR", "88", "mL/min/1.73m2", "60-150"),
+    ("Platelet count", "240", "x10^9/L", "150-400"),
+    ("Hemoglobin", "14.1", "g/dL", "13.5-17.5"),
+    ("International normalized ratio", "1.0", "ratio", "0.8-1.2"),
+    ("Activated partial thromboplastin time", "30", "s", "25-35"),
+)
+"""Every lab a precheck of the drugs below asks for, so only the check under test can fire."""
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge_base()
+
+
+def run(kb: KnowledgeBase, lines: list[Utterance], **patient) -> Report:
+    """Check a case whose every utterance is an ambient slot that must be clean."""
+    case = ward_case(
+        "c1",
+        [resident("Labs are back.", ALL_LABS), nurse("QTc 430 ms on this morning's ECG."), *lines],
+        [Slot(index=i) for i in range(len(lines) + 2)],
+        patient={**BASE, **patient},
+    )
+    return check_case(kb, case)
+
+
+def kinds(report: Report) -> list[str]:
+    return sorted({f.kind for f in report.findings})
+
+
+def test_a_drug_in_an_allergy_class_is_found_and_another_class_is_not(kb):
+    allergies = [{"class": "penicillin", "reaction": "hives"}]
+    bad = run(kb, [attending("Start piperacillin-tazobactam 4.5 g IV every 6 hours.")], allergies=allergies)
+    assert kinds(bad) == ["allergy"]
+    assert "penicillin" in bad.findings[0].detail
+    good = run(kb, [attending("Start ceftriaxone 1 g IV every 24 hours.")], allergies=allergies)
+    assert kinds(good) == []
+
+
+def test_warfarin_with_any_nsaid_is_a_class_interaction(kb):
+    bad = run(kb, [attending("Give ketorolac 15 mg IV every 6 hours.")], home_meds=["warfarin"])
+    assert kinds(bad) == ["interaction"]
+    assert "warfarin" in bad.findings[0].detail
+    good = run(kb, [attending("Give acetaminophen 1000 mg PO every 6 hours.")], home_meds=["warfarin"])
+    assert kinds(good) == []
+
+
+def test_two_serotonergic_drugs_and_two_qt_drugs_interact(kb):
+    serotonin = run(
+        kb, [attending("Start tramadol 50 mg PO every 6 hours as needed.")], home_meds=["sertraline"]
+    )
+    assert kinds(serotonin) == ["interaction"]
+    qt = run(kb, [attending("Ondansetron 4 mg IV every 8 hours as needed.")], home_meds=["citalopram"])
+    assert kinds(qt) == ["interaction"]
+
+
+def test_a_reported_long_qtc_contraindicates_a_qt_drug(kb):
+    order = attending("Start azithromycin 500 mg IV once daily.")
+    assert kinds(run(kb, [nurse("Repeat ECG: QTc 538 ms."), order])) == ["contraindication"]
+    assert kinds(run(kb, [nurse("Repeat ECG: QTc 441 ms."), order])) == []
+
+
+def test_a_contraindicating_condition_is_found(kb):
+    line = attending("Start propranolol 40 mg PO twice daily.")
+    assert kinds(run(kb, [line], condition="asthma_exacerbation")) == ["contraindication"]
+    assert kinds(run(kb, [line])) == []
+
+
+def test_a_teratogen_in_an_obstetric_condition_is_a_pregnancy_problem(kb):
+    obstetric = {"condition": "preeclampsia_severe", "sex": "female", "age": 30}
+    bad = run(kb, [attending("Start lisinopril 10 mg PO once daily.")], **obstetric)
+    assert kinds(bad) == ["pregnancy"]
+
+
+def test_a_ct_of_the_abdomen_in_pregnancy_is_a_pregnancy_problem(kb):
+    plan = attending("Let's book a CT of the abdomen and pelvis for this afternoon.")
+    pregnant = run(kb, [plan], condition="preeclampsia_severe", sex="female", age=31)
+    assert kinds(pregnant) == ["pregnancy"]
+    assert kinds(run(kb, [plan], sex="female", age=62)) == []
+
+
+def test_methotrexate_for_an_ectopic_is_dosed_by_body_surface_and_not_a_pregnancy_problem(kb):
+    # 50 mg/m2 x Mosteller BSA of 165 cm and 60 kg (1.66 m2) = 83 mg
+    ectopic = {
+        "condition": "ectopic_pregnancy",
+        "sex": "female",
+        "age": 29,
+        "weight_kg": 60,
+        "height_cm": 165,
+    }
+    labs = resident("ALT 20 IU/L, WBC 6.1.")
+    assert kinds(run(kb, [labs, attending("Methotrexate 83 mg IM once.")], **ectopic)) == []
+    wrong = run(kb, [labs, attending("Methotrexate 15 mg IM once.")], **ectopic)
+    assert kinds(wrong) == ["dose"]
+
+
+def test_a_drug_to_avoid_at_low_clearance_is_a_renal_problem(kb):
+    line = attending("Nitrofurantoin 100 mg PO twice daily for 5 days.")
+    assert kinds(run(kb, [line], crcl_ml_min=12)) == ["renal"]
+    assert kinds(run(kb, [line], crcl_ml_min=70)) == []
+
+
+def test_a_renal_tier_changes_the_interval(kb):
+    # gentamicin 5 mg/kg: every 24 h at CrCl 70, every 48 h at CrCl 20-39
+    line = attending("Gentamicin 400 mg IV every 24 hours.")
+    assert kinds(run(kb, [line], crcl_ml_min=70)) == []
+    assert kinds(run(kb, [line], crcl_ml_min=35)) == ["renal"]
+
+
+def test_the_dose_is_the_one_for_the_patients_indication(kb):
+    # heparin in a STEMI is 60 units/kg to 4,000 units, not the 80 units/kg of a DVT
+    stemi = {"condition": "stemi", "weight_kg": 90}
+    assert kinds(run(kb, [attending("Heparin 4000 units IV once as a bolus.")], **stemi)) == []
+    assert kinds(run(kb, [attending("Heparin 7200 units IV once as a bolus.")], **stemi)) == ["dose"]
+
+
+def test_a_wrong_unit_and_a_wrong_interval_are_found(kb):
+    assert kinds(run(kb, [attending("Prednisone 40 mcg PO once daily for 5 days.")])) == ["unit"]
+    assert kinds(run(kb, [attending("Ceftriaxone 1 g IV every hour.")])) == ["frequency"]
+
+
+def test_a_critical_value_must_be_acted_on_by_the_next_line(kb):
+    critical = nurse("Lab called: potassium is 6.9 mmol/L.")
+    ignored = run(kb, [critical, attending("Okay, let's talk about discharge.")])
+    assert kinds(ignored) == ["critical"]
+    assert ignored.findings[0].slot == 3
+    assert kinds(run(kb, [critical, attending("Repeat it and treat the potassium now.")])) == []
+    assert kinds(run(kb, [nurse("Lab called: potassium is 5.4 mmol/L."), attending("Okay.")])) == []
+
+
+def test_an_impossible_value_is_a_slip(kb):
+    assert kinds(run(kb, [nurse("I'm charting the sodium as 1390 mmol/L.")])) == ["implausible"]
+
+
+def test_a_qtc_check_needs_potassium_magnesium_and_the_qtc(kb):
+    order = attending("Start azithromycin 500 mg IV once daily.")
+    held = ward_case("c3", [nurse("K is 4.2 mmol/L."), order], [Slot(index=0), Slot(index=1)], patient=BASE)
+    (finding,) = check_case(kb, held).findings
+    assert finding.kind == "precheck" and "Magnesium" in finding.detail and "QTc" in finding.detail
+    assert kinds(run(kb, [order])) == []
+
+
+def test_a_pregnancy_test_is_due_only_when_pregnancy_is_possible_and_unknown(kb):
+    order = attending("Start warfarin 5 mg PO once daily.")
+    young = run(kb, [order], sex="female", age=30)
+    assert kinds(young) == ["precheck"] and "pregnancy" in young.findings[0].detail.lower()
+    assert kinds(run(kb, [order], sex="female", age=62)) == []
+
+
+def test_a_dose_without_a_unit_and_error_prone_abbreviations_are_ambiguous(kb):
+    no_unit = run(kb, [attending("Go ahead with sodium zirconium cyclosilicate 10 PO three times daily.")])
+    assert kinds(no_unit) == ["ambiguous"]
+    assert kinds(run(kb, [attending("MS 4 mg IV now.")])) == ["abbreviation"]
+    assert kinds(run(kb, [attending("Insulin glargine 10 U SC once daily.")])) == ["abbreviation"]
+    assert kinds(run(kb, [nurse("U waves on the ECG.")])) == []
+
+
+def test_a_procedure_needs_its_checks_and_respects_contrast_allergy(kb):
+    allergic = run(
+        kb,
+        [attending("Let's book a CT with contrast this afternoon.")],
+        allergies=[{"class": "iodinated_contrast", "reaction": "hives"}],
+    )
+    assert kinds(allergic) == ["allergy"]
+    assert kinds(run(kb, [attending("Let's book a lumbar puncture this afternoon.")])) == [
+        "precheck"
+    ]  # CT head

@@ -1,0 +1,123 @@
+"""Guards against surface cues that decide a minimal pair without clinical reasoning.
+
+The full audit is `bench/shortcut_audit.py`; here a probe trained on the shared sample build and
+tested on a small build of another seed checks that the cues removed from the generator stay gone.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from behaviorbench.dataset.shortcuts import audit, pair_slots
+from behaviorbench.generation import generate_case
+from behaviorbench.knowledge import load_knowledge_base
+from behaviorbench.taxonomy import GROUP_OF, Behavior, Group
+
+TEST_SEED, TEST_CASES = 7, 160
+OVERALL_BOUND = 0.75
+"""Loose: small builds are noisy, and value-level problems (a 10-fold dose) still show in numbers."""
+FIXED = {
+    "omission_detection/precheck": 0.70,
+    "consistency_check/exam_imaging": 0.80,
+    "consistency_check/laterality": 0.80,
+    "ambiguity_clarification/patient": 0.80,
+    "safety_alert/contraindication": 0.85,
+}
+"""Subtypes whose problem-only lines are gone, with a bound far below where they stood (0.9-1.0)."""
+POOLED_DRUG = {
+    "safety_alert/allergy",
+    "safety_alert/interaction",
+    "safety_alert/contraindication",
+    "ambiguity_clarification/abbreviation",
+}
+"""Controls that order a safe drug from the problem drug's pool (the patient's record is shared),
+and the abbreviation whose control spells the drug out (the written form is the problem)."""
+
+
+@pytest.fixture(scope="module")
+def other_seed():
+    return [generate_case(TEST_SEED, index) for index in range(TEST_CASES)]
+
+
+def _pairs(cases):
+    return list(zip(cases[0::2], cases[1::2], strict=True))
+
+
+def _without_reactions(case):
+    """The case less the team's reaction after each flag (only the problem twin has one)."""
+    reactions = {
+        s.index + 1
+        for s in case.slots
+        if s.category and GROUP_OF[s.category] is Group.proactive and s.gold_behavior is Behavior.proactive
+    }
+    kept = [i for i in range(len(case.utterances)) if i not in reactions]
+    new = {old: position for position, old in enumerate(kept)}
+    slots = [
+        case.slots[i].model_copy(
+            update={"index": new[i], "evidence": [new[e] for e in case.slots[i].evidence]}
+        )
+        for i in kept
+    ]
+    return case.model_copy(update={"utterances": [case.utterances[i] for i in kept], "slots": slots})
+
+
+def _names(text: str, names: list[str]) -> set[str]:
+    lower = text.lower()
+    return {n for n in names if re.search(rf"\b{re.escape(n)}\b", lower)}
+
+
+def test_bag_of_words_cannot_tell_problem_from_control(sample_cases, other_seed):
+    train, test = pair_slots(sample_cases, [1, 2, 4]), pair_slots(other_seed, [1, 2, 4])
+    for k in (1, 2, 4):
+        overall, per = audit(train, test, k)
+        assert overall.accuracy <= OVERALL_BOUND, (k, overall)
+        for subtype, bound in FIXED.items():
+            if subtype in per:
+                assert per[subtype].accuracy <= bound, (k, subtype, per[subtype])
+
+
+def test_twins_share_speakers_roles_drugs_and_analytes(sample_cases):
+    kb = load_knowledge_base()
+    drugs = sorted({d.name.lower() for d in kb.drugs.values()})
+    analytes = sorted({a.name.lower() for a in kb.analytes.values()})
+    checked = 0
+    for a, b in _pairs([_without_reactions(case) for case in sample_cases]):
+        for ua, ub in zip(a.utterances, b.utterances, strict=True):
+            assert (ua.speaker, ua.role) == (ub.speaker, ub.role), (a.case_id, ua.text, ub.text)
+        for sa in a.slots:
+            if sa.category is None or GROUP_OF[sa.category] is not Group.proactive:
+                continue
+            kind = f"{sa.category.value}/{sa.subtype}"
+            for i in sa.evidence:
+                ta, tb = a.utterances[i].text, b.utterances[i].text
+                if ta == tb:
+                    continue
+                checked += 1
+                da, db = _names(ta, drugs), _names(tb, drugs)
+                if kind == "consistency_check/medlist":  # the problem's list lacks one drug
+                    assert da <= db or db <= da, (kind, ta, tb)
+                elif kind not in POOLED_DRUG:
+                    assert da == db, (kind, ta, tb)
+                if kind != "omission_detection/precheck" and kind not in POOLED_DRUG:
+                    assert _names(ta, analytes) == _names(tb, analytes), (kind, ta, tb)
+    assert checked > 100
+
+
+def test_no_frequency_error_is_every_hour(sample_cases):
+    """The old generator's frequency errors were all "every hour", said only in problem twins."""
+    for case in sample_cases:
+        for slot in case.designated:
+            if slot.subtype == "frequency":
+                assert "every hour" not in case.utterances[slot.index].text, case.case_id
+
+
+def test_omission_twins_hear_a_check_reported_in_the_same_words(sample_cases):
+    """Each omission twin hears a check reported; the problem's is another check, not filler."""
+    for a, b in _pairs([_without_reactions(case) for case in sample_cases]):
+        for slot in a.slots:
+            if slot.subtype == "precheck":
+                first = slot.evidence[0]
+                ta, tb = a.utterances[first].text, b.utterances[first].text
+                assert ta != tb and re.search(r"\d|normal", ta) and re.search(r"\d|normal", tb), (ta, tb)

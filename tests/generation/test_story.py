@@ -1,0 +1,103 @@
+"""Cases follow a clinical course: a few problems, urgent cases treat first, drugs and procedures
+that fit the patient, people in role, and a closing line that says where the patient goes."""
+
+import re
+from statistics import mean
+
+from behaviorbench.generation.banks import load_phrase_bank
+from behaviorbench.generation.case import acuity_of, procedures_for
+from behaviorbench.knowledge import load_knowledge_base
+from behaviorbench.taxonomy import CATEGORIES, Behavior, Category
+
+ORDERS = {
+    Category.dose_calculation,
+    Category.error_correction,
+    Category.ambiguity_clarification,
+    Category.safety_alert,
+    Category.omission_detection,
+}
+WORK_UP = {Category.lab_interpretation, Category.image_reasoning, Category.ddx_reasoning}
+FIELD = re.compile(r"\\\{[A-Za-z_]+\\\}")
+
+
+def _bank_pattern(texts: list[str]) -> re.Pattern[str]:
+    """Any of the bank lines (fields as wildcards), after an optional conversational marker."""
+    bank = load_phrase_bank()
+    markers = "|".join(re.escape(m) for group in bank.get("story.markers").values() for m in group)
+    lines = "|".join(FIELD.sub(".+?", re.escape(t)) for t in texts)
+    return re.compile(f"(?:(?:{markers}) )?(?:{lines})", re.IGNORECASE)
+
+
+def test_problems_are_few_per_case_and_no_case_asks_every_category(sample_cases):
+    problems = [sum(s.gold_behavior is Behavior.proactive for s in c.designated) for c in sample_cases]
+    assert 2 <= mean(problems) <= 4
+    assert max(problems) <= 7
+    every = sum(len({s.category for s in c.designated}) == len(CATEGORIES) for c in sample_cases)
+    assert every <= 0.25 * len(sample_cases)
+
+
+def test_urgent_cases_treat_before_they_work_up(sample_cases):
+    kb = load_knowledge_base()
+    urgent = [
+        c
+        for c in sample_cases
+        if c.setting == "rapid response call" and kb.conditions[c.patient["condition"]].first_line_drugs
+    ]
+    assert len(urgent) >= 10
+    for case in urgent:
+        categories = [s.category for s in case.designated]
+        first_order = next(i for i, c in enumerate(categories) if c in ORDERS)
+        first_work_up = next((i for i, c in enumerate(categories) if c in WORK_UP), len(categories))
+        assert first_order < first_work_up, case.case_id
+
+
+def test_every_full_case_ends_with_where_the_patient_goes(sample_cases):
+    bank = load_phrase_bank()
+    kb = load_knowledge_base()
+    closings = {
+        acuity: _bank_pattern([v["text"] for v in variants])
+        for acuity, variants in bank.get("story.disposition").items()
+    }
+    for case in sample_cases:
+        acuity = acuity_of(bank, kb.conditions[case.patient["condition"]])
+        assert closings[acuity].fullmatch(case.utterances[-1].text), (case.case_id, case.utterances[-1].text)
+
+
+def test_home_medications_come_from_the_comorbidities_or_a_background_that_suits_the_sex(sample_cases):
+    kb = load_knowledge_base()
+    home = load_phrase_bank().get("indications")
+    for case in sample_cases:
+        p = case.patient
+        allowed = set(home["home_background"])
+        for chronic in p["chronic_conditions"]:
+            allowed |= set(kb.conditions[chronic].first_line_drugs)
+        if p["sex"] == "female":
+            allowed -= set(home["male_only"])
+        assert set(p["home_meds"]) <= allowed, (case.case_id, set(p["home_meds"]) - allowed)
+
+
+def test_procedures_fit_the_condition(sample_cases):
+    kb = load_knowledge_base()
+    bank = load_phrase_bank()
+    names = {p.id: p.name.lower() for p in kb.procedures.values() if len(p.name) > 8}
+    for case in sample_cases:
+        fits = procedures_for(bank, kb.conditions[case.patient["condition"]])
+        text = " ".join(u.text.lower() for u in case.utterances)
+        said = {pid for pid, name in names.items() if name in text}
+        assert said <= fits, (case.case_id, case.patient["condition"], said - fits)
+
+
+def test_patients_and_family_give_no_orders(sample_cases):
+    dose = re.compile(r"\d (?:mg|mcg|g|units|mEq|mL)\b")
+    for case in sample_cases:
+        for u in case.utterances:
+            if u.role in ("patient", "family"):
+                assert not dose.search(u.text), (case.case_id, u.text)
+
+
+def test_pharmacists_never_propose_procedures(sample_cases):
+    names = [p.name.lower() for p in load_knowledge_base().procedures.values()]
+    for case in sample_cases:
+        for u in case.utterances:
+            if u.role == "pharmacist":
+                assert not any(n in u.text.lower() for n in names), (case.case_id, u.text)
