@@ -12,6 +12,7 @@ from behaviorbench.cli import (
     data,  # noqa: F401
     demo,  # noqa: F401
     evaluate,  # noqa: F401
+    importing,  # noqa: F401
     report,  # noqa: F401
     review,  # noqa: F401
     serve,  # noqa: F401
