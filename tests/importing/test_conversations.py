@@ -185,6 +185,13 @@ def test_twins_must_hold_the_problem_on_exactly_one_side(tmp_path):
     assert re.search(
         r"pairs\.jsonl:1: slots\.0\.pair: its twin slot \(b slots\.0\) is also proactive", result.output
     )
+    broken = [cases[0], {**cases[1], "setting": ""}]
+    write(path, "\n".join(json.dumps(c) for c in broken) + "\n")
+    result = invoke("import", path, "--out", tmp_path / "out")
+    problems = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert problems == [
+        f"error: {path}:2: setting: String should have at least 1 character"
+    ]  # the twin's own
     cases[1]["slots"] = [_slot(gold="silent", why=None, target=[])]
     write(path, "\n".join(json.dumps(c) for c in cases) + "\n")
     result = invoke("import", path, "--out", tmp_path / "out")

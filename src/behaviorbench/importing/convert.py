@@ -54,7 +54,8 @@ def convert(documents: list[Document], split: str) -> tuple[list[Case], list[Pro
         if conversation is not None:
             parsed.append(_Parsed(document, conversation))
     problems.extend(_duplicate_ids(parsed))
-    problems.extend(_pair_problems(parsed))
+    written = {doc.data.get("case_id") for doc in documents if isinstance(doc.data, dict)}
+    problems.extend(_pair_problems(parsed, written))
     if problems:
         return [], problems
     controls = _controls(parsed)
@@ -189,13 +190,16 @@ def _twin_slot(parsed: dict[str, _Parsed], item: _Parsed, number: int) -> tuple[
     return None if position is None else (twin, position)
 
 
-def _pair_problems(items: list[_Parsed]) -> list[Problem]:
+def _pair_problems(items: list[_Parsed], written: set[object]) -> list[Problem]:
+    """Pairs that cannot be linked; a twin that is written but has problems of its own is skipped."""
     by_id = {item.conversation.case_id: item for item in items}
     problems = []
     for item in items:
         for number, slot in enumerate(item.conversation.slots):
             if slot.pair is None or slot.pair == item.conversation.case_id:
                 continue
+            if slot.pair not in by_id and slot.pair in written:
+                continue  # its own problems are reported
             loc = ("slots", number, "pair")
             if slot.pair not in by_id:
                 problems.append(item.document.problem(loc, f"no imported case has case_id {slot.pair!r}"))
