@@ -84,3 +84,31 @@ def flag_accuracy_command(
             f"quiet on correct notes {figures.quiet}, unreadable {figures.unreadable}",
             soft_wrap=True,
         )
+
+
+def build_from_reports(reports: Path, llm: str, out: Path, base_url: str | None) -> None:
+    """`build --from-reports`: each report's facts extracted by an LLM, matched to the knowledge base."""
+    from behaviorbench.importing.reports import EXTRACTIONS, extract_reports, read_extractions
+
+    if not reports.is_file():
+        raise BehaviorBenchError(f"--from-reports: {reports}: no such file")
+    if not llm:
+        raise BehaviorBenchError("--llm: required with --from-reports (openai:MODEL)")
+    written, failures = extract_reports(reports, llm, out, base_url=base_url)
+    console = Console(highlight=False)
+    for extraction in read_extractions(out):
+        if extraction.unmatched:
+            console.print(
+                f"{extraction.report_id}: not in the knowledge base: {'; '.join(extraction.unmatched)}",
+                soft_wrap=True,
+            )
+    for failure in failures:
+        typer.echo(f"error: {failure}", err=True)
+    console.print(
+        f"wrote {out / EXTRACTIONS}: {written} report{'s' if written != 1 else ''} extracted this run, "
+        f"{len(failures)} failed (rerun to retry them); writing cases from extracted facts is not "
+        "available yet",
+        soft_wrap=True,
+    )
+    if failures:
+        raise typer.Exit(1)
