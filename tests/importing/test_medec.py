@@ -132,6 +132,13 @@ def test_bad_rows_are_named_by_line_and_column_and_nothing_is_written(tmp_path):
     result = runner.invoke(app, ["import", "--format", "medec", str(missing), "--out", str(out)])
     assert result.exit_code == 1
     assert f"error: {missing}:1: Corrected Sentence: missing column" in result.output
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        SAMPLE.read_bytes().replace(b"A 30-year-old", "A 30-year-old caf\u00e9".encode("latin-1"))
+    )
+    result = runner.invoke(app, ["import", "--format", "medec", str(latin), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"error: {latin}:1: file: not UTF-8 text" in result.output
 
 
 def test_error_flag_accuracy_of_a_real_run(imported, tiny_model, tmp_path):

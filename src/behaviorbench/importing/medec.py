@@ -87,6 +87,15 @@ class Note:
 def read_notes(path: Path) -> tuple[list[Note], list[Problem]]:
     """Every note of a MEDEC CSV, or all the problems found in it (one per row and column)."""
     label = str(path)
+    try:
+        return _read_notes(path, label)
+    except UnicodeDecodeError as error:
+        return [], [Problem(label, 1, "file", f"not UTF-8 text ({error.reason} at byte {error.start})")]
+    except csv.Error as error:
+        return [], [Problem(label, 1, "file", f"not a readable CSV file ({error})")]
+
+
+def _read_notes(path: Path, label: str) -> tuple[list[Note], list[Problem]]:
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]

@@ -105,7 +105,11 @@ SYSTEM = (
 def read_reports(path: Path) -> tuple[list[Report], list[Problem]]:
     """Reports of a JSONL file (`report_id`, `text` per line), or every problem in it."""
     reports, problems, seen = [], [], {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return [], [Problem(str(path), 1, "file", f"not UTF-8 text ({error.reason} at byte {error.start})")]
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
