@@ -10,8 +10,6 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-DATA = Path(__file__).parent / "data"
-
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:

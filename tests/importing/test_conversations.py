@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA
 from typer.testing import CliRunner
 
 from behaviorbench.cli import app
@@ -22,6 +21,7 @@ from behaviorbench.importing.format import SlotIn
 from behaviorbench.schema import TableAttachment
 from behaviorbench.taxonomy import Behavior, Category
 
+DATA = Path(__file__).parent / "data"
 EXAMPLE = DATA / "example.yaml"
 DOCS = Path(__file__).parents[2] / "docs" / "import-format.md"
 runner = CliRunner()

@@ -9,7 +9,6 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import DATA
 from typer.testing import CliRunner
 
 from behaviorbench.cli import app
@@ -21,6 +20,7 @@ from behaviorbench.importing.flags import flag_accuracy
 from behaviorbench.importing.medec import key_terms, notes_to_cases, read_notes, sample_notes
 from behaviorbench.taxonomy import Behavior, Category
 
+DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "medec-sample.csv"
 SHARED = Path(__file__).parents[2] / ".." / "shared" / "data" / "medec"
 VALIDATION = SHARED / "MEDEC-MS-ValidationSet-with-GroundTruth-and-ErrorType.csv"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import DATA
 from models.model_helpers import running_server
 from replayserver import ReplayServer
 from typer.testing import CliRunner
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from behaviorbench.cli import app
 from behaviorbench.importing.reports import ReportFacts, extract_reports, read_extractions
 
+DATA = Path(__file__).parent / "data"
 REPORTS = DATA / "reports.jsonl"
 RECORDED = DATA / "report-replies.json"
 runner = CliRunner()
