@@ -15,6 +15,7 @@ from behaviorbench.cli import (
     demo,  # noqa: F401
     evaluate,  # noqa: F401
     export_model,  # noqa: F401
+    importing,  # noqa: F401
     report,  # noqa: F401
     review,  # noqa: F401
     serve,  # noqa: F401

@@ -16,19 +16,33 @@ from behaviorbench.errors import BehaviorBenchError
 
 @app.command()
 def build(
-    cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases to generate.")],
-    seed: Annotated[
-        int, typer.Option("--seed", help="Generation seed; same seed and index give the same case.")
-    ],
     out: Annotated[Path, typer.Option("--out", help="Dataset directory to create.")],
+    cases: Annotated[int | None, typer.Option("--cases", min=1, help="How many cases to generate.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Generation seed; same seed and index give the same case.")
+    ] = None,
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Worker processes (default: CPU count).")
     ] = os.cpu_count() or 1,
     scenes: Annotated[
         int | None, typer.Option("--scenes", min=1, help="Scenes per case (generator default if unset).")
     ] = None,
+    from_reports: Annotated[
+        Path | None,
+        typer.Option("--from-reports", help="JSONL of case reports to extract with --llm (see docs)."),
+    ] = None,
+    llm: Annotated[str, typer.Option("--llm", help="openai:MODEL for --from-reports.")] = "",
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Server URL for --llm.")] = None,
 ) -> None:
     """Generate a dataset: sharded JSONL per split plus manifest.json."""
+    if from_reports is not None:
+        from behaviorbench.cli.importing import build_from_reports
+
+        return build_from_reports(from_reports, llm, out, base_url)
+    if cases is None or seed is None:
+        raise BehaviorBenchError(
+            f"{'--cases' if cases is None else '--seed'}: required to generate a dataset"
+        )
     from behaviorbench.dataset.build import build_dataset
     from behaviorbench.dataset.manifest import dataset_fingerprint
 

@@ -66,11 +66,14 @@ class OpenAIBackend(Backend):
         text = " ".join(str(text).split())[:200]
         return text.replace(self._key, "***") if self._key != PLACEHOLDER_KEY else text
 
-    async def _request(self, messages: list[dict], params: GenerationParams) -> str:
+    async def _request(
+        self, messages: list[dict], params: GenerationParams, response_format: dict | None = None
+    ) -> str:
         """One attempt: the reply text, or Retryable / BackendError with a safe message."""
         import openai
         from openai.types.chat import ChatCompletion
 
+        extra = {"response_format": response_format} if response_format else {}
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
@@ -78,6 +81,7 @@ class OpenAIBackend(Backend):
                 max_tokens=params.max_tokens,
                 temperature=params.temperature,
                 seed=params.seed,
+                **extra,
             )
         except openai.APITimeoutError:
             raise Retryable("timed out") from None
@@ -108,7 +112,10 @@ class OpenAIBackend(Backend):
         self.usage.add(response.usage)
         return content
 
-    async def complete(self, messages: list[dict], params: GenerationParams) -> str:
+    async def complete(
+        self, messages: list[dict], params: GenerationParams, response_format: dict | None = None
+    ) -> str:
+        """The reply text; `response_format` asks for structured output (e.g. a JSON schema)."""
         if self._unreachable:
             raise BackendUnreachable(self._unreachable)
         async with self._semaphore:
@@ -118,7 +125,7 @@ class OpenAIBackend(Backend):
                     delay = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
                     await asyncio.sleep(delay * (0.5 + self._jitter.random()))
                 try:
-                    return await self._request(messages, params)
+                    return await self._request(messages, params, response_format)
                 except Retryable as failure:
                     reason = str(failure)
         message = f"{self.url}: {reason} after {self.max_retries + 1} attempts"
