@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from models.model_helpers import running_server
+from loopback import running_server
 from replayserver import ReplayServer
 from typer.testing import CliRunner
 
@@ -72,7 +72,7 @@ def test_a_weak_model_behind_the_projects_server_is_rejected_one_line_per_report
 
     reports = tmp_path / "reports.jsonl"
     reports.write_text(REPORTS.read_text().splitlines()[2] + "\n")
-    with running_server(create_app(HFBackend(str(tiny_model), device="cpu"))) as url:
+    with running_server(create_app(HFBackend(str(tiny_model), device="cpu"), "tagged")) as url:
         written, failures = extract_reports(
             reports, "openai:tiny", tmp_path / "out", base_url=url, max_tokens=48, progress=False
         )
