@@ -66,7 +66,7 @@ def test_recorded_replies_pass_every_stage_and_a_malformed_one_costs_one_retry_t
     assert extractions["cr-1"].unmatched == ["treatments: frobnazol"]
 
 
-def test_a_weak_model_behind_the_projects_server_is_rejected_one_line_per_report(tiny_model, tmp_path):
+def test_the_projects_server_refuses_structured_output_one_line_per_report(tiny_model, tmp_path):
     from behaviorbench.models.hf import HFBackend
     from behaviorbench.models.server import create_app
 
@@ -78,5 +78,8 @@ def test_a_weak_model_behind_the_projects_server_is_rejected_one_line_per_report
         )
     assert written == 0
     assert len(failures) == 1
-    assert failures[0].startswith("report cr-3: reply is not valid report facts after 2 attempts: ")
+    # The project's server decides a behavior before it writes, so it refuses structured output
+    # with a 400 naming the parameter: one line for the report, nothing written.
+    assert failures[0].startswith("report cr-3: ") and "response_format" in failures[0]
+    assert "\n" not in failures[0]
     assert read_extractions(tmp_path / "out") == []
