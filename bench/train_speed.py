@@ -7,7 +7,11 @@ designated slot its own sequence (the conversation up to that slot, loss on that
 only), so the shared context is re-encoded for every task. Also reported: training tokens per
 second and seconds per step of whole-case training, the figures that size a CPU demo.
 
-    python bench/train_speed.py --model smollm2-135m --cases 6 --scenes 2 --steps 6
+With `--bf16` whole-case training is also timed under bfloat16 autocast, on the same sequences
+and steps, and `bf16_ratio` is its tokens/s over float32's (above 1: bf16 is faster here). CPUs
+without native bf16 instructions (AVX512-BF16, AMX) emulate it and are expected to lose.
+
+    python bench/train_speed.py --model smollm2-135m --cases 6 --scenes 2 --steps 6 --bf16
 
 The last line holds the figures as key=value pairs.
 """
@@ -32,7 +36,7 @@ def timed_fit(config, sequences, steps: int) -> tuple[float, int, int]:
     with tempfile.TemporaryDirectory() as scratch:
         arguments = training_arguments(config.model_copy(update={"steps": steps}), Path(scratch))
         started = time.perf_counter()
-        trainer = fit(model, tokenizer, training_set, arguments, "")
+        trainer = fit(model, tokenizer, training_set, arguments, "", config)
         seconds = time.perf_counter() - started
     tokens, _, slots = trainer.tally.tolist()
     return seconds, slots, tokens
@@ -45,7 +49,7 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=2)
     parser.add_argument("--steps", type=int, default=6, help="optimizer steps per mode (one sequence each)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPUs with AVX512-BF16)")
+    parser.add_argument("--bf16", action="store_true", help="also time bfloat16 autocast against float32")
     args = parser.parse_args()
 
     from behaviorbench.generation import generate_case
@@ -57,7 +61,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         base = str(make_tiny_model(Path(scratch) / "tiny")) if args.model == "tiny" else args.model
-        config = TrainConfig(base=base, batch_size=1, bf16=args.bf16 or None, seed=args.seed)
+        config = TrainConfig(base=base, batch_size=1, bf16=False, seed=args.seed, checkpoint_steps=0)
         print(
             f"model {args.model} ({resolve_model_path(base).name}), LoRA r={config.lora_r}, behavior tokens"
         )
@@ -75,6 +79,8 @@ def main() -> None:
         steps = min(args.steps, len(whole))
         whole_seconds, whole_slots, whole_tokens = timed_fit(config, whole, steps)
         task_seconds, task_slots, task_tokens = timed_fit(config, tasks, steps)
+        if args.bf16:
+            bf16_seconds, _, bf16_tokens = timed_fit(config.model_copy(update={"bf16": True}), whole, steps)
 
     whole_rate, task_rate = whole_slots / whole_seconds, task_slots / task_seconds
     # Designated tasks per second: whole-case training covers a case's tasks in one sequence.
@@ -92,6 +98,10 @@ def main() -> None:
         "whole_s_per_step": f"{whole_seconds / steps:.2f}",
         "tokens_per_step": f"{whole_tokens / steps:.0f}",
     }
+    if args.bf16:
+        ratio = (bf16_tokens / bf16_seconds) / (whole_tokens / whole_seconds)
+        print(f"bf16 autocast: {steps} steps {bf16_seconds:.1f} s, {bf16_tokens / bf16_seconds:.1f} tokens/s")
+        figures |= {"bf16_tokens_per_s": f"{bf16_tokens / bf16_seconds:.1f}", "bf16_ratio": f"{ratio:.2f}"}
     print(" ".join(f"{key}={value}" for key, value in figures.items()))
 
 

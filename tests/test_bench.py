@@ -43,8 +43,13 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("eval_speed.py", ["--cases", "2", "--scenes", "2", "--max-tokens", "4"], {"speedup", "roofline"}),
         (
             "train_speed.py",
-            ["--model", "tiny", "--cases", "2", "--steps", "2"],
-            {"speedup", "whole_slots_per_s"},
+            ["--model", "tiny", "--cases", "2", "--steps", "2", "--bf16"],
+            {"speedup", "whole_slots_per_s", "bf16_ratio"},
+        ),
+        (
+            "learning_curve.py",
+            ["--model", "tiny", "--cases", "40", "--eval-split", "test", "--checkpoints", "0,2"],
+            {"behavior_sft_auc", "sft_recall", "behavior_sft_macro_f1", "sft_tokens_per_s", "paired_f1"},
         ),
         ("review_load.py", ["--raters", "3", "--answers", "2"], {"sent", "stored", "lost", "duplicates"}),
     ],
@@ -69,5 +74,7 @@ def test_bench_script_ends_with_key_value_figures(
     assert all(FIGURE.fullmatch(figure) for figure in figures), last
     found = dict(figure.split("=", 1) for figure in figures)
     assert keys <= set(found), last
+    if script == "learning_curve.py":
+        assert (tmp_path / "learning-curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if script == "review_load.py":
         assert found["sent"] == found["stored"] == "6" and found["lost"] == found["duplicates"] == "0"

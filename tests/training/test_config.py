@@ -17,6 +17,16 @@ def test_shipped_configs_differ_only_in_method():
     assert behavior == TrainConfig()  # the YAML spells out the defaults
 
 
+def test_reference_configs_differ_only_in_method():
+    behavior = load_train_config(CONFIGS / "reference-behavior-sft.yaml", {})
+    sft = load_train_config(CONFIGS / "reference-sft.yaml", {})
+    assert behavior.model_dump(exclude={"method"}) == sft.model_dump(exclude={"method"})
+    # The reference run uses the default recipe, longer, with checkpoints it can resume from.
+    recipe = {"steps", "checkpoint_steps"}
+    assert behavior.model_dump(exclude=recipe) == TrainConfig().model_dump(exclude=recipe)
+    assert behavior.steps > TrainConfig().steps and behavior.checkpoint_steps > 0
+
+
 def test_command_line_overrides_the_file_and_none_keeps_it(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("steps: 10\nlr: 0.01\n")

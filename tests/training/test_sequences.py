@@ -3,7 +3,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from behaviorbench.conversation import NO_COMMENT, case_messages
 from behaviorbench.training.collator import CompletionCollator
-from behaviorbench.training.sequences import IGNORE, encode_case, encode_slot, truncate
+from behaviorbench.training.config import TrainConfig
+from behaviorbench.training.sequences import IGNORE, encode_case, encode_slot, token_weights, truncate
 from behaviorbench.training.tokens import add_behavior_tokens
 
 
@@ -71,7 +72,10 @@ def test_truncation_keeps_whole_turns_or_skips(tokenizer, cases):
 
 def test_collator_pads_without_loss(tokenizer, cases):
     sequences = [encode_case(tokenizer, case, "token") for case in cases[:2]]
-    features = [{"input_ids": s.input_ids, "labels": s.labels, "slots": s.slots} for s in sequences]
+    features = [
+        {"input_ids": s.input_ids, "labels": s.labels, "slots": s.slots, "weights": [0.5] * len(s.input_ids)}
+        for s in sequences
+    ]
     batch = CompletionCollator(tokenizer.pad_token_id)(features)
     width = max(len(s.input_ids) for s in sequences)
     assert batch["input_ids"].shape == batch["labels"].shape == (2, width)
@@ -80,4 +84,32 @@ def test_collator_pads_without_loss(tokenizer, cases):
         assert batch["attention_mask"][row].sum() == n
         assert batch["labels"][row, :n].tolist() == sequence.labels
         assert (batch["labels"][row, n:] == IGNORE).all()
+        assert (batch["weights"][row, :n] == 0.5).all() and (batch["weights"][row, n:] == 0).all()
     assert batch["slots"].tolist() == [3, 3]
+
+
+@pytest.mark.parametrize("style", ["token", "plain"])
+def test_decision_weights_fall_on_each_turns_first_token(tokenizer, cases, style):
+    case = cases[1]  # two ambient openers, then a proactive slot
+    sequence = encode_case(tokenizer, case, style)
+    firsts = [run[0] for run in supervised_runs(sequence.input_ids, sequence.labels)]
+    assert [sequence.input_ids[d.position] for d in sequence.decisions] == firsts
+    assert [(d.behavior.value, d.ambient) for d in sequence.decisions] == [
+        ("silent", True),
+        ("silent", True),
+        ("proactive", False),
+    ]
+    if style == "token":
+        assert tokenizer.decode(firsts) == "<|silent|><|silent|><|proactive|>"
+    config = TrainConfig(decision_weight=4, proactive_weight=3, ambient_weight=0.25)
+    weights = token_weights(sequence, config)
+    positions = [d.position for d in sequence.decisions]
+    assert [weights[p] for p in positions] == [1.0, 1.0, 12.0]
+    others = [
+        w for i, (w, label) in enumerate(zip(weights, sequence.labels, strict=True)) if i not in positions
+    ]
+    assert set(others) == {0.0, 1.0}
+    assert all((w == 0) == (label == IGNORE) for w, label in zip(weights, sequence.labels, strict=True))
+    plain = token_weights(sequence, TrainConfig())
+    assert plain == [0.0 if label == IGNORE else 1.0 for label in sequence.labels]
+    assert truncate(sequence, positions[2]).decisions == sequence.decisions[:2]

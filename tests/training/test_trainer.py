@@ -41,7 +41,7 @@ def lora_run(tiny_model, dataset, cases, tmp_path_factory):
     rows_before = model.get_input_embeddings()(vocabulary).detach().clone()
     training_set = build_training_set(cases, tokenizer, config.style, config.max_length)
     out = tmp_path_factory.mktemp("lora")
-    fit(model, tokenizer, training_set, training_arguments(config, out / "checkpoints"), "test")
+    fit(model, tokenizer, training_set, training_arguments(config, out / "checkpoints"), "test", config)
     rows_after = model.get_input_embeddings()(vocabulary).detach()
     return config, model, tokenizer, before, rows_before, rows_after, out
 
@@ -98,7 +98,7 @@ def test_lora_refuses_frozen_behavior_rows(tiny_model, dataset):
 def learned(tiny_model, dataset, tmp_path_factory):
     """Full fine-tune until the six training cases are learned."""
     out = tmp_path_factory.mktemp("learned") / "run"
-    config = config_for(tiny_model, dataset, lora=False, steps=150, batch_size=6, lr=1e-2)
+    config = config_for(tiny_model, dataset, lora=False, steps=150, batch_size=6, lr=1e-2, checkpoint_steps=0)
     return train(config, out), out
 
 

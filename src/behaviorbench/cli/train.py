@@ -47,8 +47,16 @@ def train(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for initialisation and data order.")
     ] = None,
+    checkpoint_steps: Annotated[
+        int | None,
+        typer.Option("--checkpoint-steps", help="Save a resumable checkpoint every N steps (0: never)."),
+    ] = None,
 ) -> None:
-    """Fine-tune on whole-case sequences; loss on assistant turns only. Works under accelerate/torchrun."""
+    """Fine-tune on whole-case sequences; loss on assistant turns only. Works under accelerate/torchrun.
+
+    Until it finishes, a run keeps its checkpoints in OUT.partial; rerunning the same command after
+    an interruption resumes from the last complete one, and OUT appears only when training is done.
+    """
     from behaviorbench.training.config import load_train_config
     from behaviorbench.training.trainer import train as run_training
 
@@ -64,6 +72,7 @@ def train(
         "grad_accum": grad_accum,
         "max_length": max_length,
         "seed": seed,
+        "checkpoint_steps": checkpoint_steps,
     }
     from behaviorbench.locks import folder_lock
     from behaviorbench.outputs import dataset_inputs, refuse_input_as_output
@@ -88,11 +97,12 @@ def train(
         )
         return
     used = card.cases - card.cases_skipped
+    resumed = f", resumed from step {card.resumed_from_step}" if card.resumed_from_step else ""
     Console(highlight=False).print(
         f"trained {card.method} ({kind}) on {card.base_model}: {card.steps} steps, world size "
         f"{card.world_size}, {used}/{card.cases} cases ({card.cases_truncated} truncated, "
         f"{card.cases_skipped} skipped, {card.slots_dropped} slots dropped by max_length), "
         f"{card.slots_seen:,} slots and {card.tokens_seen:,} tokens seen, loss {first:.3f} -> {last:.3f}, "
-        f"{card.wall_seconds:.1f} s; saved {out}",
+        f"{card.wall_seconds:.1f} s{resumed}; saved {out}",
         soft_wrap=True,
     )

@@ -12,6 +12,7 @@ from behaviorbench.errors import BehaviorBenchError, field_error
 from behaviorbench.inputs import read_text
 
 Method = Literal["behavior-sft", "sft"]
+Schedule = Literal["cosine", "linear", "constant_with_warmup"]
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 """Attention and MLP projections of Llama-family models (SmolLM2, Llama, Qwen, Mistral)."""
@@ -42,9 +43,26 @@ class TrainConfig(BaseModel):
     max_length: int = Field(1024, ge=16)
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
+    schedule: Schedule = "cosine"
+    """Learning-rate schedule after warmup (transformers' scheduler names)."""
+    decision_weight: float = Field(1.0, ge=0)
+    """Loss weight of each assistant turn's first token, where the behavior is chosen (the behavior
+    token; for `sft` the reply's first token, where 'No comment.' and speaking part). Every other
+    supervised token weighs 1; the loss is still divided by the number of supervised tokens."""
+    proactive_weight: float = Field(1.0, ge=0)
+    """Multiplies the decision weight of turns whose gold behavior is proactive: the rare decision."""
+    ambient_weight: float = Field(1.0, ge=0)
+    """Multiplies the decision weight of ambient turns (no task, gold silent): the common one."""
     seed: int = 0
     bf16: bool | None = None
     """bfloat16 autocast; None: on for GPUs that support it, off on CPU (set it on CPUs with AVX512-BF16)."""
+    checkpoint_steps: int = Field(16, ge=0)
+    """Save a resumable checkpoint (weights, optimizer, scheduler, RNG) every N steps; 0: never.
+    It does not change the result, so a rerun may change it and still resume."""
+
+    def identity(self) -> dict[str, object]:
+        """The fields that decide the result (all but how often checkpoints are written)."""
+        return self.model_dump(exclude={"checkpoint_steps"})
 
     @property
     def style(self) -> Literal["token", "plain"]:

@@ -13,7 +13,7 @@ from behaviorbench.training.config import TrainConfig
 
 RUN_CARD = "run_card.json"
 RUN_IDENTITY = "train_config.json"
-"""Written when a run starts: lets a rerun into the same folder resume, and a different run be refused."""
+"""Written when a run starts: lets a rerun resume its checkpoints, and a different run be refused."""
 
 
 class RunIdentity(BaseModel):
@@ -23,6 +23,13 @@ class RunIdentity(BaseModel):
 
     config: TrainConfig
     data_fingerprint: str
+
+    def matches(self, other: RunIdentity) -> bool:
+        """Same data and the same result-deciding config (checkpoint frequency may differ)."""
+        return (
+            self.data_fingerprint == other.data_fingerprint
+            and self.config.identity() == other.config.identity()
+        )
 
 
 class LossPoint(BaseModel):
@@ -55,6 +62,9 @@ class RunCard(BaseModel):
     supervised_tokens_seen: int
     behavior_token_ids: dict[str, int] | None
     wall_seconds: float
+    """Time of the last invocation (the one that finished the run)."""
+    resumed_from_step: int = 0
+    """The checkpoint step the finishing invocation resumed from; 0: trained in one go."""
     losses: list[LossPoint]
     versions: dict[str, str]
 

@@ -14,23 +14,37 @@ from typing import TYPE_CHECKING
 
 from behaviorbench.conversation import Style, case_messages
 from behaviorbench.errors import BehaviorBenchError
-from behaviorbench.schema import Case
+from behaviorbench.schema import Case, Slot
+from behaviorbench.taxonomy import Behavior
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
+
+    from behaviorbench.training.config import TrainConfig
 
 IGNORE = -100
 """The label PyTorch's cross-entropy skips."""
 
 
 @dataclass(frozen=True)
+class Decision:
+    """Where a turn's first supervised token sits: the token that chooses the behavior."""
+
+    position: int
+    behavior: Behavior
+    ambient: bool
+    """A slot with no category (gold silent): by far the most common decision in a case."""
+
+
+@dataclass(frozen=True)
 class Sequence:
-    """One training sequence and how many assistant turns (slots) it supervises."""
+    """One training sequence, how many assistant turns (slots) it supervises and their decisions."""
 
     case_id: str
     input_ids: list[int]
     labels: list[int]
     slots: int
+    decisions: tuple[Decision, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,41 +90,57 @@ def assistant_turns(
     return text, turns
 
 
-def encode_messages(
-    tokenizer: PreTrainedTokenizerBase,
-    messages: list[dict[str, str]],
-    case_id: str = "",
-    last_turn_only: bool = False,
-) -> Sequence:
-    """Token ids of the rendered messages; labels only on the assistant turns' content and end marker.
-
-    With `last_turn_only`, earlier assistant turns are context (gold history) without loss.
-    """
+def _labelled(
+    tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], last_turn_only: bool
+) -> tuple[list[int], list[int], list[int]]:
+    """Token ids, labels only on the assistant turns' content and end marker, and the position of
+    each supervised turn's first token. With `last_turn_only`, earlier assistant turns are context
+    (gold history) without loss."""
     text, turns = assistant_turns(tokenizer, messages)
     if last_turn_only:
         turns = turns[-1:]
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = encoded["input_ids"]
     labels = [IGNORE] * len(ids)
+    firsts: list[int] = []
     turn = 0
     for position, (start, end) in enumerate(encoded["offset_mapping"]):
         while turn < len(turns) and start >= turns[turn].end:
             turn += 1
         if turn < len(turns) and start >= turns[turn].start and end <= turns[turn].end and end > start:
             labels[position] = ids[position]
-    return Sequence(case_id=case_id, input_ids=ids, labels=labels, slots=len(turns))
+            if len(firsts) == turn:
+                firsts.append(position)
+    return ids, labels, firsts
+
+
+def _with_decisions(
+    tokenizer: PreTrainedTokenizerBase,
+    messages: list[dict[str, str]],
+    case_id: str,
+    slots: list[Slot],
+    last_turn_only: bool = False,
+) -> Sequence:
+    ids, labels, firsts = _labelled(tokenizer, messages, last_turn_only)
+    decisions = tuple(
+        Decision(position, slot.gold_behavior, not slot.designated)
+        for position, slot in zip(firsts, slots, strict=True)
+    )
+    return Sequence(case_id, ids, labels, len(firsts), decisions)
 
 
 def encode_case(tokenizer: PreTrainedTokenizerBase, case: Case, style: Style) -> Sequence:
     """The whole case in one sequence: every slot's gold assistant turn carries loss."""
-    return encode_messages(tokenizer, case_messages(case, style), case.case_id)
+    return _with_decisions(tokenizer, case_messages(case, style), case.case_id, case.slots)
 
 
 def encode_slot(tokenizer: PreTrainedTokenizerBase, case: Case, style: Style, slot: int) -> Sequence:
     """One task as its own sequence: the prompt up to `slot`, loss only on that slot's turn."""
     messages = case_messages(case, style, upto=slot)
     messages.append(case_messages(case, style)[2 * slot + 2])
-    return encode_messages(tokenizer, messages, f"{case.case_id}#{slot}", last_turn_only=True)
+    return _with_decisions(
+        tokenizer, messages, f"{case.case_id}#{slot}", [case.slots[slot]], last_turn_only=True
+    )
 
 
 def truncate(sequence: Sequence, max_length: int) -> Sequence | None:
@@ -134,4 +164,20 @@ def truncate(sequence: Sequence, max_length: int) -> Sequence | None:
         input_ids=sequence.input_ids[:cut],
         labels=sequence.labels[:cut],
         slots=len(ends),
+        decisions=tuple(d for d in sequence.decisions if d.position < cut),
     )
+
+
+def token_weights(sequence: Sequence, config: TrainConfig) -> list[float]:
+    """Loss weight of every token: 0 off the assistant turns, 1 on them, the configured weight on
+    each turn's decision token (see `TrainConfig.decision_weight`)."""
+    values = [0.0 if label == IGNORE else 1.0 for label in sequence.labels]
+    for decision in sequence.decisions:
+        weight = config.decision_weight
+        if decision.behavior is Behavior.proactive:
+            weight *= config.proactive_weight
+        if decision.ambient:
+            weight *= config.ambient_weight
+        values[decision.position] = weight
+    return values
+    return values

@@ -9,6 +9,7 @@ process writes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -16,7 +17,16 @@ from importlib.metadata import version
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, Trainer, TrainingArguments
+from peft import PeftModel
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
 from transformers.utils import logging as hf_logging
 
 from behaviorbench.conversation import Style
@@ -28,6 +38,7 @@ from behaviorbench.models.smollm2 import resolve_model_path
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import BEHAVIOR_TOKENS
 from behaviorbench.training.adapters import frozen_token_rows, lora_model
+from behaviorbench.training.checkpoints import CheckpointMarks, checkpoint_step, last_checkpoint, read_tally
 from behaviorbench.training.collator import CompletionCollator
 from behaviorbench.training.config import TrainConfig
 from behaviorbench.training.loss_plot import plot_losses
@@ -43,7 +54,7 @@ from behaviorbench.training.run_card import (
     read_run_card,
     write_model,
 )
-from behaviorbench.training.sequences import IGNORE, Sequence, encode_case, truncate
+from behaviorbench.training.sequences import IGNORE, Sequence, encode_case, token_weights, truncate
 from behaviorbench.training.tokens import add_behavior_tokens, behavior_token_ids
 
 
@@ -94,38 +105,47 @@ def load_training_data(config: TrainConfig) -> tuple[list[Case], str]:
     return list(iter_cases(data, config.split)), dataset_fingerprint(data)
 
 
-def check_output_dir(out: Path, identity: RunIdentity) -> RunCard | None:
-    """The finished run already in `out` when it is this same run; refuse a folder holding another.
+def partial_dir(out: Path) -> Path:
+    """Where an unfinished run keeps its config record and checkpoints: `out` appears only when done."""
+    return out.with_name(f"{out.name}.partial")
 
-    An unfinished run with the same config is started again from scratch.
-    """
-    if not out.exists() or not any(out.iterdir()):
-        return None
-    if (out / RUN_CARD).is_file():
+
+def check_output_dir(out: Path, identity: RunIdentity) -> RunCard | None:
+    """The finished run already in `out` when it is this same run; refuse a folder holding another,
+    and an unfinished run of another config in `out`'s partial folder."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / RUN_CARD).is_file():
+            raise BehaviorBenchError(
+                f"{out}: folder is not empty and holds no training run; choose another --out"
+            )
         card = read_run_card(out)
-        if card.identity == identity:
+        if card.identity.matches(identity):
             return card
         raise BehaviorBenchError(
             f"{out / RUN_CARD}: this folder holds a different run ({_difference(card.identity, identity)}); "
             "choose another --out"
         )
-    previous = read_identity(out)
-    if previous is None:
-        raise BehaviorBenchError(
-            f"{out}: folder is not empty and holds no training run; choose another --out"
-        )
-    if previous != identity:
-        raise BehaviorBenchError(
-            f"{out / RUN_IDENTITY}: this folder holds a different unfinished run "
-            f"({_difference(previous, identity)}); choose another --out"
-        )
+    work = partial_dir(out)
+    if work.exists() and any(work.iterdir()):
+        previous = read_identity(work)
+        if previous is None:
+            raise BehaviorBenchError(
+                f"{work}: folder is not empty and holds no unfinished training run; "
+                "remove it or choose another --out"
+            )
+        if not previous.matches(identity):
+            raise BehaviorBenchError(
+                f"{work / RUN_IDENTITY}: {out} has an unfinished run of a different config "
+                f"({_difference(previous, identity)}); rerun that config to resume it, "
+                "or choose another --out"
+            )
     return None
 
 
 def _difference(old: RunIdentity, new: RunIdentity) -> str:
     if old.data_fingerprint != new.data_fingerprint:
         return f"data fingerprint {old.data_fingerprint} vs {new.data_fingerprint}"
-    before, after = old.config.model_dump(), new.config.model_dump()
+    before, after = old.config.identity(), new.config.identity()
     changed = [key for key in after if before.get(key) != after[key]]
     return ", ".join(f"{key}: {before.get(key)!r} -> {after[key]!r}" for key in changed)
 
@@ -145,6 +165,7 @@ def load_model(config: TrainConfig):
     if tokenizer.chat_template is None:
         raise BehaviorBenchError(f"base {config.base}: tokenizer has no chat template")
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    set_seed(config.seed)  # LoRA's initial weights come from the global generator: same seed, same start
     token_ids = list(add_behavior_tokens(model, tokenizer).values()) if config.style == "token" else []
     if config.lora:
         model = lora_model(model, config, token_ids)
@@ -170,16 +191,17 @@ class _CompletionTrainer(Trainer):
         self.tally = torch.zeros(3, dtype=torch.long)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        slots, labels = inputs.pop("slots"), inputs.pop("labels")
+        slots, labels, weights = inputs.pop("slots"), inputs.pop("labels"), inputs.pop("weights")
         targets = labels[:, 1:]
         # Position p predicts token p + 1: keep p where that token is supervised.
         keep = torch.nn.functional.pad(targets != IGNORE, (0, 1), value=False)
         outputs = model(**inputs, logits_to_keep=keep)
-        loss = torch.nn.functional.cross_entropy(
+        losses = torch.nn.functional.cross_entropy(
             outputs.logits.float().reshape(-1, outputs.logits.shape[-1]),
             targets[keep[:, :-1]],
-            reduction="sum",
+            reduction="none",
         )
+        loss = (losses * weights[:, 1:][keep[:, :-1]]).sum()
         if num_items_in_batch is None:
             loss = loss / keep.sum().clamp(min=1)
         else:  # normalised over the whole accumulated batch, all processes (as Trainer's own loss)
@@ -191,9 +213,19 @@ class _CompletionTrainer(Trainer):
             self.tally += torch.stack(counts).cpu()
         return (loss, outputs) if return_outputs else loss
 
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        """A LoRA checkpoint holds the adapter and token rows, not the whole resized embedding:
+        a resumed run rebuilds that from the base model exactly as the first one did."""
+        if isinstance(self.model, PeftModel):
+            if self.args.should_save:
+                self.model.save_pretrained(output_dir, state_dict=state_dict, save_embedding_layers=False)
+            return
+        super()._save(output_dir, state_dict)
+
 
 def training_arguments(config: TrainConfig, checkpoints: Path) -> TrainingArguments:
-    """Trainer settings of a run: cosine schedule, a loss point every step, no intermediate checkpoints."""
+    """Trainer settings of a run: the configured schedule, a loss point every step, and a resumable
+    checkpoint every `checkpoint_steps` steps."""
     return TrainingArguments(
         output_dir=str(checkpoints),
         max_steps=config.steps,
@@ -202,9 +234,10 @@ def training_arguments(config: TrainConfig, checkpoints: Path) -> TrainingArgume
         learning_rate=config.lr,
         warmup_steps=config.warmup_ratio,
         weight_decay=config.weight_decay,
-        lr_scheduler_type="cosine",
+        lr_scheduler_type=config.schedule,
         logging_steps=1,
-        save_strategy="no",
+        save_strategy="steps" if config.checkpoint_steps else "no",
+        save_steps=config.checkpoint_steps or 1,
         report_to="none",
         seed=config.seed,
         data_seed=config.seed,
@@ -220,21 +253,33 @@ def training_arguments(config: TrainConfig, checkpoints: Path) -> TrainingArgume
 
 
 def fit(
-    model, tokenizer, training_set: TrainingSet, arguments: TrainingArguments, description: str
+    model,
+    tokenizer,
+    training_set: TrainingSet,
+    arguments: TrainingArguments,
+    description: str,
+    config: TrainConfig,
+    callbacks: list[TrainerCallback] | None = None,
 ) -> Trainer:
-    """Run the optimizer steps on `model` in place; the returned trainer holds the state and counts."""
+    """Run the optimizer steps on `model` in place, from the last complete checkpoint in
+    `arguments.output_dir` if there is one; the returned trainer holds the state and counts."""
     features = [
-        {"input_ids": s.input_ids, "labels": s.labels, "slots": s.slots} for s in training_set.sequences
+        {"input_ids": s.input_ids, "labels": s.labels, "slots": s.slots, "weights": token_weights(s, config)}
+        for s in training_set.sequences
     ]
     trainer = _CompletionTrainer(
         model=model,
         args=arguments,
         train_dataset=features,
         data_collator=CompletionCollator(tokenizer.pad_token_id),
-        callbacks=[RichProgress(description)],
+        callbacks=[RichProgress(description), *(callbacks or [])],
     )
     trainer.remove_callback(PrinterCallback)  # the progress bar replaces its per-step log lines
-    trainer.train()
+    resume = last_checkpoint(Path(arguments.output_dir))
+    if resume is not None:
+        trainer.tally.copy_(read_tally(resume, arguments.process_index))
+    trainer.add_callback(CheckpointMarks(trainer.tally))
+    trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
     return trainer
 
 
@@ -254,12 +299,19 @@ def train(config: TrainConfig, out: Path) -> RunCard:
             f"{config.data}: split {config.split!r} gives no assistant turns to train on "
             f"({training_set.cases} cases, {training_set.skipped} longer than max_length {config.max_length})"
         )
-    arguments = training_arguments(config, out / "checkpoints")
+    work = partial_dir(out)
+    arguments = training_arguments(config, work / "checkpoints")
     if arguments.process_index == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        write_model(out / RUN_IDENTITY, identity)
+        work.mkdir(parents=True, exist_ok=True)
+        write_model(work / RUN_IDENTITY, identity)
+    resumed = last_checkpoint(work / "checkpoints")
     trainer = fit(
-        model, tokenizer, training_set, arguments, f"{config.method} {'LoRA' if config.lora else 'full'}"
+        model,
+        tokenizer,
+        training_set,
+        arguments,
+        f"{config.method} {'LoRA' if config.lora else 'full'}",
+        config,
     )
     tokens, supervised, slots = trainer.accelerator.reduce(trainer.tally.to(arguments.device), "sum").tolist()
     losses = [LossPoint(step=e["step"], loss=e["loss"]) for e in trainer.state.log_history if "loss" in e]
@@ -283,18 +335,22 @@ def train(config: TrainConfig, out: Path) -> RunCard:
         supervised_tokens_seen=int(supervised),
         behavior_token_ids={BEHAVIOR_TOKENS[b]: i for b, i in token_ids.items()} if token_ids else None,
         wall_seconds=0.0,
+        resumed_from_step=checkpoint_step(resumed) if resumed is not None else 0,
         losses=losses,
         versions={package: version(package) for package in ("torch", "transformers", "peft", "accelerate")},
     )
     # Gathered on every process: under FSDP or ZeRO-3 each one holds only a shard of the weights.
     state_dict = trainer.accelerator.get_state_dict(trainer.model)
     if trainer.is_world_process_zero():
-        save_weights(model, tokenizer, config, out, state_dict)
-        plot_losses(losses, out / "loss.png", f"{config.method} on {config.base} ({card.steps} steps)")
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        save_weights(model, tokenizer, config, work, state_dict)
+        plot_losses(losses, work / "loss.png", f"{config.method} on {config.base} ({card.steps} steps)")
+        shutil.rmtree(work / "checkpoints", ignore_errors=True)
         card = card.model_copy(update={"wall_seconds": round(time.perf_counter() - started, 2)})
-        write_model(out / RUN_CARD, card)
-        write_model_card(out, card)
+        write_model(work / RUN_CARD, card)
+        write_model_card(work, card, name=out.name)
+        if out.exists():  # empty (checked above): a directory rename needs it gone
+            out.rmdir()
+        os.replace(work, out)  # the finished folder appears whole, in one step
     trainer.accelerator.wait_for_everyone()
     return card
 
