@@ -65,7 +65,8 @@ def kill_after_checkpoint(arguments: list[str], out: Path) -> int:
         if process.poll() is None:
             process.kill()
     assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()[-2000:]
-    assert not out.exists(), "the final folder must not appear before training ends"
+    # The folder lock may leave OUT itself behind, empty: nothing of the model may be in it yet.
+    assert not out.exists() or not any(out.iterdir()), "the final folder must stay empty until training ends"
     return max(int(c.name.split("-")[1]) for c in checkpoints.iterdir() if (c / COMPLETE).is_file())
 
 
@@ -94,7 +95,7 @@ def test_rerun_after_kill_resumes_and_ends_with_the_same_adapter(
     other = subprocess.run(
         [*command(tiny_model, dataset, out), "--seed", "1"], env=ENV, capture_output=True, text=True
     )
-    assert other.returncode == 2 and not out.exists()
+    assert other.returncode == 2 and (not out.exists() or not any(out.iterdir()))
     last = other.stderr.strip().splitlines()[-1]
     assert (
         last.startswith("error: ")
