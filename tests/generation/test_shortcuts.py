@@ -13,7 +13,7 @@ import pytest
 from behaviorbench.dataset.shortcuts import audit, pair_slots
 from behaviorbench.generation import generate_case
 from behaviorbench.knowledge import load_knowledge_base
-from behaviorbench.taxonomy import GROUP_OF, Behavior, Group
+from behaviorbench.taxonomy import GROUP_OF, Group
 
 TEST_SEED, TEST_CASES = 7, 160
 OVERALL_BOUND = 0.75
@@ -41,28 +41,6 @@ def other_seed():
     return [generate_case(TEST_SEED, index) for index in range(TEST_CASES)]
 
 
-def _pairs(cases):
-    return list(zip(cases[0::2], cases[1::2], strict=True))
-
-
-def _without_reactions(case):
-    """The case less the team's reaction after each flag (only the problem twin has one)."""
-    reactions = {
-        s.index + 1
-        for s in case.slots
-        if s.category and GROUP_OF[s.category] is Group.proactive and s.gold_behavior is Behavior.proactive
-    }
-    kept = [i for i in range(len(case.utterances)) if i not in reactions]
-    new = {old: position for position, old in enumerate(kept)}
-    slots = [
-        case.slots[i].model_copy(
-            update={"index": new[i], "evidence": [new[e] for e in case.slots[i].evidence]}
-        )
-        for i in kept
-    ]
-    return case.model_copy(update={"utterances": [case.utterances[i] for i in kept], "slots": slots})
-
-
 def _names(text: str, names: list[str]) -> set[str]:
     lower = text.lower()
     return {n for n in names if re.search(rf"\b{re.escape(n)}\b", lower)}
@@ -78,12 +56,12 @@ def test_bag_of_words_cannot_tell_problem_from_control(sample_cases, other_seed)
                 assert per[subtype].accuracy <= bound, (k, subtype, per[subtype])
 
 
-def test_twins_share_speakers_roles_drugs_and_analytes(sample_cases):
+def test_twins_share_speakers_roles_drugs_and_analytes(sample_twins):
     kb = load_knowledge_base()
     drugs = sorted({d.name.lower() for d in kb.drugs.values()})
     analytes = sorted({a.name.lower() for a in kb.analytes.values()})
     checked = 0
-    for a, b in _pairs([_without_reactions(case) for case in sample_cases]):
+    for a, b in sample_twins:
         for ua, ub in zip(a.utterances, b.utterances, strict=True):
             assert (ua.speaker, ua.role) == (ub.speaker, ub.role), (a.case_id, ua.text, ub.text)
         for sa in a.slots:
@@ -113,9 +91,9 @@ def test_no_frequency_error_is_every_hour(sample_cases):
                 assert "every hour" not in case.utterances[slot.index].text, case.case_id
 
 
-def test_omission_twins_hear_a_check_reported_in_the_same_words(sample_cases):
+def test_omission_twins_hear_a_check_reported_in_the_same_words(sample_twins):
     """Each omission twin hears a check reported; the problem's is another check, not filler."""
-    for a, b in _pairs([_without_reactions(case) for case in sample_cases]):
+    for a, b in sample_twins:
         for slot in a.slots:
             if slot.subtype == "precheck":
                 first = slot.evidence[0]
