@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import random
 
+from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.generation.banks import PhraseBank
 from behaviorbench.generation.context import CaseContext, spoken
 from behaviorbench.generation.doses import avoided, indication_of
+from behaviorbench.generation.given import PLAN_TRIES, Given
 from behaviorbench.generation.patient import Patient, simulate_patient
 from behaviorbench.generation.plan import Phase, make_plan
 from behaviorbench.generation.pools import Pools, pools_for
@@ -46,34 +48,52 @@ def case_id(seed: int, index: int) -> str:
     return f"bb-{seed}-{index:06d}"
 
 
-def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scenes: int | None = None) -> Case:
-    """The case at (seed, index) from this knowledge base and phrase bank; pure and deterministic."""
-    split = split_of(seed, index)
+def build_case(
+    kb: KnowledgeBase,
+    bank: PhraseBank,
+    seed: int,
+    index: int,
+    scenes: int | None = None,
+    given: Given | None = None,
+) -> Case:
+    """The case at (seed, index) from this knowledge base and phrase bank; pure and deterministic.
+    With `given`, the patient's condition and facts come from it (index: the twin's parity)."""
+    split = given.split if given else split_of(seed, index)
     pools = pools_for(kb, unseen=split == "test_unseen")
     pair, parity = divmod(index, 2)
-    stream = f"bb:{seed}:{pair}"
+    stream = given.stream if given else f"bb:{seed}:{pair}"
     rng = random.Random(stream)
     knobs = {knob: rng.random() < KNOB_SHARE for knob in KNOBS}
-    condition = pools.views[rng.choice(pools.conditions)]
+    condition = pools.views[given.condition if given else rng.choice(pools.conditions)]
     setting = rng.choice(settings_for(bank, condition.source))
     urgent = setting["id"] == "rapid_response" or acuity_of(bank, condition.source) == "critical"
     home = bank.get("indications")
     background = [d for d in home["home_background"] if d in pools.drugs and d not in home["male_only"]]
-    plan = make_plan(
-        rng,
-        pools,
-        knobs,
-        condition,
-        bank.get("problems.allergy_words"),
-        background,
-        home["supportive"],
-        urgent,
-        bool(setting.get("outpatient")),
-    )
+    for _ in range(PLAN_TRIES if given else 1):
+        plan = make_plan(
+            rng,
+            pools,
+            knobs,
+            condition,
+            bank.get("problems.allergy_words"),
+            background,
+            home["supportive"],
+            urgent,
+            bool(setting.get("outpatient")),
+        )
+        if given is None or given.fits(plan.needs, kb):
+            break
+    else:
+        raise BehaviorBenchError(f"{given.case_ids[0]}: no plan of {PLAN_TRIES} fits the given facts")
     cast_data = bank.get("cast")
     demographics = _demographics(bank, condition.source)
     patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"], demographics)
-    _allergies_and_home_meds(rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"], home)
+    if given:
+        given.apply(patient, plan.needs, kb, cast_data["allergy_reactions"], rng)
+    else:
+        _allergies_and_home_meds(
+            rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"], home
+        )
     speaks = condition.id not in bank.get("settings.cannot_speak")
     cast = _cast(rng, bank, setting, patient, speaks)
     ctx = CaseContext(
@@ -134,8 +154,8 @@ def build_case(kb: KnowledgeBase, bank: PhraseBank, seed: int, index: int, scene
         closing = ctx.disposition_line(acuity_of(bank, condition.source), random.Random(f"{stream}:close"))
         written.append(Scene([closing], []))
 
-    this_id = case_id(seed, index)
-    twin_id = case_id(seed, index ^ 1)
+    this_id = given.case_ids[parity] if given else case_id(seed, index)
+    twin_id = given.case_ids[1 - parity] if given else case_id(seed, index ^ 1)
     utterances, slots = assemble(
         Script(opening, written), this_id, twin_id, knobs["long_range_evidence"], LONG_RANGE_GAP
     )
