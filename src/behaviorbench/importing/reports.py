@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from behaviorbench.dataset.problems import Problem
 from behaviorbench.errors import BehaviorBenchError
-from behaviorbench.evaluation.cache import ResponseCache, cache_key
+from behaviorbench.evaluation.cache import ResponseCache
+from behaviorbench.importing.llm import ask, open_backend
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.knowledge.models import KnowledgeBase
 from behaviorbench.models.base import GenerationParams
@@ -129,43 +131,60 @@ def read_reports(path: Path) -> tuple[list[Report], list[Problem]]:
     return ([] if problems else reports), problems
 
 
+@dataclass(frozen=True)
+class Names:
+    """Knowledge-base ids by every name a report may use: names, synonyms, aliases, brand names."""
+
+    conditions: dict[str, str]
+    analytes: dict[str, str]
+    drugs: dict[str, str]
+    allergy_classes: dict[str, str]
+
+    @classmethod
+    def of(cls, kb: KnowledgeBase) -> Names:
+        classes = {d.allergy_class for d in kb.drugs.values() if d.allergy_class}
+        return cls(
+            conditions=name_index((c.id, c.name, *c.synonyms) for c in kb.conditions.values()),
+            analytes=name_index((a.id, a.name, *a.aliases) for a in kb.analytes.values()),
+            drugs=name_index((d.id, d.name, *d.brand_names) for d in kb.drugs.values()),
+            allergy_classes={name_key(c): c for c in classes},
+        )
+
+
 def match(facts: ReportFacts, kb: KnowledgeBase) -> tuple[dict[str, list[str]], list[str]]:
     """Knowledge-base ids of what the facts name, and `field: value` for everything else."""
-    conditions = _index((c.id, c.name, *c.synonyms) for c in kb.conditions.values())
-    analytes = _index((a.id, a.name, *a.aliases) for a in kb.analytes.values())
-    drugs = _index((d.id, d.name, *d.brand_names) for d in kb.drugs.values())
-    allergy_classes = {d.allergy_class for d in kb.drugs.values() if d.allergy_class}
+    names = Names.of(kb)
     matched: dict[str, list[str]] = {"condition": [], "differential": [], "analytes": [], "drugs": []}
     unmatched: list[str] = []
 
     def look(kind: str, table: dict[str, str], field: str, name: str) -> None:
-        found = table.get(_key(name))
+        found = table.get(name_key(name))
         if found is None:
             unmatched.append(f"{field}: {name}")
         elif found not in matched[kind]:
             matched[kind].append(found)
 
-    look("condition", conditions, "diagnosis", facts.diagnosis)
+    look("condition", names.conditions, "diagnosis", facts.diagnosis)
     for name in facts.differential:
-        look("differential", conditions, "differential", name)
+        look("differential", names.conditions, "differential", name)
     for lab in facts.labs:
-        look("analytes", analytes, "labs", lab.analyte)
+        look("analytes", names.analytes, "labs", lab.analyte)
     for field, items in (("home_medications", facts.home_medications), ("treatments", facts.treatments)):
         for medication in items:
-            look("drugs", drugs, field, medication.drug)
+            look("drugs", names.drugs, field, medication.drug)
     for allergy in facts.allergies:
-        known = _key(allergy.substance) in drugs or _key(allergy.substance) in map(_key, allergy_classes)
-        if not known:
+        key = name_key(allergy.substance)
+        if key not in names.drugs and key not in names.allergy_classes:
             unmatched.append(f"allergies: {allergy.substance}")
     return matched, unmatched
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     return " ".join(name.lower().replace("_", " ").replace("-", " ").split())
 
 
-def _index(rows) -> dict[str, str]:
-    return {_key(name): row[0] for row in rows for name in row}
+def name_index(rows) -> dict[str, str]:
+    return {name_key(name): row[0] for row in rows for name in row}
 
 
 def response_format() -> dict:
@@ -181,43 +200,11 @@ def _parse(reply: str) -> ReportFacts:
     return ReportFacts.model_validate_json(text)
 
 
-def _problem_of(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    kind = "not JSON" if first["type"] == "json_invalid" else f"{field or 'reply'}: {first['msg']}"
-    return f"{kind} ({error.error_count()} problem{'s' if error.error_count() != 1 else ''})"
-
-
 async def _extract_one(
     backend, cache: ResponseCache, report: Report, params: GenerationParams
 ) -> ReportFacts:
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": report.text}]
-    key = cache_key(f"{backend.model_id}|report_facts", messages, params)
-    cached = cache.get(key)
-    if cached is not None:
-        return _parse(cached)
-    reply = await backend.complete(messages, params, response_format=response_format())
-    try:
-        facts = _parse(reply)
-    except ValidationError as error:
-        problem = _problem_of(error)
-        retry = [
-            *messages,
-            {"role": "assistant", "content": reply},
-            {
-                "role": "user",
-                "content": f"That reply is invalid: {problem}. Reply with the JSON object only.",
-            },
-        ]
-        reply = await backend.complete(retry, params, response_format=response_format())
-        try:
-            facts = _parse(reply)
-        except ValidationError as again:
-            raise BackendError(
-                f"reply is not valid report facts after 2 attempts: {_problem_of(again)}"
-            ) from None
-    cache.put(key, facts.model_dump_json())
-    return facts
+    return await ask(backend, cache, "report_facts", messages, params, _parse, response_format())
 
 
 def done_reports(out: Path) -> set[str]:
@@ -241,10 +228,7 @@ def extract_reports(
     progress: bool = True,
 ) -> tuple[int, list[str]]:
     """Extract every report not yet in `out`; returns how many were written and one line per failure."""
-    from behaviorbench.models.openai_api import OpenAIBackend
-
-    if not llm.startswith("openai:") or not llm.removeprefix("openai:"):
-        raise BehaviorBenchError(f"--llm: expected openai:MODEL, got {llm!r}")
+    backend = open_backend(llm, base_url, concurrency, retries, timeout)
     reports, problems = read_reports(reports_file)
     if problems:
         raise BehaviorBenchError(
@@ -254,10 +238,6 @@ def extract_reports(
     out.mkdir(parents=True, exist_ok=True)
     done = done_reports(out)
     todo = [r for r in reports if r.report_id not in done]
-    backend = OpenAIBackend(
-        llm.removeprefix("openai:"), base_url=base_url, concurrency=concurrency, max_retries=retries,
-        timeout=timeout,
-    )  # fmt: skip
     return asyncio.run(_run(backend, todo, out, GenerationParams(max_tokens=max_tokens), progress))
 
 
