@@ -33,12 +33,21 @@ def build(
     ] = None,
     llm: Annotated[str, typer.Option("--llm", help="openai:MODEL for --from-reports.")] = "",
     base_url: Annotated[str | None, typer.Option("--base-url", help="Server URL for --llm.")] = None,
+    naturalize: Annotated[
+        bool,
+        typer.Option(
+            "--naturalize",
+            help="--from-reports: the LLM rewrites each line; kept only if every fact survives.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a dataset: sharded JSONL per split plus manifest.json."""
     if from_reports is not None:
         from behaviorbench.cli.importing import build_from_reports
 
-        return build_from_reports(from_reports, llm, out, base_url)
+        return build_from_reports(from_reports, llm, out, base_url, seed or 0, naturalize)
+    if naturalize:
+        raise BehaviorBenchError("--naturalize: only with --from-reports")
     if cases is None or seed is None:
         raise BehaviorBenchError(
             f"{'--cases' if cases is None else '--seed'}: required to generate a dataset"

@@ -86,29 +86,52 @@ def flag_accuracy_command(
         )
 
 
-def build_from_reports(reports: Path, llm: str, out: Path, base_url: str | None) -> None:
-    """`build --from-reports`: each report's facts extracted by an LLM, matched to the knowledge base."""
-    from behaviorbench.importing.reports import EXTRACTIONS, extract_reports, read_extractions
+def build_from_reports(
+    reports: Path, llm: str, out: Path, base_url: str | None, seed: int, naturalize: bool
+) -> None:
+    """`build --from-reports`: facts extracted by an LLM, a twin pair of cases written around each."""
+    from behaviorbench.importing.from_reports import SUMMARY, ReportsBuild
+    from behaviorbench.importing.from_reports import build_from_reports as build
 
     if not reports.is_file():
         raise BehaviorBenchError(f"--from-reports: {reports}: no such file")
     if not llm:
         raise BehaviorBenchError("--llm: required with --from-reports (openai:MODEL)")
-    written, failures = extract_reports(reports, llm, out, base_url=base_url)
+    result = build(ReportsBuild(reports, llm, out, base_url=base_url, seed=seed, naturalize=naturalize))
     console = Console(highlight=False)
-    for extraction in read_extractions(out):
-        if extraction.unmatched:
+    for drama in result.dramas:
+        if drama.unmatched:
             console.print(
-                f"{extraction.report_id}: not in the knowledge base: {'; '.join(extraction.unmatched)}",
-                soft_wrap=True,
+                f"{drama.report_id}: not in the knowledge base: {'; '.join(drama.unmatched)}", soft_wrap=True
             )
-    for failure in failures:
+        if drama.not_used:
+            console.print(f"{drama.report_id}: not used: {'; '.join(drama.not_used)}", soft_wrap=True)
+        if drama.error:
+            typer.echo(f"error: report {drama.report_id}: {drama.error}", err=True)
+    for failure in result.failures:
         typer.echo(f"error: {failure}", err=True)
     console.print(
-        f"wrote {out / EXTRACTIONS}: {written} report{'s' if written != 1 else ''} extracted this run, "
-        f"{len(failures)} failed (rerun to retry them); writing cases from extracted facts is not "
-        "available yet",
+        f"{result.extracted} report{'s' if result.extracted != 1 else ''} extracted this run, "
+        f"{len(result.failures)} failed (rerun to retry them)",
         soft_wrap=True,
     )
-    if failures:
+    if result.naturalized:
+        figures = result.naturalized
+        reasons = ", ".join(f"{kind} {n}" for kind, n in figures.rejected.most_common(4))
+        console.print(
+            f"naturalize: {figures.rewritten} of {figures.utterances} utterances rewritten "
+            f"({figures.rate:.1%}) from {figures.asked} distinct lines; "
+            f"kept as templates: {reasons or 'none'}",
+            soft_wrap=True,
+        )
+    if result.manifest is not None:
+        counts = result.manifest.counts
+        console.print(
+            f"wrote {out}: {counts.cases} cases from {counts.cases // 2} reports, {counts.designated_slots} "
+            f"designated and {counts.ambient_slots} ambient slots; summary in {out / SUMMARY}",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"no case written; summary in {out / SUMMARY}", soft_wrap=True)
+    if result.failures or any(drama.error for drama in result.dramas):
         raise typer.Exit(1)

@@ -62,18 +62,19 @@ class Vocabulary:
 
 
 def check_rewrite(original: str, rewrite: str, vocabulary: Vocabulary, names: Iterable[str]) -> str | None:
-    """None when `rewrite` keeps every invariant of `original`, else the first one it breaks.
+    """None when `rewrite` keeps every invariant of `original`, else the first one it breaks
+    (`kind: detail`).
     `names`: the people and assistant names of the case."""
     data = rules()
     if not rewrite.strip():
-        return "empty"
+        return "empty: no text"
     if "\n" in rewrite.strip():
-        return "more than one line"
+        return "lines: more than one line"
     if len(rewrite) > data["max_growth"] * len(original) + data["growth_slack"]:
-        return "much longer than the original"
+        return "length: much longer than the original"
     wrapping = next((m for m in data["markup"] if m in rewrite), None)
     if wrapping is not None:
-        return f"holds {wrapping!r}"
+        return f"wrapping: holds {wrapping!r}"
     pattern = _alternation(name for name in names if name)
     checks = (
         ("numbers", lambda t: _numbers(t, vocabulary.units)),
@@ -87,11 +88,11 @@ def check_rewrite(original: str, rewrite: str, vocabulary: Vocabulary, names: It
         if before != after:
             return _difference(what, before, after)
     if _negations(original) != _negations(rewrite):
-        return f"negations {_negations(original)} -> {_negations(rewrite)}"
+        return f"negations: {_negations(original)} -> {_negations(rewrite)}"
     words = {w.lower() for w in WORD.findall(original) if len(w) >= 4}
     kept = {w.lower() for w in WORD.findall(rewrite)}
     if words and len(words & kept) / len(words) < data["min_kept"]:
-        return f"keeps {len(words & kept)} of the original's {len(words)} longer words"
+        return f"words: keeps {len(words & kept)} of the original's {len(words)} longer words"
     return None
 
 

@@ -30,3 +30,27 @@ def write_imported(out: Path, cases: list[Case], version: str) -> Manifest:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def replace_dataset(out: Path, cases: list[Case], version: str, seed: int) -> Manifest:
+    """Write the dataset beside the other files of `out` (a rerun's extraction log stays), replacing
+    a previous one: the shards are staged, moved in per split, and the manifest is moved in last."""
+    from behaviorbench.dataset.manifest import MANIFEST_NAME
+    from behaviorbench.knowledge import knowledge_base_hash
+    from behaviorbench.schema import SPLITS
+
+    out = Path(out)
+    staging = out / f".cases.{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        manifest = write_dataset(
+            staging, cases, generator_version=version, seed=seed, knowledge_base_hash=knowledge_base_hash()
+        )
+        for split in SPLITS:
+            shutil.rmtree(out / split, ignore_errors=True)
+            if (staging / split).is_dir():
+                os.replace(staging / split, out / split)
+        os.replace(staging / MANIFEST_NAME, out / MANIFEST_NAME)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
