@@ -2,7 +2,9 @@
 
 Each report is recognised by a phrase of its text; its recorded replies are given in turn (the
 last one repeats), so a first malformed reply followed by a good one exercises the one retry.
-Every request body is kept, to check what the client sent.
+A request to rewrite a line (any other system prompt) is answered by the `rewrite` function
+given, since the lines come from the generator rather than from a recording. Every request body is
+kept, to check what the client sent.
 """
 
 from __future__ import annotations
@@ -10,18 +12,23 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from behaviorbench.importing.reports import SYSTEM
 
 
 class ReplayServer:
     """Start with `with ReplayServer(path) as server:`; `server.url` is the base URL for the client."""
 
-    def __init__(self, recorded: Path):
+    def __init__(self, recorded: Path, rewrite: Callable[[str], str] | None = None):
         data = json.loads(Path(recorded).read_text(encoding="utf-8"))
         self.keys: dict[str, str] = data["keys"]
         self.replies: dict[str, list[str]] = data["replies"]
+        self.rewrite = rewrite
         self.requests: list[dict] = []
+        self.rewrites: list[str] = []
         self.served: dict[str, int] = dict.fromkeys(self.replies, 0)
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -37,6 +44,11 @@ class ReplayServer:
         self._httpd.server_close()
 
     def reply_to(self, request: dict) -> str:
+        if request["messages"][0]["content"] != SYSTEM and self.rewrite is not None:
+            line = request["messages"][1]["content"]
+            with self._lock:
+                self.rewrites.append(line)
+            return self.rewrite(line)
         report = request["messages"][1]["content"]
         report_id = next(rid for rid, phrase in self.keys.items() if phrase in report)
         with self._lock:

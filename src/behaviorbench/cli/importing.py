@@ -127,8 +127,9 @@ def build_from_reports(
     if result.manifest is not None:
         counts = result.manifest.counts
         console.print(
-            f"wrote {out}: {counts.cases} cases from {counts.cases // 2} reports, {counts.designated_slots} "
-            f"designated and {counts.ambient_slots} ambient slots; summary in {out / SUMMARY}",
+            f"wrote {out}: {counts.cases} cases from {counts.cases // 2} "
+            f"report{'s' if counts.cases > 2 else ''}, {counts.designated_slots} designated and "
+            f"{counts.ambient_slots} ambient slots; summary in {out / SUMMARY}",
             soft_wrap=True,
         )
     else:
