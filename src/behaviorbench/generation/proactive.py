@@ -73,8 +73,12 @@ def _order(
     return Trigger(line, variant["ask"], ack.format(order=right + reason), drafted)
 
 
+DOSE_TOLERANCE = 0.1
+"""How far (as a share) a dose may sit from the right one and still count as it."""
+
+
 def _dose_target(dose: Dose) -> Target:
-    return Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)
+    return Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=DOSE_TOLERANCE)
 
 
 def _phrased_trigger(
@@ -117,6 +121,47 @@ def checks_done(ctx: CaseContext, drug_id: str) -> bool:
     return True
 
 
+def _checks_of(ctx: CaseContext, item: str) -> list[str]:
+    """The prechecks a drug or procedure needs before it is ordered or planned."""
+    if item in ctx.kb.drugs:
+        return list(ctx.drug(item).required_checks)
+    return [p.id for p in ctx.kb.prechecks.values() if item in p.applies_to]
+
+
+def report_checks(ctx: CaseContext, rng: random.Random, items: list[str]) -> list[Line]:
+    """Lines reporting every check the drugs or procedures in `items` need that both twins have
+    not heard yet, said alike in both, so the order or plan that follows leaves nothing undone."""
+    analytes: list[str] = []
+    findings: list[str] = []
+    tests: list[str] = []
+    for item in items:
+        for check_id in _checks_of(ctx, item):
+            check = ctx.kb.prechecks[check_id]
+            if "beta_hcg" in check.analytes and not ctx.patient.could_be_pregnant:
+                continue
+            analytes += [a for a in check.analytes if a not in ctx.patient.mentioned_labs]
+            findings += [f for f in check.findings if "long_qt" not in ctx.patient.states]
+            if not check.analytes and not check.findings:
+                tests.append(check.test)
+    analytes, findings, tests = (list(dict.fromkeys(x)) for x in (analytes, findings, tests))
+    if not (analytes or findings or tests):
+        return []
+    variant = ctx.pick("problems.omission_detection.done_analytes", rng)
+    said = ctx.bank.get("problems.omission_detection.findings")
+    qtc = rng.randint(400, 440)
+    lines = []
+    parts = [f"{ctx.analyte_name(a)} {ctx.lab(a)}" for a in analytes]
+    parts += [said[f].format(qtc=qtc) for f in findings]
+    ctx.patient.said_in_either |= set(findings)
+    if parts:
+        lines.append(ctx.say(variant["role"], variant["text"], report=_join(parts)))
+    ctx.patient.said_in_either |= set(tests)
+    for test in tests:
+        done = ctx.pick("problems.omission_detection.done_test", rng)
+        lines.append(ctx.say(variant["role"], done["text"], test=bare(test), result="normal"))
+    return lines
+
+
 def _dose_candidates(ctx: CaseContext) -> list[str]:
     """Safe drugs with a dose whose checks are done (all safe drugs with a dose when none are)."""
     return [d for d in ctx.dosable() if checks_done(ctx, d)] or ctx.dosable()
@@ -134,6 +179,15 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     fold = 2 if ctx.knobs["subtle_deviation"] else 10
     # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
     over = rng.random() < 0.5
+
+    def outside(over: bool, fold: int) -> bool:  # a halved 2 g is no error where 1-2 g is right
+        if over:
+            return dose.amount * fold > (dose.high or dose.amount) * (1 + DOSE_TOLERANCE)
+        return dose.amount / fold < (dose.low or dose.amount) * (1 - DOSE_TOLERANCE)
+
+    if not outside(over, fold):
+        over = not over if outside(not over, fold) else over
+        fold = fold if outside(over, fold) else 10
     wrong = Dose(dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
@@ -242,7 +296,7 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     analyte_id = rng.choice(candidates)
     analyte = ctx.analyte(analyte_id)
     true_value = ctx.patient.labs[analyte_id]
-    ctx.patient.mentioned_labs.add(analyte_id)
+    ctx.patient.said_in_either.add(analyte_id)  # the slipped value reports nothing
     slipped = number(round(true_value * 10, max(analyte.decimals - 1, 0)))
     base = ctx.bank.get("problems.error_correction")
     variant = ctx.pick("problems.error_correction.lab_lines", rng)
@@ -361,6 +415,7 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
     entry = ctx.pick("problems.consistency_check.laterality", rng)
     side = rng.choice(["left", "right"])
     other = "right" if side == "left" else "left"
+    checks = report_checks(ctx, rng, [entry["procedure"]]) if "procedure" in entry else []
     first = ctx.say(entry["first"]["role"], entry["first"]["text"], side=side)
     second = ctx.say(entry["second"]["role"], entry["second"]["text"], side=other if positive else side)
     flag = ctx.bank.get("problems.consistency_check.laterality_flag").format(
@@ -376,7 +431,7 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
         plant=first,
         subtype="laterality",
     )
-    return Scene([first, second], [task])
+    return Scene([*checks, first, second], [task])
 
 
 def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
@@ -448,12 +503,22 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
     return sorted(options)
 
 
+def _parts(ctx: CaseContext, precheck_id: str) -> set[str]:
+    """What reporting a check says: its analytes and findings, or the test's name for a check
+    that has neither."""
+    check = ctx.kb.prechecks[precheck_id]
+    return set(check.analytes) | set(check.findings) or {check.test}
+
+
+def _heard(ctx: CaseContext, precheck_id: str) -> bool:
+    """Whether either twin has heard everything this check reports."""
+    return _parts(ctx, precheck_id) <= ctx.patient.said_in_either
+
+
 def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
-    """Whether reporting check `report` would also do check `needed` (same test, or every analyte)."""
-    a, b = ctx.kb.prechecks[report], ctx.kb.prechecks[needed]
-    if b.analytes:
-        return set(b.analytes) <= set(a.analytes)
-    return a.test == b.test
+    """Whether reporting check `report` would also do check `needed` (same test, or every analyte
+    and finding it lacks once what either twin has heard is counted)."""
+    return _parts(ctx, needed) <= ctx.patient.said_in_either | _parts(ctx, report)
 
 
 def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict], qtc: int) -> Line:
@@ -467,8 +532,13 @@ def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict],
         return ctx.say(variant["role"], variant["text"], report=_join(parts))
     # Spoken by the same person as a lab report would be, so the twins' speakers match.
     return ctx.say(
-        variants["analytes"]["role"], variants["test"]["text"], test=precheck.test, result="normal"
+        variants["analytes"]["role"], variants["test"]["text"], test=bare(precheck.test), result="normal"
     )
+
+
+def bare(test: str) -> str:
+    """A check's test without its article ("a CT head" -> "CT head"), to follow "the" or start a line."""
+    return test.removeprefix("a ").removeprefix("an ")
 
 
 def _join(items: list[str]) -> str:
@@ -480,9 +550,9 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
     Both twins hear a check reported in the same words: the control the one the plan needs, the
     problem another check drawn from the same options, so no report is a problem-only line."""
-    options = omission_options(ctx)
-    undone = [o for o in options if not set(ctx.kb.prechecks[o[1]].analytes) <= ctx.patient.mentioned_labs]
-    options = undone or options
+    options = [o for o in omission_options(ctx) if not _heard(ctx, o[1])]
+    if not options:  # every check this patient could skip has been reported: no omission to write
+        return ambiguity_units(ctx, rng, positive)
     fitting = set(ctx.plausible([i for i, _ in options if i in ctx.kb.drugs])) | ctx.procedures
     options = [o for o in options if o[0] in fitting] or options
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
@@ -495,6 +565,8 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     others = [o[1] for o in options if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)] or [
         p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)
     ]
+    if not others:
+        return ambiguity_units(ctx, rng, positive)
     decoy = rng.choice(others)
     base = ctx.bank.get("problems.omission_detection")
     variants = {
@@ -527,6 +599,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     # Later tasks choose by what was said, so both twins keep only what both of them heard.
     both = set(precheck.analytes) & set(ctx.kb.prechecks[decoy].analytes)
     ctx.patient.mentioned_labs = before | both
+    ctx.patient.said_in_either |= _parts(ctx, precheck_id) | _parts(ctx, decoy)
     flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale.rstrip("."))
     target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
     task = _pair_task(
@@ -602,13 +675,21 @@ def ambiguity_home_meds(ctx: CaseContext, rng: random.Random, positive: bool) ->
     return Scene([listing, change, plan], [task])
 
 
+def _dose_fits(ctx: CaseContext, drug_id: str, order: str) -> bool:
+    """Whether an order written with a fixed amount is this patient's dose of the drug."""
+    dose = ctx.dose(drug_id)
+    return drug_id in ctx.safe_drugs and dose is not None and f" {dose.text} " in f" {order} "
+
+
 def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """An error-prone abbreviation with two readings."""
     unsafe = ctx.unsafe_names()
     entries = [
         e
         for e in ctx.bank.variants("problems.ambiguity_clarification.abbreviations", ctx.unseen)
-        if ctx.pools.text_ok(e["clear"]) and not any(n in e["clear"].lower() for n in unsafe)
+        if ctx.pools.text_ok(e["clear"])
+        and not any(n in e["clear"].lower() for n in unsafe)
+        and ("drug" not in e or _dose_fits(ctx, e["drug"], e["clear"]))
     ]
     entry = rng.choice(entries)
     drafted = Target(kind="issue", answers=[entry["clear"]])
@@ -718,10 +799,11 @@ def _fits(ctx: CaseContext, drug_id: str) -> bool:
 
 def _unsafe_order(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
-) -> tuple[Trigger, str]:
+) -> tuple[Trigger, list[Line]]:
     """The order of the problem drug, or in the control a drug that is safe for this patient drawn
     from the same pool the problem drug came from and ordered in the same shape, so neither a drug
-    name nor the words around it belong to problems only."""
+    name nor the words around it belong to problems only; and the lines, said in both twins,
+    reporting the checks either drug needs first."""
     safe = set(ctx.dosable())  # as the plan drew the problem drug: not filtered by done checks
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
@@ -742,12 +824,13 @@ def _unsafe_order(
             alike = closest
             break
     alternative = rng.choice(alike) if alike else alternative_to(ctx, rng, drug_id)
+    checks = report_checks(ctx, rng, [drug_id, alternative])
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
     order = _order(
         ctx, rng, positive, dose.order(drug), right.order(ctx.drug(alternative)), _dose_target(right), reason
     )
-    return order, alternative
+    return order, checks
 
 
 def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
@@ -760,7 +843,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
     heard = lay if variant["role"] in ("patient", "family") else allergen
     note = ctx.say(variant["role"], variant["text"], allergen=heard, reaction=reaction)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "allergy")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "allergy")
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
         drug=drug.name,
         allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True),
@@ -777,7 +860,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
         plant=note,
         subtype="allergy",
     )
-    return Scene([note, *lead, trigger.line], [task])
+    return Scene([*checks, note, *lead, trigger.line], [task])
 
 
 def safety_interaction(
@@ -788,7 +871,7 @@ def safety_interaction(
     effect = next(i.effect for i in drug.interactions if i.drug == other_id)
     note, _ = ctx.phrase("problems.safety_alert.home_med_note", rng, drug=other.name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "interaction")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "interaction")
     flag = ctx.bank.get("problems.safety_alert.interaction_flag").format(
         drug=drug.name, other=other.name, effect=effect.rstrip(".")
     )
@@ -802,7 +885,7 @@ def safety_interaction(
         plant=note,
         subtype="interaction",
     )
-    return Scene([note, *lead, trigger.line], [task])
+    return Scene([*checks, note, *lead, trigger.line], [task])
 
 
 def safety_contraindication(
@@ -815,12 +898,13 @@ def safety_contraindication(
     patient = ctx.patient
     if state in base["states"]:
         fields = {"weeks": rng.randint(8, 30), "crcl": patient.crcl, "qtc": rng.randint(505, 560)}
-        fields["potassium"] = ctx.lab("potassium") if "potassium" in patient.labs else ""
-        note = ctx.say(base["state_roles"][state], base["states"][state], **fields)
+        template = base["states"][state]
+        fields["potassium"] = ctx.lab("potassium") if "{potassium}" in template else ""  # said only then
+        note = ctx.say(base["state_roles"][state], template, **fields)
     else:
         note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "contraindication")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "contraindication")
     flag = base["contraindication_flag"].format(drug=drug.name, reason=reason.rstrip("."))
     task = _pair_task(
         Category.safety_alert,
@@ -832,7 +916,7 @@ def safety_contraindication(
         plant=note,
         subtype="contraindication",
     )
-    return Scene([note, *lead, trigger.line], [task])
+    return Scene([*checks, note, *lead, trigger.line], [task])
 
 
 def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
@@ -849,6 +933,7 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     analyte = ctx.analyte(analyte_id)
     normal = ctx.patient.labs[analyte_id]
     ctx.patient.mentioned_labs.add(analyte_id)
+    ctx.patient.said_in_either.add(analyte_id)
     high = analyte.critical_high is not None
     limit = analyte.critical_high if high else analyte.critical_low
     width = analyte.high - analyte.low
