@@ -236,18 +236,25 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     """A drug ordered at another drug's frequency (too often or too rarely)."""
     hours = ctx.bank.get("problems.frequency_hours")
     options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
-    drug_id = ctx.choose_drug(rng, options)
-    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
 
-    # The wrong frequency is another drug's right one, so every frequency is as common in controls.
-    def alike(frequency: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
-        return hours[frequency] != hours[dose.frequency] and (
-            frequency.startswith("every") == dose.frequency.startswith("every")
+    def alike(a: str, b: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
+        return hours[a] != hours[b] and a.startswith("every") == b.startswith("every")
+
+    # A pair of frequencies, then a coin for which one is the drug's right one: every frequency is
+    # then as common among the wrong ones as among the right ones.
+    said = sorted({ctx.dose(d).frequency for d in options})
+    pairs = [(a, b) for a in said for b in said if a < b and alike(a, b)]
+    if pairs:
+        pair = rng.choice(pairs)
+        right_frequency, wrong_frequency = pair if rng.random() < 0.5 else pair[::-1]
+        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).frequency == right_frequency])
+    else:
+        drug_id = ctx.choose_drug(rng, options)
+        right = ctx.dose(drug_id).frequency
+        wrong_frequency = rng.choice(
+            [f for f in hours if alike(f, right)] or [f for f, h in hours.items() if h != hours[right]]
         )
-
-    others = [ctx.dose(d).frequency for d in options if alike(ctx.dose(d).frequency)]
-    others = others or [f for f in hours if alike(f)]
-    wrong_frequency = rng.choice(others or [f for f, h in hours.items() if h != hours[dose.frequency]])
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
