@@ -784,12 +784,18 @@ def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
     drugs = pools.featured(list(pools.drugs))
     if kind == "allergy":
         return sorted(d for d in pools.drugs if kb.drugs[d].allergy_class)
-    if kind == "interaction":
+    if kind == "interaction":  # partners a patient plausibly takes at home, as the plan asks
+        home = ctx.bank.get("indications")
+        takes = {d for d in home["home_background"] if d not in home["male_only"]}
+        takes |= {d for c in pools.chronic for d in kb.conditions[c].first_line_drugs}
         return [
             d
             for d in drugs
             for i in kb.drugs[d].interactions
-            if i.severity == "major" and i.drug in pools.drugs and kb.drugs[i.drug].dose.route == "PO"
+            if i.severity == "major"
+            and i.drug in pools.drugs
+            and i.drug in takes
+            and kb.drugs[i.drug].dose.route == "PO"
         ]
     return [
         d
@@ -799,38 +805,31 @@ def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
     ]
 
 
-def _fits(ctx: CaseContext, drug_id: str) -> bool:
-    """Whether the patient's story would reach for this drug."""
-    return any(drug_id in tier for tier in ctx.story_tiers())
-
-
 def _unsafe_order(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
 ) -> tuple[Trigger, list[Line]]:
     """The order of the problem drug, or in the control a drug that is safe for this patient drawn
-    from the same pool the problem drug came from and ordered in the same shape, so neither a drug
-    name nor the words around it belong to problems only; and the lines, said in both twins,
-    reporting the checks either drug needs first."""
-    safe = set(ctx.dosable())  # as the plan drew the problem drug: not filtered by done checks
+    the way the plan drew the problem drug, so no drug name (nor the reason and schedule said with
+    it) belongs to problems only; and the lines, said in both twins, reporting the checks either
+    drug needs first."""
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
     home = set(ctx.patient.home_meds)  # a control re-ordering a home medication would stand out
-    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id and d not in home]
-
-    def shape(d: str, given: Dose) -> tuple:
-        """What an order says around the drug's name: its route, a reason or indication clause,
-        "as needed", and whether the story would reach for it."""
-        text = given.order(ctx.drug(d))
-        return (given.route, bool(ctx.reason(d)), " for " in text, "as needed" in text, _fits(ctx, d))
-
-    wanted = shape(drug_id, dose)
-    alike = pool
-    for n in range(len(wanted), 0, -1):  # the closest shape some drug in the pool has
-        closest = [d for d in pool if shape(d, ctx.dose(d))[:n] == wanted[:n]]
-        if closest:
-            alike = closest
-            break
-    alternative = rng.choice(alike) if alike else alternative_to(ctx, rng, drug_id)
+    # Drawn as the plan draws a problem drug of this kind (from the same pool, the story's drugs
+    # first, each as often as it has problems of the kind), less the drugs unsafe for this
+    # patient: so each drug is as common in controls as in problems.
+    pool = [
+        d
+        for d in problem_pool(ctx, kind)
+        if d in ctx.safe_drugs and d != drug_id and d not in home and ctx.dose(d) is not None
+    ]
+    kb, condition = ctx.kb, ctx.patient.condition
+    story = set(condition.first_line_drugs) | set(ctx.bank.get("indications.supportive"))
+    story |= {
+        d for c in kb.conditions.values() if c.system == condition.source.system for d in c.first_line_drugs
+    }
+    alike = [d for d in pool if d in story] or pool
+    alternative = rng.choice(sorted(alike)) if alike else alternative_to(ctx, rng, drug_id)
     checks = report_checks(ctx, rng, [drug_id, alternative])
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
