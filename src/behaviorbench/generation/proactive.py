@@ -368,7 +368,8 @@ def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> 
     """A second weight that disagrees with the recorded one."""
     kg = ctx.patient.weight_kg
     delta = rng.randint(5, 8) if ctx.knobs["subtle_deviation"] else rng.randint(15, 28)
-    other = kg + delta if rng.random() < 0.6 or kg - delta < 40 else kg - delta
+    # Up or down alike, so a heavier number than the recorded one is no sign of a problem.
+    other = kg + delta if rng.random() < 0.5 or kg - delta < 40 else kg - delta
     base = ctx.bank.get("problems.consistency_check")
     value = other if positive else kg
     trigger = _phrased_trigger(
