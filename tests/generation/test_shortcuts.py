@@ -23,9 +23,14 @@ FIXED = {
     "consistency_check/exam_imaging": 0.80,
     "consistency_check/laterality": 0.80,
     "ambiguity_clarification/patient": 0.80,
-    "safety_alert/contraindication": 0.85,
+    "safety_alert/contraindication": 0.70,
+    "safety_alert/allergy": 0.70,
+    "safety_alert/interaction": 0.80,
+    "error_correction/frequency": 0.80,
 }
-"""Subtypes whose problem-only lines are gone, with a bound far below where they stood (0.9-1.0)."""
+"""Subtypes whose problem-only lines and words are gone, with a bound well below where they stood
+(0.75-1.0): the safety controls draw their drug as the plan draws a problem drug, and a wrong
+frequency is as common among right orders."""
 POOLED_DRUG = {
     "safety_alert/allergy",
     "safety_alert/interaction",

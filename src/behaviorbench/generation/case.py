@@ -9,23 +9,25 @@ seeded by its position, so nothing a task does can shift the randomness of the t
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.generation import proactive
 from behaviorbench.generation.banks import PhraseBank
 from behaviorbench.generation.context import CaseContext, spoken
 from behaviorbench.generation.doses import avoided, indication_of
 from behaviorbench.generation.given import PLAN_TRIES, Given
 from behaviorbench.generation.patient import Patient, simulate_patient
-from behaviorbench.generation.plan import Phase, make_plan
+from behaviorbench.generation.plan import Phase, TaskSpec, make_plan
 from behaviorbench.generation.pools import Pools, pools_for
 from behaviorbench.generation.reactive import case_timeline
 from behaviorbench.generation.script import Scene, Script, assemble
 from behaviorbench.generation.splits import split_of
 from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
-from behaviorbench.taxonomy import Behavior
+from behaviorbench.taxonomy import Behavior, Category
 
-GENERATOR_VERSION = "2.0.0"
+GENERATOR_VERSION = "2.1.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -88,12 +90,17 @@ def build_case(
     cast_data = bank.get("cast")
     demographics = _demographics(bank, condition.source)
     patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"], demographics)
+    problems = [s for scene in plan.scenes for s in scene if s.category is Category.safety_alert]
+    problem_drugs = [s.kwargs["drug_id"] for s in problems if "drug_id" in s.kwargs]
     if given:
         given.apply(patient, plan.needs, kb, cast_data["allergy_reactions"], rng)
     else:
         _allergies_and_home_meds(
-            rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"], home
+            rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"], home, problem_drugs
         )
+    for spec in problems:
+        if "drug_id" in spec.kwargs and not _only_intended(pools, patient, spec):
+            spec.build, spec.kwargs, spec.subtype = proactive.safety_critical, {}, "critical"
     speaks = condition.id not in bank.get("settings.cannot_speak")
     cast = _cast(rng, bank, setting, patient, speaks)
     ctx = CaseContext(
@@ -174,10 +181,18 @@ def build_case(
 
 
 def _allergies_and_home_meds(
-    rng: random.Random, pools: Pools, patient: Patient, needed: list[str], reactions: list[str], home: dict
+    rng: random.Random,
+    pools: Pools,
+    patient: Patient,
+    needed: list[str],
+    reactions: list[str],
+    home: dict,
+    problem_drugs: list[str],
 ) -> None:
     """Allergies the plan needs (plus maybe one more), then home meds that are safe together: those
-    of the patient's chronic conditions first, then common background drugs that suit their sex."""
+    of the patient's chronic conditions first, then common background drugs that suit their sex.
+    Neither the extra allergy nor a home med the plan did not ask for may touch a drug a safety
+    problem orders, so that order holds only the problem it was planned for."""
     kb = pools.kb
     classes = list(dict.fromkeys(needed))
     home_classes = {kb.drugs[d].allergy_class for d in patient.home_meds}
@@ -185,7 +200,10 @@ def _allergies_and_home_meds(
         {kb.drugs[d].allergy_class for d in pools.drugs if kb.drugs[d].allergy_class}
         - set(classes)
         - home_classes
+        - {kb.drugs[d].allergy_class for d in problem_drugs}
     )
+    partners, _ = _per_kb(kb)
+    ordered = set(problem_drugs)
     if spare and rng.random() < 0.3:
         classes.append(rng.choice(spare))
     patient.allergies = [(a, rng.choice(reactions)) for a in classes]
@@ -202,8 +220,26 @@ def _allergies_and_home_meds(
         for drug in candidates:
             if len(patient.home_meds) >= wanted:
                 return
-            if drug not in patient.home_meds and _safe(pools, patient, drug):
+            clear = partners[drug].isdisjoint(ordered) and not any(drug in partners[d] for d in ordered)
+            if drug not in patient.home_meds and clear and _safe(pools, patient, drug):
                 patient.home_meds.append(drug)
+
+
+def _only_intended(pools: Pools, patient: Patient, spec: TaskSpec) -> bool:
+    """Whether a safety problem's drug is safe for this patient but for the one problem it was
+    planned for (its allergy, its interacting home medication, or any contraindication)."""
+    kb = pools.kb
+    drug = kb.drugs[spec.kwargs["drug_id"]]
+    if spec.subtype == "allergy":
+        allergies = [(a, r) for a, r in patient.allergies if a != drug.allergy_class]
+        return _safe(pools, replace(patient, allergies=allergies), drug.id)
+    if spec.subtype == "interaction":
+        home_meds = [d for d in patient.home_meds if d != spec.kwargs["other_id"]]
+        return _safe(pools, replace(patient, home_meds=home_meds), drug.id)
+    partners, _ = _per_kb(kb)
+    return drug.allergy_class not in patient.allergy_classes and partners[drug.id].isdisjoint(
+        patient.home_meds
+    )
 
 
 def _safe(pools: Pools, patient: Patient, drug_id: str) -> bool:

@@ -269,6 +269,7 @@ class CaseContext:
         """The patient's value of an analyte as spoken ("4.1 mmol/L", "pH 7.31" as "7.31"), recorded
         as mentioned."""
         self.patient.mentioned_labs.add(analyte_id)
+        self.patient.said_in_either.add(analyte_id)
         unit = self.unit(analyte_id)
         value = number(self.patient.labs[analyte_id])
         return f"{value} {unit}" if unit else value

@@ -48,6 +48,9 @@ class Patient:
     surname: str
     bed: int
     mentioned_labs: set[str] = field(default_factory=set)
+    """Analytes both twins have heard: a check is done only when all of its analytes are here."""
+    said_in_either: set[str] = field(default_factory=set)
+    """Analytes and findings ("QTc") either twin has heard: an omission needs a check in neither."""
 
     @property
     def name(self) -> str:

@@ -307,6 +307,9 @@ def _spec(category: Category, subtype: str, needs: _Needs) -> TaskSpec | None:
         return TaskSpec(category, simple[(category, subtype)])
     if category is C.consistency_check:  # allergy
         allergen = needs.new_allergy()
+        # A second allergy the chart does list, so a chart lacking the first never reads "no known
+        # drug allergies" (which a control, listing the first, could never say).
+        needs.new_allergy()
         return TaskSpec(category, proactive.consistency_allergy, {"allergen": allergen}) if allergen else None
     if category is C.safety_alert:
         if subtype == "allergy":

@@ -73,8 +73,12 @@ def _order(
     return Trigger(line, variant["ask"], ack.format(order=right + reason), drafted)
 
 
+DOSE_TOLERANCE = 0.1
+"""How far (as a share) a dose may sit from the right one and still count as it."""
+
+
 def _dose_target(dose: Dose) -> Target:
-    return Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)
+    return Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=DOSE_TOLERANCE)
 
 
 def _phrased_trigger(
@@ -117,6 +121,47 @@ def checks_done(ctx: CaseContext, drug_id: str) -> bool:
     return True
 
 
+def _checks_of(ctx: CaseContext, item: str) -> list[str]:
+    """The prechecks a drug or procedure needs before it is ordered or planned."""
+    if item in ctx.kb.drugs:
+        return list(ctx.drug(item).required_checks)
+    return [p.id for p in ctx.kb.prechecks.values() if item in p.applies_to]
+
+
+def report_checks(ctx: CaseContext, rng: random.Random, items: list[str]) -> list[Line]:
+    """Lines reporting every check the drugs or procedures in `items` need that both twins have
+    not heard yet, said alike in both, so the order or plan that follows leaves nothing undone."""
+    analytes: list[str] = []
+    findings: list[str] = []
+    tests: list[str] = []
+    for item in items:
+        for check_id in _checks_of(ctx, item):
+            check = ctx.kb.prechecks[check_id]
+            if "beta_hcg" in check.analytes and not ctx.patient.could_be_pregnant:
+                continue
+            analytes += [a for a in check.analytes if a not in ctx.patient.mentioned_labs]
+            findings += [f for f in check.findings if "long_qt" not in ctx.patient.states]
+            if not check.analytes and not check.findings:
+                tests.append(check.test)
+    analytes, findings, tests = (list(dict.fromkeys(x)) for x in (analytes, findings, tests))
+    if not (analytes or findings or tests):
+        return []
+    variant = ctx.pick("problems.omission_detection.done_analytes", rng)
+    said = ctx.bank.get("problems.omission_detection.findings")
+    qtc = rng.randint(400, 440)
+    lines = []
+    parts = [f"{ctx.analyte_name(a)} {ctx.lab(a)}" for a in analytes]
+    parts += [said[f].format(qtc=qtc) for f in findings]
+    ctx.patient.said_in_either |= set(findings)
+    if parts:
+        lines.append(ctx.say(variant["role"], variant["text"], report=_join(parts)))
+    ctx.patient.said_in_either |= set(tests)
+    for test in tests:
+        done = ctx.pick("problems.omission_detection.done_test", rng)
+        lines.append(ctx.say(variant["role"], done["text"], test=bare(test), result="normal"))
+    return lines
+
+
 def _dose_candidates(ctx: CaseContext) -> list[str]:
     """Safe drugs with a dose whose checks are done (all safe drugs with a dose when none are)."""
     return [d for d in ctx.dosable() if checks_done(ctx, d)] or ctx.dosable()
@@ -134,6 +179,15 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     fold = 2 if ctx.knobs["subtle_deviation"] else 10
     # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
     over = rng.random() < 0.5
+
+    def outside(over: bool, fold: int) -> bool:  # a halved 2 g is no error where 1-2 g is right
+        if over:
+            return dose.amount * fold > (dose.high or dose.amount) * (1 + DOSE_TOLERANCE)
+        return dose.amount / fold < (dose.low or dose.amount) * (1 - DOSE_TOLERANCE)
+
+    if not outside(over, fold):
+        over = not over if outside(not over, fold) else over
+        fold = fold if outside(over, fold) else 10
     wrong = Dose(dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
@@ -182,18 +236,25 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     """A drug ordered at another drug's frequency (too often or too rarely)."""
     hours = ctx.bank.get("problems.frequency_hours")
     options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
-    drug_id = ctx.choose_drug(rng, options)
-    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
 
-    # The wrong frequency is another drug's right one, so every frequency is as common in controls.
-    def alike(frequency: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
-        return hours[frequency] != hours[dose.frequency] and (
-            frequency.startswith("every") == dose.frequency.startswith("every")
+    def alike(a: str, b: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
+        return hours[a] != hours[b] and a.startswith("every") == b.startswith("every")
+
+    # A pair of frequencies, then a coin for which one is the drug's right one: every frequency is
+    # then as common among the wrong ones as among the right ones.
+    said = sorted({ctx.dose(d).frequency for d in options})
+    pairs = [(a, b) for a in said for b in said if a < b and alike(a, b)]
+    if pairs:
+        pair = rng.choice(pairs)
+        right_frequency, wrong_frequency = pair if rng.random() < 0.5 else pair[::-1]
+        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).frequency == right_frequency])
+    else:
+        drug_id = ctx.choose_drug(rng, options)
+        right = ctx.dose(drug_id).frequency
+        wrong_frequency = rng.choice(
+            [f for f in hours if alike(f, right)] or [f for f, h in hours.items() if h != hours[right]]
         )
-
-    others = [ctx.dose(d).frequency for d in options if alike(ctx.dose(d).frequency)]
-    others = others or [f for f in hours if alike(f)]
-    wrong_frequency = rng.choice(others or [f for f, h in hours.items() if h != hours[dose.frequency]])
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
@@ -242,7 +303,7 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     analyte_id = rng.choice(candidates)
     analyte = ctx.analyte(analyte_id)
     true_value = ctx.patient.labs[analyte_id]
-    ctx.patient.mentioned_labs.add(analyte_id)
+    ctx.patient.said_in_either.add(analyte_id)  # the slipped value reports nothing
     slipped = number(round(true_value * 10, max(analyte.decimals - 1, 0)))
     base = ctx.bank.get("problems.error_correction")
     variant = ctx.pick("problems.error_correction.lab_lines", rng)
@@ -307,7 +368,8 @@ def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> 
     """A second weight that disagrees with the recorded one."""
     kg = ctx.patient.weight_kg
     delta = rng.randint(5, 8) if ctx.knobs["subtle_deviation"] else rng.randint(15, 28)
-    other = kg + delta if rng.random() < 0.6 or kg - delta < 40 else kg - delta
+    # Up or down alike, so a heavier number than the recorded one is no sign of a problem.
+    other = kg + delta if rng.random() < 0.5 or kg - delta < 40 else kg - delta
     base = ctx.bank.get("problems.consistency_check")
     value = other if positive else kg
     trigger = _phrased_trigger(
@@ -361,6 +423,7 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
     entry = ctx.pick("problems.consistency_check.laterality", rng)
     side = rng.choice(["left", "right"])
     other = "right" if side == "left" else "left"
+    checks = report_checks(ctx, rng, [entry["procedure"]]) if "procedure" in entry else []
     first = ctx.say(entry["first"]["role"], entry["first"]["text"], side=side)
     second = ctx.say(entry["second"]["role"], entry["second"]["text"], side=other if positive else side)
     flag = ctx.bank.get("problems.consistency_check.laterality_flag").format(
@@ -376,7 +439,7 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
         plant=first,
         subtype="laterality",
     )
-    return Scene([first, second], [task])
+    return Scene([*checks, first, second], [task])
 
 
 def consistency_exam_imaging(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
@@ -448,12 +511,22 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
     return sorted(options)
 
 
+def _parts(ctx: CaseContext, precheck_id: str) -> set[str]:
+    """What reporting a check says: its analytes and findings, or the test's name for a check
+    that has neither."""
+    check = ctx.kb.prechecks[precheck_id]
+    return set(check.analytes) | set(check.findings) or {check.test}
+
+
+def _heard(ctx: CaseContext, precheck_id: str) -> bool:
+    """Whether either twin has heard everything this check reports."""
+    return _parts(ctx, precheck_id) <= ctx.patient.said_in_either
+
+
 def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
-    """Whether reporting check `report` would also do check `needed` (same test, or every analyte)."""
-    a, b = ctx.kb.prechecks[report], ctx.kb.prechecks[needed]
-    if b.analytes:
-        return set(b.analytes) <= set(a.analytes)
-    return a.test == b.test
+    """Whether reporting check `report` would also do check `needed` (same test, or every analyte
+    and finding it lacks once what either twin has heard is counted)."""
+    return _parts(ctx, needed) <= ctx.patient.said_in_either | _parts(ctx, report)
 
 
 def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict], qtc: int) -> Line:
@@ -467,8 +540,13 @@ def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict],
         return ctx.say(variant["role"], variant["text"], report=_join(parts))
     # Spoken by the same person as a lab report would be, so the twins' speakers match.
     return ctx.say(
-        variants["analytes"]["role"], variants["test"]["text"], test=precheck.test, result="normal"
+        variants["analytes"]["role"], variants["test"]["text"], test=bare(precheck.test), result="normal"
     )
+
+
+def bare(test: str) -> str:
+    """A check's test without its article ("a CT head" -> "CT head"), to follow "the" or start a line."""
+    return test.removeprefix("a ").removeprefix("an ")
 
 
 def _join(items: list[str]) -> str:
@@ -480,9 +558,9 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
     Both twins hear a check reported in the same words: the control the one the plan needs, the
     problem another check drawn from the same options, so no report is a problem-only line."""
-    options = omission_options(ctx)
-    undone = [o for o in options if not set(ctx.kb.prechecks[o[1]].analytes) <= ctx.patient.mentioned_labs]
-    options = undone or options
+    options = [o for o in omission_options(ctx) if not _heard(ctx, o[1])]
+    if not options:  # every check this patient could skip has been reported: no omission to write
+        return ambiguity_units(ctx, rng, positive)
     fitting = set(ctx.plausible([i for i, _ in options if i in ctx.kb.drugs])) | ctx.procedures
     options = [o for o in options if o[0] in fitting] or options
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
@@ -495,6 +573,8 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     others = [o[1] for o in options if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)] or [
         p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)
     ]
+    if not others:
+        return ambiguity_units(ctx, rng, positive)
     decoy = rng.choice(others)
     base = ctx.bank.get("problems.omission_detection")
     variants = {
@@ -527,6 +607,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     # Later tasks choose by what was said, so both twins keep only what both of them heard.
     both = set(precheck.analytes) & set(ctx.kb.prechecks[decoy].analytes)
     ctx.patient.mentioned_labs = before | both
+    ctx.patient.said_in_either |= _parts(ctx, precheck_id) | _parts(ctx, decoy)
     flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale.rstrip("."))
     target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
     task = _pair_task(
@@ -602,13 +683,21 @@ def ambiguity_home_meds(ctx: CaseContext, rng: random.Random, positive: bool) ->
     return Scene([listing, change, plan], [task])
 
 
+def _dose_fits(ctx: CaseContext, drug_id: str, order: str) -> bool:
+    """Whether an order written with a fixed amount is this patient's dose of the drug."""
+    dose = ctx.dose(drug_id)
+    return drug_id in ctx.safe_drugs and dose is not None and f" {dose.text} " in f" {order} "
+
+
 def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """An error-prone abbreviation with two readings."""
     unsafe = ctx.unsafe_names()
     entries = [
         e
         for e in ctx.bank.variants("problems.ambiguity_clarification.abbreviations", ctx.unseen)
-        if ctx.pools.text_ok(e["clear"]) and not any(n in e["clear"].lower() for n in unsafe)
+        if ctx.pools.text_ok(e["clear"])
+        and not any(n in e["clear"].lower() for n in unsafe)
+        and ("drug" not in e or _dose_fits(ctx, e["drug"], e["clear"]))
     ]
     entry = rng.choice(entries)
     drafted = Target(kind="issue", answers=[entry["clear"]])
@@ -696,12 +785,18 @@ def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
     drugs = pools.featured(list(pools.drugs))
     if kind == "allergy":
         return sorted(d for d in pools.drugs if kb.drugs[d].allergy_class)
-    if kind == "interaction":
+    if kind == "interaction":  # partners a patient plausibly takes at home, as the plan asks
+        home = ctx.bank.get("indications")
+        takes = {d for d in home["home_background"] if d not in home["male_only"]}
+        takes |= {d for c in pools.chronic for d in kb.conditions[c].first_line_drugs}
         return [
             d
             for d in drugs
             for i in kb.drugs[d].interactions
-            if i.severity == "major" and i.drug in pools.drugs and kb.drugs[i.drug].dose.route == "PO"
+            if i.severity == "major"
+            and i.drug in pools.drugs
+            and i.drug in takes
+            and kb.drugs[i.drug].dose.route == "PO"
         ]
     return [
         d
@@ -711,43 +806,38 @@ def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
     ]
 
 
-def _fits(ctx: CaseContext, drug_id: str) -> bool:
-    """Whether the patient's story would reach for this drug."""
-    return any(drug_id in tier for tier in ctx.story_tiers())
-
-
 def _unsafe_order(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
-) -> tuple[Trigger, str]:
+) -> tuple[Trigger, list[Line]]:
     """The order of the problem drug, or in the control a drug that is safe for this patient drawn
-    from the same pool the problem drug came from and ordered in the same shape, so neither a drug
-    name nor the words around it belong to problems only."""
-    safe = set(ctx.dosable())  # as the plan drew the problem drug: not filtered by done checks
+    the way the plan drew the problem drug, so no drug name (nor the reason and schedule said with
+    it) belongs to problems only; and the lines, said in both twins, reporting the checks either
+    drug needs first."""
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
     home = set(ctx.patient.home_meds)  # a control re-ordering a home medication would stand out
-    pool = [d for d in problem_pool(ctx, kind) if d in safe and d != drug_id and d not in home]
-
-    def shape(d: str, given: Dose) -> tuple:
-        """What an order says around the drug's name: its route, a reason or indication clause,
-        "as needed", and whether the story would reach for it."""
-        text = given.order(ctx.drug(d))
-        return (given.route, bool(ctx.reason(d)), " for " in text, "as needed" in text, _fits(ctx, d))
-
-    wanted = shape(drug_id, dose)
-    alike = pool
-    for n in range(len(wanted), 0, -1):  # the closest shape some drug in the pool has
-        closest = [d for d in pool if shape(d, ctx.dose(d))[:n] == wanted[:n]]
-        if closest:
-            alike = closest
-            break
-    alternative = rng.choice(alike) if alike else alternative_to(ctx, rng, drug_id)
+    # Drawn as the plan draws a problem drug of this kind (from the same pool, the story's drugs
+    # first, each as often as it has problems of the kind), less the drugs unsafe for this
+    # patient: so each drug is as common in controls as in problems.
+    pool = [
+        d
+        for d in problem_pool(ctx, kind)
+        if d in ctx.safe_drugs and d != drug_id and d not in home and ctx.dose(d) is not None
+    ]
+    kb, condition = ctx.kb, ctx.patient.condition
+    story = set(condition.first_line_drugs) | set(ctx.bank.get("indications.supportive"))
+    story |= {
+        d for c in kb.conditions.values() if c.system == condition.source.system for d in c.first_line_drugs
+    }
+    alike = [d for d in pool if d in story] or pool
+    alternative = rng.choice(sorted(alike)) if alike else alternative_to(ctx, rng, drug_id)
+    checks = report_checks(ctx, rng, [drug_id, alternative])
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
     order = _order(
         ctx, rng, positive, dose.order(drug), right.order(ctx.drug(alternative)), _dose_target(right), reason
     )
-    return order, alternative
+    return order, checks
 
 
 def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
@@ -760,7 +850,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
     heard = lay if variant["role"] in ("patient", "family") else allergen
     note = ctx.say(variant["role"], variant["text"], allergen=heard, reaction=reaction)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "allergy")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "allergy")
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
         drug=drug.name,
         allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True),
@@ -777,7 +867,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
         plant=note,
         subtype="allergy",
     )
-    return Scene([note, *lead, trigger.line], [task])
+    return Scene([*checks, note, *lead, trigger.line], [task])
 
 
 def safety_interaction(
@@ -788,7 +878,7 @@ def safety_interaction(
     effect = next(i.effect for i in drug.interactions if i.drug == other_id)
     note, _ = ctx.phrase("problems.safety_alert.home_med_note", rng, drug=other.name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "interaction")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "interaction")
     flag = ctx.bank.get("problems.safety_alert.interaction_flag").format(
         drug=drug.name, other=other.name, effect=effect.rstrip(".")
     )
@@ -802,7 +892,7 @@ def safety_interaction(
         plant=note,
         subtype="interaction",
     )
-    return Scene([note, *lead, trigger.line], [task])
+    return Scene([*checks, note, *lead, trigger.line], [task])
 
 
 def safety_contraindication(
@@ -815,12 +905,13 @@ def safety_contraindication(
     patient = ctx.patient
     if state in base["states"]:
         fields = {"weeks": rng.randint(8, 30), "crcl": patient.crcl, "qtc": rng.randint(505, 560)}
-        fields["potassium"] = ctx.lab("potassium") if "potassium" in patient.labs else ""
-        note = ctx.say(base["state_roles"][state], base["states"][state], **fields)
+        template = base["states"][state]
+        fields["potassium"] = ctx.lab("potassium") if "{potassium}" in template else ""  # said only then
+        note = ctx.say(base["state_roles"][state], template, **fields)
     else:
         note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)
     lead = _distractor(ctx, rng)
-    trigger, _ = _unsafe_order(ctx, rng, positive, drug_id, "contraindication")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "contraindication")
     flag = base["contraindication_flag"].format(drug=drug.name, reason=reason.rstrip("."))
     task = _pair_task(
         Category.safety_alert,
@@ -832,7 +923,7 @@ def safety_contraindication(
         plant=note,
         subtype="contraindication",
     )
-    return Scene([note, *lead, trigger.line], [task])
+    return Scene([*checks, note, *lead, trigger.line], [task])
 
 
 def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
@@ -849,6 +940,7 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     analyte = ctx.analyte(analyte_id)
     normal = ctx.patient.labs[analyte_id]
     ctx.patient.mentioned_labs.add(analyte_id)
+    ctx.patient.said_in_either.add(analyte_id)
     high = analyte.critical_high is not None
     limit = analyte.critical_high if high else analyte.critical_low
     width = analyte.high - analyte.low

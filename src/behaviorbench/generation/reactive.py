@@ -113,6 +113,7 @@ def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Sce
         values = {a.id: ctx.patient.labs[a.id] for a in analytes}
         setup_path, question_path = "questions.lab_setup", "questions.lab_interpretation"
         ctx.patient.mentioned_labs.update(values)
+        ctx.patient.said_in_either.update(values)
     ctx.lab_tables.append((analytes, values))
     panels = list(dict.fromkeys(a.panel for a in analytes))
     rows, flagged = [], []
@@ -253,13 +254,16 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
     calculated = [d for d in dosable if needs_calculation(ctx.drug(d), ctx.indication(d), patient.crcl)]
     drug_id = ctx.choose_drug(rng, dosable if ctx.phase == "resuscitation" or not calculated else calculated)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    setup, _ = ctx.phrase(
+    setup, variant = ctx.phrase(
         "questions.dose_setup",
         rng,
         weight=patient.weight_kg,
         creatinine=number(patient.creatinine),
         crcl=patient.crcl,
     )
+    if "{creatinine}" in variant["text"]:  # a creatinine said is a creatinine reported
+        patient.mentioned_labs.add("creatinine")
+        patient.said_in_either.add("creatinine")
     question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name, reason=ctx.reason(drug_id))
     response = f"{dose.order(drug)}" + (f" ({'; '.join(dose.working)})." if dose.working else ".")
     target = Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)

@@ -6,7 +6,7 @@ import random
 
 from behaviorbench.generation.context import CaseContext
 from behaviorbench.generation.doses import Dose
-from behaviorbench.generation.proactive import allergy_name
+from behaviorbench.generation.proactive import allergy_name, bare
 from behaviorbench.generation.script import Scene, Task
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -57,9 +57,10 @@ def addressed(
             return addressed(ctx, rng, "dose")
         fitting = set(ctx.plausible([d for d, _ in options]))
         drug_id, check = rng.choice([o for o in options if o[0] in fitting])
-        return _silent(
-            category, ctx, path, rng, drug=ctx.drug(drug_id).name, test=ctx.kb.prechecks[check].test
-        )
+        precheck = ctx.kb.prechecks[check]
+        # Said done, so no later omission may leave it undone.
+        ctx.patient.said_in_either |= set(precheck.analytes) | set(precheck.findings) | {precheck.test}
+        return _silent(category, ctx, path, rng, drug=ctx.drug(drug_id).name, test=bare(precheck.test))
     if kind == "interaction":
         return _silent(category, ctx, path, rng, drug=ctx.drug(drug_id).name, other=ctx.drug(other_id).name)
     raise ValueError(f"unknown already-addressed kind {kind!r}")

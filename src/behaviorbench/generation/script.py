@@ -116,7 +116,9 @@ def assemble(
 
 def _plant_far_back(script: Script, opening: list[Line], min_gap: int) -> None:
     """Moving a plant from a scene to the end of the opening shifts only the lines between them,
-    so every slot keeps its index and a plant's new index is the opening length so far."""
+    so every slot keeps its index and a plant's new index is the opening length so far. No later plant
+    moves once an omission has been written: one that reports a result (a check done, a
+    potassium) would complete the check that omission leaves undone."""
     start = len(opening)
     for scene in script.scenes:
         movers = []
@@ -130,3 +132,5 @@ def _plant_far_back(script: Script, opening: list[Line], min_gap: int) -> None:
         for plant in movers:
             scene.lines.remove(plant)
             opening.append(plant)
+        if any(t.category is Category.omission_detection for t in scene.tasks):
+            return
