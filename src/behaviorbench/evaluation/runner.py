@@ -389,10 +389,10 @@ class _Evaluator:
         decisions: dict[int, SlotDecision] = {}
         failure = None
         try:
-            # Responses matter only where content is checked: designated slots.
-            respond = [s.index for s in slots if s.designated] if self.generate else False
+            # Every slot where the model speaks gets its response, ambient ones included: a false
+            # alarm is shown with what the model said (only designated responses are content-checked).
             for decision in self.backend.decide_case(
-                case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, respond
+                case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, self.generate
             ):
                 decisions[decision.slot] = decision
         except BackendError as error:
