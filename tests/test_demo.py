@@ -92,6 +92,16 @@ def test_report_and_printed_tables(demo):
     assert "Stages" in printed and "total" in printed and "behavior-sft" in printed
 
 
+def test_the_proactive_group_score_is_named_so_with_the_class_f1_beside_it(demo):
+    """The printed table labels rows as the report does: a group score is not the proactive class F1."""
+    out, summary, printed, _ = demo
+    rows = [line.split("│")[1].strip() for line in printed.splitlines() if line.startswith("│ ")]
+    assert rows.index("F1 proactive") == rows.index("Proactive group score") + 1
+    assert not any("proactive f1" in row.lower() for row in rows)
+    for name, system in summary["systems"].items():
+        assert system["class_proactive"] == read_results(out / name).metrics.per_class["proactive"].f1
+
+
 def test_trained_models_carry_their_test_figures_in_the_model_card(demo):
     out, summary, _, _ = demo
     for method, protocol in (("sft", "free"), ("behavior-sft", "token")):

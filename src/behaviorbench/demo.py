@@ -20,10 +20,21 @@ from rich.table import Table
 
 from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.evaluation.results import read_results
+from behaviorbench.evaluation.summary import headline_value
 
 BASE = "smollm2-135m"
 SEED = 0
-METRICS = ("macro_f1", "proactive_f1", "reactive_f1", "restraint_f1", "false_alarm_rate", "content_accuracy")
+METRICS = (
+    "macro_f1",
+    "proactive_f1",
+    "class_proactive",
+    "reactive_f1",
+    "restraint_f1",
+    "false_alarm_rate",
+    "content_accuracy",
+)
+"""Keys of each system in summary.json, and the rows of the comparison table (labelled as in the
+report: `proactive_f1` is the proactive group score, `class_proactive` the F1 of the proactive class)."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +190,7 @@ def _set_dial(out: Path, data: Path, plan: DemoPlan, console: Console) -> dict:
 def _system_summary(run_dir: Path) -> dict:
     results = read_results(run_dir)
     metrics = results.metrics
-    summary: dict = {name: getattr(metrics, name) for name in METRICS}
+    summary: dict = {name: headline_value(metrics, name) for name in METRICS}
     summary["ci"] = {
         name: [metrics.ci[name].low, metrics.ci[name].high] for name in METRICS if name in metrics.ci
     }
@@ -236,12 +247,15 @@ def _paired_table(paired: list[dict]) -> Table:
 
 def _print_comparison(summary: dict, console: Console) -> None:
     """Metrics as rows and systems as columns, so the table fits a terminal."""
+    from behaviorbench.reporting.report import HEADLINE
+
+    label = {key: text for key, text, _ in HEADLINE}
     table = Table(title="Test split: behavior metrics in % with 95% bootstrap intervals over cases")
     table.add_column("metric")
     for system in summary["systems"]:
         table.add_column(system, justify="right")
     for name in METRICS:
-        table.add_row(name.replace("_", " "), *(_with_interval(v, name) for v in summary["systems"].values()))
+        table.add_row(label[name], *(_with_interval(v, name) for v in summary["systems"].values()))
     console.print(table)
     if summary["paired"]:
         console.print(_paired_table(summary["paired"]))

@@ -219,6 +219,17 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
         ("token",),
     ),
     ("eval-protocol", "--protocol telepathy --data {data} --out {fresh}", ("telepathy",)),
+    ("eval-price", "--price cheap --data {data} --out {fresh}", ("--price 'cheap'", "INPUT/OUTPUT")),
+    (
+        "eval-price-local",
+        "eval --model hf:{tiny} --price 1/2 --data {data} --out {fresh}",
+        ("--price", "openai:<model>"),
+    ),
+    (
+        "eval-judge-price-without-judge",
+        "--protocol free --judge-price 1/2 --data {data} --out {fresh}",
+        ("--judge-price", "judge"),
+    ),
     # score, report
     ("score-missing", "score {fresh}", ("fresh",)),
     ("score-bootstrap-zero", "score {run} --bootstrap 0", ("--bootstrap",)),

@@ -121,4 +121,6 @@ def test_score_rewrites_metrics_and_prints_the_table(existing_run):
     result = behaviorbench("score", str(existing_run), "--bootstrap", "20")
     assert result.returncode == 0, result.stderr
     assert "Behavior Macro-F1" in result.stdout
+    labels = [line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│ ")]
+    assert labels.index("F1 proactive") == labels.index("Proactive group score") + 1
     assert "results.json" in result.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from evalcases import make_dataset
 
-from behaviorbench.conversation import NO_COMMENT, addresses_assistant
+from behaviorbench.conversation import NO_COMMENT, addresses_assistant, strip_behavior
 from behaviorbench.dataset.reader import iter_cases
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.config import EvalConfig
@@ -108,6 +108,19 @@ def test_proactive_bias_moves_every_decision(tiny_model, dataset_dir, tmp_path):
     assert all(s.response == "" and s.content_pass is None for s in loud_samples)
 
 
+def test_a_false_alarm_on_an_ambient_slot_records_what_the_model_said(tiny_model, dataset_dir, tmp_path):
+    """Pushed to speak everywhere, the model speaks on every ambient slot too: each such false alarm
+    carries its generated response (no content check: nothing was asked there)."""
+    local_eval(tiny_model, dataset_dir, tmp_path / "run", proactive_bias=50.0, limit=2)
+    samples, _ = read_samples(tmp_path / "run")
+    ambient = [s for s in samples if not s.designated]
+    assert ambient and all(s.predicted is Behavior.proactive for s in ambient)
+    for sample in ambient:
+        assert sample.response and sample.raw_output.startswith("[PROACTIVE]")
+        assert strip_behavior(sample.raw_output, "tagged") == sample.response
+        assert sample.content_pass is None
+
+
 def test_limit_evaluates_the_first_cases_and_a_larger_limit_extends_the_run(
     tiny_model, dataset_dir, tmp_path
 ):
@@ -171,8 +184,9 @@ def test_free_protocol_on_a_local_model_decides_from_the_no_comment_token(tiny_m
         assert sample.predicted is not never
         if sample.predicted is Behavior.silent:
             assert sample.raw_output == NO_COMMENT and sample.response == ""
-        elif sample.category is None:
-            assert sample.response == ""  # no response is generated where no content is checked
+        else:  # every turn the model speaks in is generated, ambient ones (false alarms) included
+            assert sample.raw_output not in ("", NO_COMMENT)
+            assert sample.raw_output.strip() == sample.response
 
 
 def test_the_model_syntax_and_local_options_of_eval(tiny_model, dataset_dir, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from evalserver import ChatServer
 
+from behaviorbench.cli import main
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.evaluation.config import EvalConfig
 from behaviorbench.evaluation.results import read_results
@@ -25,6 +26,27 @@ def test_a_run_records_the_tokens_its_server_reported(dataset_dir, tmp_path):
     assert results.cost.usd is None and results.cost.basis.startswith("unknown")
     assert read_results(tmp_path / "again").usage.requests == 0
     assert results.judge_usage is None and results.judge_cost is None
+
+
+def test_a_price_given_to_eval_prices_the_run_in_results_json(dataset_dir, tmp_path):
+    """`eval --price IN/OUT` writes the estimated cost at eval time; a resumed run prices all its tokens."""
+    with ChatServer() as server:
+
+        def price_eval(*extra: str) -> None:
+            with pytest.raises(SystemExit) as exit:
+                main(["eval", "--model", "openai:rules", "--data", str(dataset_dir), "--base-url", server.url,
+                      "--price", "1/2", "--out", str(tmp_path / "run"), *extra])  # fmt: skip
+            assert exit.value.code == 0
+
+        price_eval("--limit", "2")
+        first = server.requests
+        price_eval()
+        sent = server.requests
+    assert 0 < first < sent
+    results = read_results(tmp_path / "run")
+    assert results.usage == TokenUsage(requests=sent, prompt_tokens=sent, completion_tokens=sent)
+    assert results.cost.usd == pytest.approx(sent * (1 + 2) / 1e6)
+    assert results.cost.price == Price(input=1, output=2) and results.cost.basis == "price given"
 
 
 def test_cost_comes_from_the_table_only_for_openai_itself():

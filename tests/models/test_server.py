@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -139,6 +140,22 @@ def test_default_system_prompt_names_the_assistant(tiny_backend):
         unnamed = ask(client, other).choices[0].message.behavior
     assert bare == explicit
     assert bare["probabilities"] != unnamed["probabilities"]  # the name reached the model
+
+
+def test_a_reply_waits_while_the_model_is_held(tiny_backend):
+    """`reply` takes the backend through its public `exclusive()`: a request arriving while another
+    holds the model decides nothing until it is released."""
+    messages = with_system_prompt([{"role": "user", "content": "Nurse: BP 90/60."}], "tagged", ["Assistant"])
+    events: list = []
+    worker = threading.Thread(
+        target=reply, args=(tiny_backend, messages, "tagged", ReplyOptions(PARAMS), events.append)
+    )
+    with tiny_backend.exclusive():
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive() and events == []
+    worker.join()
+    assert isinstance(events[0], Decision) and isinstance(events[-1], End)
 
 
 def test_stop_sequences_end_the_response_where_they_start(served):

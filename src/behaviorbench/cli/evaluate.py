@@ -45,6 +45,17 @@ def evaluate(
     judge_base_url: Annotated[
         str | None, typer.Option("--judge-base-url", help="Server URL for an openai: judge.")
     ] = None,
+    price: Annotated[
+        str | None,
+        typer.Option(
+            "--price",
+            help="IN/OUT dollars per million input/output tokens of an openai: model, e.g. 0.15/0.60: "
+            "the cost estimate in results.json (default: the price table, else unknown).",
+        ),
+    ] = None,
+    judge_price: Annotated[
+        str | None, typer.Option("--judge-price", help="IN/OUT, the same for an openai: judge.")
+    ] = None,
     proactive_bias: Annotated[
         float,
         typer.Option(
@@ -93,6 +104,7 @@ def evaluate(
     from behaviorbench.evaluation.config import EvalConfig
     from behaviorbench.evaluation.results import read_results
     from behaviorbench.evaluation.runner import run_eval
+    from behaviorbench.evaluation.usage import parse_price
 
     config = EvalConfig(
         model=model,
@@ -116,6 +128,8 @@ def evaluate(
         multimodal=multimodal,
         judge=judge,
         judge_base_url=judge_base_url,
+        price=parse_price(price) if price is not None else None,
+        judge_price=parse_price(judge_price, "--judge-price") if judge_price is not None else None,
     )
     if out is None:
         name = model.split(":", 1)[-1].rstrip("/").replace("/", "_").replace(":", "_")

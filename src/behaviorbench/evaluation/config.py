@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from behaviorbench.evaluation.usage import Price
+
 
 class EvalConfig(BaseModel):
     """A model on a split of a dataset under a protocol, and how to run it.
@@ -43,5 +45,10 @@ class EvalConfig(BaseModel):
     timeout: float = 60.0
     retries: int = 4
     multimodal: bool = False
+    price: Price | None = None
+    """Dollars per million input/output tokens for the cost estimate in results.json, over the
+    price table (openai: models)."""
     judge: str | None = None
     judge_base_url: str | None = None
+    judge_price: Price | None = None
+    """The same for an openai: judge."""

@@ -188,8 +188,12 @@ def _run_eval(config: EvalConfig, out_dir: Path, console: Console | None = None)
         metrics=scores,
         usage=usage,
         judge_usage=judge_usage,
-        cost=run_cost(config.model, config.base_url, usage),
-        judge_cost=run_cost(config.judge, config.judge_base_url, judge_usage) if config.judge else None,
+        cost=run_cost(config.model, config.base_url, usage, config.price),
+        judge_cost=(
+            run_cost(config.judge, config.judge_base_url, judge_usage, config.judge_price)
+            if config.judge
+            else None
+        ),
     )
     path = write_results(out_dir, results)
     print_summary(console, scores, f"{identity.model} · {config.protocol} · {split}")
@@ -259,6 +263,10 @@ def _check_options(config: EvalConfig, spec: ModelSpec) -> None:
         raise BehaviorBenchError(f"{', '.join(given)}: for local models only, not '{config.model}'")
     if config.multimodal and local:
         raise BehaviorBenchError(f"--multimodal: for openai:<model> specs only, not '{config.model}'")
+    if config.price is not None and local:
+        raise BehaviorBenchError(f"--price: for openai:<model> specs only, not '{config.model}'")
+    if config.judge_price is not None and not (judge and parse_model_spec(judge).kind == "openai"):
+        raise BehaviorBenchError(f"--judge-price: for an openai:<model> judge only, not '{judge}'")
 
 
 def _resume(out_dir: Path, slots_of: dict[str, list[int]]) -> list[Sample]:
@@ -381,10 +389,10 @@ class _Evaluator:
         decisions: dict[int, SlotDecision] = {}
         failure = None
         try:
-            # Responses matter only where content is checked: designated slots.
-            respond = [s.index for s in slots if s.designated] if self.generate else False
+            # Every slot where the model speaks gets its response, ambient ones included: a false
+            # alarm is shown with what the model said (only designated responses are content-checked).
             for decision in self.backend.decide_case(
-                case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, respond
+                case, STYLE_OF[self.protocol], wanted, self.params, self.proactive_bias, self.generate
             ):
                 decisions[decision.slot] = decision
         except BackendError as error:

@@ -10,16 +10,28 @@ from behaviorbench.evaluation.metrics import Scores
 HEADLINE = (
     ("macro_f1", "Behavior Macro-F1"),
     ("proactive_f1", "Proactive group score"),
+    ("class_proactive", "F1 proactive"),
     ("reactive_f1", "Reactive group score"),
     ("restraint_f1", "Restraint group score"),
     ("false_alarm_rate", "False-alarm rate"),
     ("content_accuracy", "Content accuracy"),
     ("joint_success", "Joint success"),
 )
+"""A group score is the Macro-F1 over one group's slots, controls included; `class_proactive` (the
+F1 of the proactive class) stands beside it, as in the report, since a model that never speaks up
+still earns a proactive group score on the controls."""
 
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}"
+
+
+def headline_value(scores: Scores, key: str) -> float | None:
+    """A headline figure: a `Scores` field, or `class_<behavior>` for one class's F1."""
+    if key.startswith("class_"):
+        found = scores.per_class.get(key.removeprefix("class_"))
+        return found.f1 if found else None
+    return getattr(scores, key)
 
 
 def scores_table(scores: Scores, title: str) -> Table:
@@ -30,7 +42,7 @@ def scores_table(scores: Scores, title: str) -> Table:
     for key, label in HEADLINE:
         interval = scores.ci.get(key)
         ci = f"{percent(interval.low)}–{percent(interval.high)}" if interval else ""
-        table.add_row(label, percent(getattr(scores, key)), ci)
+        table.add_row(label, percent(headline_value(scores, key)), ci)
     return table
 
 

@@ -84,14 +84,14 @@ def price_table() -> PriceTable:
     return PriceTable.model_validate(yaml.safe_load(text))
 
 
-def parse_price(text: str) -> Price:
+def parse_price(text: str, option: str = "--price") -> Price:
     """`IN/OUT` dollars per million input and output tokens, e.g. `0.15/0.60`."""
     try:
         low, high = (float(part) for part in text.split("/"))
         return Price(input=low, output=high)
     except ValueError:
         raise BehaviorBenchError(
-            f"--price {text!r}: expected INPUT/OUTPUT dollars per million tokens, e.g. 0.15/0.60"
+            f"{option} {text!r}: expected INPUT/OUTPUT dollars per million tokens, e.g. 0.15/0.60"
         ) from None
 
 

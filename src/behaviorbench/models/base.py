@@ -68,5 +68,5 @@ class LocalBackend(Backend):
         The behavior is the argmax of the behavior marks' logits where they first differ (the
         behavior token, or the token after '[' of a tag), with `proactive_bias` added to the
         proactive logit; a response is generated only where the behavior speaks and `generate` is
-        True or holds the slot (responses matter only where content is checked).
+        True or holds the slot.
         """

@@ -13,7 +13,8 @@ import asyncio
 import math
 import threading
 from bisect import bisect_left
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from behaviorbench.conversation import NO_COMMENT, Style, addresses_assistant, case_messages, strip_behavior
@@ -114,6 +115,13 @@ class HFBackend(LocalBackend):
             - {None, self.tokenizer.unk_token_id}
         )
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the model alone: one generation or decision at a time, so that no result depends on
+        timing. `generate_ids` and `mark_probabilities` are called inside it."""
+        with self._lock:
+            yield
+
     # -- prompts -------------------------------------------------------------------------------
 
     def marks(self, style: Style) -> BehaviorMarks:
@@ -162,7 +170,7 @@ class HFBackend(LocalBackend):
                 return new[:position]
         return new
 
-    def _generate(
+    def generate_ids(
         self,
         ids: list[int],
         params: GenerationParams,
@@ -171,7 +179,7 @@ class HFBackend(LocalBackend):
         streamer=None,
         criteria: Sequence = (),
     ) -> list[int]:
-        """New token ids after `ids` (up to and excluding the first stop token). Caller holds the lock.
+        """New token ids after `ids` (up to and excluding the first stop token), inside `exclusive()`.
 
         `processors`, `streamer` and `criteria` are handed to `generate` (the server records
         log-probabilities, streams tokens and stops on stop sequences through them).
@@ -195,7 +203,7 @@ class HFBackend(LocalBackend):
 
     def mark_probabilities(self, ids: list[int], marks: BehaviorMarks, bias: float) -> dict[Behavior, float]:
         """The behavior distribution after the prompt `ids`: the logits of the marks' decision tokens
-        once the shared prefix is fed, softmaxed with the proactivity dial. Caller holds the lock."""
+        once the shared prefix is fed, softmaxed with the proactivity dial; inside `exclusive()`."""
         import torch
 
         with torch.inference_mode():
@@ -251,8 +259,8 @@ class HFBackend(LocalBackend):
                 f"prompt of {len(ids)} tokens + max_tokens {params.max_tokens} exceeds the model's "
                 f"{self.max_positions} positions"
             )
-        with self._lock:
-            new = self._generate(ids, params, bias=self.proactive_bias)
+        with self.exclusive():
+            new = self.generate_ids(ids, params, bias=self.proactive_bias)
         finish = "length" if len(new) >= params.max_tokens else "stop"
         text = self.tokenizer.decode(new, skip_special_tokens=False)
         return Completion(text=text, finish_reason=finish, prompt_tokens=len(ids), completion_tokens=len(new))
@@ -349,7 +357,7 @@ class HFBackend(LocalBackend):
                 f"exceed the model's {self.max_positions} positions"
             )
         ordered = sorted(set(reads))
-        with self._lock, torch.inference_mode():
+        with self.exclusive(), torch.inference_mode():
             logits, cache = self._forward(ids[:needed], ordered)
             if plain:
                 silence = logits.log_softmax(-1)[:, self.encode(NO_COMMENT)[0]].tolist()
@@ -410,12 +418,12 @@ class HFBackend(LocalBackend):
         for slot in slots:
             prompt = self.prompt_text(case_messages(case, style, upto=slot))
             ids = self.encode(prompt)
-            with self._lock:
+            with self.exclusive():
                 probs = self.mark_probabilities(ids, marks, proactive_bias)
                 behavior = max(probs, key=probs.get)
                 raw, response = marks.text[behavior], ""
                 if generate and behavior is not Behavior.silent:
-                    new = self._generate(ids + marks.ids[behavior], params)
+                    new = self.generate_ids(ids + marks.ids[behavior], params)
                     raw, response = self._respond(marks, behavior, new)
             decisions.append(
                 SlotDecision(

@@ -86,7 +86,7 @@ def reply(
     cancelled: threading.Event | None = None,
 ) -> None:
     """Decide and respond to `messages` (already holding their system prompt), calling `emit` with
-    the Decision, then Pieces, then the End. Runs one request at a time through the backend's lock."""
+    the Decision, then Pieces, then the End. Runs one request at a time (`backend.exclusive()`)."""
     marks = backend.marks(style)
     ids = backend.encode(backend.prompt_text(text_messages(messages)))
     longest = len(ids) + max(len(m) for m in marks.ids.values()) + options.params.max_tokens
@@ -95,7 +95,7 @@ def reply(
             f"prompt of {len(ids)} tokens + the behavior mark + max_tokens {options.params.max_tokens} "
             f"exceeds the model's {backend.max_positions} positions"
         )
-    with backend._lock:
+    with backend.exclusive():
         probabilities = backend.mark_probabilities(ids, marks, options.proactive_bias)
         behavior = max(probabilities, key=probabilities.get)
         mark = marks.text[behavior]
@@ -105,7 +105,7 @@ def reply(
             emit(End("stop", len(marks.ids[behavior])))
             return
         stream = _Stream(backend, options, emit, cancelled)
-        backend._generate(
+        backend.generate_ids(
             ids + marks.ids[behavior],
             options.params,
             processors=[stream.recorder] if options.top_logprobs is not None else [],
