@@ -518,9 +518,10 @@ def _parts(ctx: CaseContext, precheck_id: str) -> set[str]:
     return set(check.analytes) | set(check.findings) or {check.test}
 
 
-def _heard(ctx: CaseContext, precheck_id: str) -> bool:
-    """Whether either twin has heard everything this check reports."""
-    return _parts(ctx, precheck_id) <= ctx.patient.said_in_either
+def _touched(ctx: CaseContext, precheck_id: str) -> bool:
+    """Whether either twin has heard any part of this check. A half-done check is no omission to
+    write: "INR and platelets haven't been done" would be wrong after an INR was read out."""
+    return bool(_parts(ctx, precheck_id) & ctx.patient.said_in_either)
 
 
 def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
@@ -558,7 +559,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
     Both twins hear a check reported in the same words: the control the one the plan needs, the
     problem another check drawn from the same options, so no report is a problem-only line."""
-    options = [o for o in omission_options(ctx) if not _heard(ctx, o[1])]
+    options = [o for o in omission_options(ctx) if not _touched(ctx, o[1])]
     if not options:  # every check this patient could skip has been reported: no omission to write
         return ambiguity_units(ctx, rng, positive)
     fitting = set(ctx.plausible([i for i, _ in options if i in ctx.kb.drugs])) | ctx.procedures
@@ -608,7 +609,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     both = set(precheck.analytes) & set(ctx.kb.prechecks[decoy].analytes)
     ctx.patient.mentioned_labs = before | both
     ctx.patient.said_in_either |= _parts(ctx, precheck_id) | _parts(ctx, decoy)
-    flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale.rstrip("."))
+    flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale)
     target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
     task = _pair_task(
         Category.omission_detection,
