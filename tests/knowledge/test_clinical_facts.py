@@ -156,3 +156,15 @@ def test_no_drawn_value_is_negative(kb):
                 assert just_outside(rng, analyte, high=False, female=female) >= 0, analyte.id
         if not analyte.has_low:
             assert just_outside(rng, analyte, high=False) > analyte.high, analyte.id
+
+
+def test_a_check_rationale_names_the_one_item_flagged(kb):
+    """A flag names one drug: "Both drugs are renally cleared" would leak the shared rationale."""
+    for check in kb.prechecks.values():
+        text = check.rationale.format(item="X").lower()
+        assert "both drugs" not in text and "these drugs" not in text, check.id
+
+
+def test_an_antibiotic_first_dose_is_not_held_for_a_creatinine(kb):
+    assert kb.prechecks["renal_before_nephrotoxic_antibiotic"].first_dose_waits is False
+    assert kb.prechecks["checks_before_thrombolysis"].first_dose_waits is True

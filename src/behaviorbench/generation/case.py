@@ -27,7 +27,7 @@ from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import Behavior, Category
 
-GENERATOR_VERSION = "2.1.0"
+GENERATOR_VERSION = "2.2.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -151,7 +151,8 @@ def build_case(
             for task in scene.tasks:
                 if task.positive and task.behavior is Behavior.proactive:
                     reaction_rng = random.Random(f"{stream}:s{n}:t{k}:reaction")
-                    task.reaction = ctx.reaction(task, task.subtype or spec.subtype, reaction_rng)
+                    kind = task.answer_with or task.subtype or spec.subtype
+                    task.reaction = ctx.reaction(task, kind, reaction_rng)
             lines += scene.lines
             tasks += scene.tasks
         if chatter_after and (line := ctx.chatter(scene_rng)) is not None:

@@ -13,6 +13,10 @@ from behaviorbench.generation.doses import cockcroft_gault, mosteller_bsa
 from behaviorbench.generation.pools import ConditionView, Pools
 from behaviorbench.knowledge.models import Analyte
 
+RENAL_FUNCTION = frozenset({"creatinine", "egfr", "crcl"})
+"""The ways kidney function is said (a creatinine, an eGFR or a CrCl): once any one of them has been
+heard, no check of renal function can be written as missing."""
+
 
 @dataclass
 class Needs:
@@ -50,7 +54,8 @@ class Patient:
     mentioned_labs: set[str] = field(default_factory=set)
     """Analytes both twins have heard: a check is done only when all of its analytes are here."""
     said_in_either: set[str] = field(default_factory=set)
-    """Analytes and findings ("QTc") either twin has heard: an omission needs a check in neither."""
+    """Analytes and findings ("QTc") either twin has heard: an omission needs a check in neither.
+    A CrCl said is recorded as "crcl" (see `RENAL_FUNCTION`)."""
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, number
+from behaviorbench.generation.patient import RENAL_FUNCTION
 from behaviorbench.generation.script import Line, Scene, Task
 from behaviorbench.knowledge.models import PATIENT_STATES
 from behaviorbench.schema import Target
@@ -513,21 +514,24 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
 
 def _parts(ctx: CaseContext, precheck_id: str) -> set[str]:
     """What reporting a check says: its analytes and findings, or the test's name for a check
-    that has neither."""
+    that has neither. A check of kidney function is touched by any measure of it."""
     check = ctx.kb.prechecks[precheck_id]
-    return set(check.analytes) | set(check.findings) or {check.test}
+    parts = set(check.analytes) | set(check.findings) or {check.test}
+    return parts | RENAL_FUNCTION if parts & RENAL_FUNCTION else parts
 
 
 def _touched(ctx: CaseContext, precheck_id: str) -> bool:
     """Whether either twin has heard any part of this check. A half-done check is no omission to
-    write: "INR and platelets haven't been done" would be wrong after an INR was read out."""
+    write: "INR and platelets haven't been done" would be wrong after an INR was read out, and a
+    missing creatinine would be wrong after a CrCl was."""
     return bool(_parts(ctx, precheck_id) & ctx.patient.said_in_either)
 
 
-def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
-    """Whether reporting check `report` would also do check `needed` (same test, or every analyte
-    and finding it lacks once what either twin has heard is counted)."""
-    return _parts(ctx, needed) <= ctx.patient.said_in_either | _parts(ctx, report)
+def _overlaps(report: str, needed: str, ctx: CaseContext) -> bool:
+    """Whether reporting check `report` would say any part of check `needed`: the problem twin's
+    report must leave the needed check wholly undone ("K 4.3 and creatinine 0.8" is no missing
+    creatinine)."""
+    return bool(_parts(ctx, needed) & _parts(ctx, report))
 
 
 def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict], qtc: int) -> Line:
@@ -571,8 +575,8 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     ctx.used |= {item, precheck_id}
     precheck = ctx.kb.prechecks[precheck_id]
     # The decoy comes from the options the needed check came from, drawn the same way.
-    others = [o[1] for o in options if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)] or [
-        p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)
+    others = [o[1] for o in options if not _overlaps(o[1], precheck_id, ctx)] or [
+        p for p in ctx.kb.prechecks if not _overlaps(p, precheck_id, ctx)
     ]
     if not others:
         return ambiguity_units(ctx, rng, positive)
@@ -609,8 +613,14 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     both = set(precheck.analytes) & set(ctx.kb.prechecks[decoy].analytes)
     ctx.patient.mentioned_labs = before | both
     ctx.patient.said_in_either |= _parts(ctx, precheck_id) | _parts(ctx, decoy)
-    flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale)
-    target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
+    rationale = precheck.rationale.format(item=name)
+    rationale = rationale[0].upper() + rationale[1:]
+    # A time-critical first dose is not held for the check: it is drawn and the dose given.
+    draw = not precheck.first_dose_waits and item in ctx.kb.drugs
+    flag = base["flag_draw" if draw else "flag"].format(
+        plan=plan, check=precheck.test, test=bare(precheck.test), rationale=rationale
+    )
+    target = Target(kind="issue", answers=[bare(precheck.test)])
     task = _pair_task(
         Category.omission_detection,
         trigger,
@@ -621,6 +631,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         plant=check,
         subtype="precheck",
     )
+    task.answer_with = "draw_now" if draw else ""
     return Scene([check, *lead, proposal, trigger.line], [task])
 
 
@@ -908,6 +919,8 @@ def safety_contraindication(
         fields = {"weeks": rng.randint(8, 30), "crcl": patient.crcl, "qtc": rng.randint(505, 560)}
         template = base["states"][state]
         fields["potassium"] = ctx.lab("potassium") if "{potassium}" in template else ""  # said only then
+        if "{crcl}" in template:
+            patient.said_in_either.add("crcl")
         note = ctx.say(base["state_roles"][state], template, **fields)
     else:
         note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)

@@ -264,6 +264,8 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
     if "{creatinine}" in variant["text"]:  # a creatinine said is a creatinine reported
         patient.mentioned_labs.add("creatinine")
         patient.said_in_either.add("creatinine")
+    if "{crcl}" in variant["text"]:  # renal function is known: no renal check can be missing
+        patient.said_in_either.add("crcl")
     question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name, reason=ctx.reason(drug_id))
     response = f"{dose.order(drug)}" + (f" ({'; '.join(dose.working)})." if dose.working else ".")
     target = Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)

@@ -281,7 +281,12 @@ class Precheck(_Strict):
     test: str
     applies_to: list[str]
     rationale: str
+    """Why the check matters, said of the one drug or procedure a flag names ({item} where the check
+    serves several)."""
     threshold: str
+    first_dose_waits: bool = True
+    """False for a check that must not delay a time-critical first dose (an antibiotic in sepsis or
+    meningitis): the check is drawn and the first dose given, the result sets what follows."""
 
 
 class Procedure(_Strict):

@@ -1,0 +1,39 @@
+"""Proactive tasks write only problems the conversation has not already answered."""
+
+import re
+
+from behaviorbench.taxonomy import Behavior, Category
+
+KIDNEY = re.compile(r"\b(CrCl|creatinine|eGFR|clearance)\b", re.IGNORECASE)
+
+
+def _omissions(cases):
+    for case in cases:
+        for slot in case.slots:
+            problem = slot.gold_behavior is Behavior.proactive and slot.control_of is None
+            if slot.category is Category.omission_detection and problem:
+                yield case, slot
+
+
+def test_no_renal_check_is_missing_once_kidney_function_was_said(sample_cases):
+    renal = 0
+    for case, slot in _omissions(sample_cases):
+        if not any(KIDNEY.search(answer) for answer in slot.target.answers):
+            continue
+        renal += 1
+        before = [u.text for u in case.utterances[: slot.index + 1]]
+        assert not any(KIDNEY.search(text) for text in before), case.case_id
+    assert renal > 0
+
+
+def test_a_time_critical_first_dose_is_drawn_for_not_held(sample_cases):
+    antibiotics = 0
+    for case, slot in _omissions(sample_cases):
+        if not re.search(r"starting (vancomycin|gentamicin)", slot.gold_response):
+            continue
+        antibiotics += 1
+        assert "give the first dose without waiting" in slot.gold_response, case.case_id
+        assert "Both drugs" not in slot.gold_response
+        reaction = case.utterances[slot.index + 1].text
+        assert "first dose" in reaction and "wait for it" not in reaction, case.case_id
+    assert antibiotics > 0
