@@ -2,6 +2,7 @@
 
 import re
 
+from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import Behavior, Category
 
 KIDNEY = re.compile(r"\b(CrCl|creatinine|eGFR|clearance)\b", re.IGNORECASE)
@@ -37,3 +38,22 @@ def test_a_time_critical_first_dose_is_drawn_for_not_held(sample_cases):
         reaction = case.utterances[slot.index + 1].text
         assert "first dose" in reaction and "wait for it" not in reaction, case.case_id
     assert antibiotics > 0
+
+
+def test_no_drug_that_lowers_the_pressure_is_ordered_in_low_pressure_or_shock(sample_cases):
+    kb = load_knowledge_base()
+    lowering = {d.name for d in kb.drugs.values() if d.lowers_blood_pressure}
+    checked = 0
+    for case in sample_cases:
+        p = case.patient
+        low = p["vitals"].get("systolic_bp", 120) < 110 or kb.conditions[p["condition"]].shock
+        for slot in case.designated:
+            if slot.category is Category.dose_calculation or (
+                slot.category
+                in (Category.error_correction, Category.ambiguity_clarification, Category.omission_detection)
+                and slot.subtype in ("dose", "frequency", "unit", "units", "precheck")
+            ):
+                said = case.utterances[slot.index].text.lower()
+                checked += low
+                assert not (low and any(re.search(rf"\b{n}\b", said) for n in lowering)), case.case_id
+    assert checked > 50

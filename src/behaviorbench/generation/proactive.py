@@ -241,14 +241,24 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     def alike(a: str, b: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
         return hours[a] != hours[b] and a.startswith("every") == b.startswith("every")
 
-    # A pair of frequencies, then a coin for which one is the drug's right one: every frequency is
-    # then as common among the wrong ones as among the right ones.
-    said = sorted({ctx.dose(d).frequency for d in options})
-    pairs = [(a, b) for a in said for b in said if a < b and alike(a, b)]
+    # A pair of frequencies right for drugs of one route, then a coin for which one is the drug's
+    # right one: every frequency is then as common among the wrong ones as among the right ones, by
+    # route too ("INH three times daily" is no tell when some inhaled drug is given so).
+    said = sorted({(ctx.dose(d).route, ctx.dose(d).frequency) for d in options})
+    pairs = [(r, a, b) for r, a in said for q, b in said if r == q and a < b and alike(a, b)]
+    if not pairs:
+        pairs = [("", a, b) for _, a in said for _, b in said if a < b and alike(a, b)]
     if pairs:
-        pair = rng.choice(pairs)
+        route, *pair = rng.choice(sorted(set(pairs)))
         right_frequency, wrong_frequency = pair if rng.random() < 0.5 else pair[::-1]
-        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).frequency == right_frequency])
+        drug_id = ctx.choose_drug(
+            rng,
+            [
+                d
+                for d in options
+                if ctx.dose(d).frequency == right_frequency and route in ("", ctx.dose(d).route)
+            ],
+        )
     else:
         drug_id = ctx.choose_drug(rng, options)
         right = ctx.dose(drug_id).frequency
@@ -503,6 +513,7 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
             item in ctx.kb.drugs
             and item in ctx.safe_drugs
             and ctx.dose(item) is not None
+            and not (ctx.drug(item).lowers_blood_pressure and ctx.hypotensive())
             or (
                 item in ctx.procedures
                 and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes

@@ -187,6 +187,10 @@ def followup_values(
             else:
                 value = min(max(value, low), high)
         values[analyte.id] = _rounded(analyte, max(value, 10.0**-analyte.decimals))
+    for analyte in analytes:  # a hematocrit moves with its hemoglobin, keeping their ratio
+        leader = analyte.follows
+        if leader in values and first[leader]:
+            values[analyte.id] = _rounded(analyte, first[analyte.id] * values[leader] / first[leader])
     if values == first:
         analyte = analytes[0]
         step = 10.0**-analyte.decimals
