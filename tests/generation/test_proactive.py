@@ -57,3 +57,15 @@ def test_no_drug_that_lowers_the_pressure_is_ordered_in_low_pressure_or_shock(sa
                 checked += low
                 assert not (low and any(re.search(rf"\b{n}\b", said) for n in lowering)), case.case_id
     assert checked > 50
+
+
+def test_a_contraindicating_state_is_said_as_managed_and_fits_the_condition(sample_cases):
+    kb = load_knowledge_base()
+    for case in sample_cases:
+        implied = kb.implied_states([case.patient["condition"], *case.patient["chronic_conditions"]])
+        for utterance in case.utterances:
+            assert "actively bleeding" not in utterance.text, case.case_id
+            if "active_bleeding" in implied:
+                assert "the scope is booked" not in utterance.text, case.case_id
+            if "pregnancy" in implied:
+                assert not re.search(r"\d+ weeks pregnant", utterance.text), case.case_id

@@ -926,7 +926,16 @@ def safety_contraindication(
     reason = next(c.reason for c in drug.contraindications if c.condition == state)
     base = ctx.bank.get("problems.safety_alert")
     patient = ctx.patient
-    if state in base["states"]:
+    causes = [
+        c for c in [patient.condition.id, *patient.chronic] if state in ctx.kb.conditions[c].implies_states
+    ]
+    if causes and state in base["implied_states"]:
+        note = ctx.say(
+            base["state_roles"][state],
+            base["implied_note"],
+            condition=spoken(ctx.kb.conditions[causes[0]].name),
+        )
+    elif state in base["states"]:
         fields = {"weeks": rng.randint(8, 30), "crcl": patient.crcl, "qtc": rng.randint(505, 560)}
         template = base["states"][state]
         fields["potassium"] = ctx.lab("potassium") if "{potassium}" in template else ""  # said only then
