@@ -2,6 +2,7 @@
 
 import re
 
+from behaviorbench.generation.banks import load_phrase_bank
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -69,3 +70,18 @@ def test_a_contraindicating_state_is_said_as_managed_and_fits_the_condition(samp
                 assert "the scope is booked" not in utterance.text, case.case_id
             if "pregnancy" in implied:
                 assert not re.search(r"\d+ weeks pregnant", utterance.text), case.case_id
+
+
+def test_abbreviation_readings_are_the_knowledge_base_meanings():
+    kb = load_knowledge_base()
+    meanings = {entry.token: set(entry.meanings) for entry in kb.abbreviations.values() if entry.token}
+    for entry in load_phrase_bank().get("problems.ambiguity_clarification.abbreviations"):
+        assert set(entry["readings"]) == meanings[entry["abbr"]] or (
+            set(entry["readings"]) < meanings[entry["abbr"]] and len(entry["readings"]) >= 2
+        ), entry["id"]
+    azt = next(
+        e
+        for e in load_phrase_bank().get("problems.ambiguity_clarification.abbreviations")
+        if e["abbr"] == "AZT"
+    )
+    assert "aztreonam" in azt["readings"]

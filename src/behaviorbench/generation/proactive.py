@@ -713,7 +713,7 @@ def _dose_fits(ctx: CaseContext, drug_id: str, order: str) -> bool:
 
 
 def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """An error-prone abbreviation with two readings."""
+    """An error-prone abbreviation with two or more readings."""
     unsafe = ctx.unsafe_names()
     entries = [
         e
@@ -725,9 +725,9 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
     entry = rng.choice(entries)
     drafted = Target(kind="issue", answers=[entry["clear"]])
     trigger = _order(ctx, rng, positive, entry["written"], entry["clear"], drafted)
-    reading_a, reading_b = entry["readings"]
+    readings = entry["readings"]
     flag = ctx.bank.get("problems.ambiguity_clarification.abbreviation_flag").format(
-        abbr=entry["abbr"], reading_a=reading_a, reading_b=reading_b
+        abbr=entry["abbr"], readings=", ".join(readings[:-1]) + " or " + readings[-1]
     )
     task = _pair_task(
         Category.ambiguity_clarification,
