@@ -20,7 +20,6 @@ from behaviorbench.generation.given import PLAN_TRIES, Given
 from behaviorbench.generation.patient import Patient, simulate_patient
 from behaviorbench.generation.plan import Phase, TaskSpec, make_plan
 from behaviorbench.generation.pools import Pools, pools_for
-from behaviorbench.generation.reactive import case_timeline
 from behaviorbench.generation.script import Scene, Script, assemble
 from behaviorbench.generation.splits import split_of
 from behaviorbench.knowledge.models import Condition, KnowledgeBase
@@ -123,7 +122,6 @@ def build_case(
     ctx.safe_drugs = _safe_drugs(pools, patient, usable)
     ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
-    ctx.timeline = case_timeline(ctx, random.Random(f"{stream}:timeline"))
 
     chosen = plan.scenes if scenes is None else plan.scenes[: max(scenes, 1)]
     setting_path = f"settings.settings.{bank.get('settings.settings').index(setting)}.openers"

@@ -81,7 +81,11 @@ class CaseContext:
     vitals: Line | None = None
     """The opening line with vitals and the recorded weight (evidence for weight problems)."""
     timeline: list[tuple[str, int]] = field(default_factory=list)
-    """The case's events as (label, minutes from yesterday 00:00), in time order."""
+    """The case's events as (label, minutes from yesterday 00:00), in time order; drawn at the first
+    timeline question, from what has been given by then."""
+    given: list[str] = field(default_factory=list)
+    """Drugs both twins have heard ordered right (or put right after a flag), in the order said:
+    a timeline's "first dose of" names only one of these."""
     used: set[str] = field(default_factory=set)
     """Drugs and prechecks tasks have already featured, so later tasks can prefer fresh ones."""
     lab_tables: list[tuple[list[Analyte], dict[str, float]]] = field(default_factory=list)

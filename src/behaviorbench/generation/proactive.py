@@ -207,6 +207,7 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         [trigger.line],
         subtype="dose",
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
@@ -230,6 +231,7 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     task = _pair_task(
         Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="unit"
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
@@ -278,6 +280,7 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     task = _pair_task(
         Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="frequency"
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
@@ -668,6 +671,7 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         [trigger.line],
         subtype="units",
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
