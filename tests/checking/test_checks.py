@@ -156,6 +156,13 @@ def test_a_critical_value_must_be_acted_on_by_the_next_line(kb):
     assert kinds(run(kb, [nurse("Lab called: potassium is 5.4 mmol/L."), attending("Okay.")])) == []
 
 
+def test_a_hematocrit_is_explained_when_its_hemoglobin_is(kb):
+    low = lab_table(("Hemoglobin", "6.4", "g/dL", "13.5-17.5"), ("Hematocrit", "19", "%", "40-50"))
+    lines = [nurse("CBC is back.", low), attending("Okay, let's talk about discharge.")]
+    assert kinds(run(kb, lines)) == ["critical"]
+    assert kinds(run(kb, lines, condition="upper_gi_bleed")) == []
+
+
 def test_an_impossible_value_is_a_slip(kb):
     assert kinds(run(kb, [nurse("I'm charting the sodium as 1390 mmol/L.")])) == ["implausible"]
 

@@ -156,3 +156,25 @@ def test_no_drawn_value_is_negative(kb):
                 assert just_outside(rng, analyte, high=False, female=female) >= 0, analyte.id
         if not analyte.has_low:
             assert just_outside(rng, analyte, high=False) > analyte.high, analyte.id
+
+
+def test_a_check_rationale_names_the_one_item_flagged(kb):
+    """A flag names one drug: "Both drugs are renally cleared" would leak the shared rationale."""
+    for check in kb.prechecks.values():
+        text = check.rationale.format(item="X").lower()
+        assert "both drugs" not in text and "these drugs" not in text, check.id
+
+
+def test_an_antibiotic_first_dose_is_not_held_for_a_creatinine(kb):
+    assert kb.prechecks["renal_before_nephrotoxic_antibiotic"].first_dose_waits is False
+    assert kb.prechecks["checks_before_thrombolysis"].first_dose_waits is True
+
+
+def test_ipratropium_is_dosed_by_indication(kb):
+    ipratropium = kb.drugs["ipratropium"]
+    assert "every 20 minutes" in ipratropium.rule("asthma_exacerbation").frequency
+    assert ipratropium.rule("copd_exacerbation").frequency == "nebulized every 4 to 6 hours"
+
+
+def test_azt_reads_as_aztreonam_too(kb):
+    assert set(kb.abbreviations["azt"].meanings) == {"zidovudine", "azathioprine", "aztreonam"}

@@ -307,6 +307,7 @@ def _critical(chart: Chart, index: int, utterance: Utterance, readings: list[Lab
         detail = f"{value} (critical limit {limit:g}) passed without action"
         found.append(Finding(chart.case.case_id, index, "critical", analyte.name, detail))
     explained = {f.analyte for c in chart.diagnoses if c in kb.conditions for f in kb.conditions[c].labs}
+    explained |= {a.id for a in kb.analytes.values() if a.follows in explained}  # Hct with its Hb
     chart.pending = []
     if ACKNOWLEDGED.search(utterance.text):
         return found

@@ -20,14 +20,13 @@ from behaviorbench.generation.given import PLAN_TRIES, Given
 from behaviorbench.generation.patient import Patient, simulate_patient
 from behaviorbench.generation.plan import Phase, TaskSpec, make_plan
 from behaviorbench.generation.pools import Pools, pools_for
-from behaviorbench.generation.reactive import case_timeline
 from behaviorbench.generation.script import Scene, Script, assemble
 from behaviorbench.generation.splits import split_of
 from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import Behavior, Category
 
-GENERATOR_VERSION = "2.1.0"
+GENERATOR_VERSION = "2.2.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -123,7 +122,6 @@ def build_case(
     ctx.safe_drugs = _safe_drugs(pools, patient, usable)
     ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
-    ctx.timeline = case_timeline(ctx, random.Random(f"{stream}:timeline"))
 
     chosen = plan.scenes if scenes is None else plan.scenes[: max(scenes, 1)]
     setting_path = f"settings.settings.{bank.get('settings.settings').index(setting)}.openers"
@@ -151,7 +149,8 @@ def build_case(
             for task in scene.tasks:
                 if task.positive and task.behavior is Behavior.proactive:
                     reaction_rng = random.Random(f"{stream}:s{n}:t{k}:reaction")
-                    task.reaction = ctx.reaction(task, task.subtype or spec.subtype, reaction_rng)
+                    kind = task.answer_with or task.subtype or spec.subtype
+                    task.reaction = ctx.reaction(task, kind, reaction_rng)
             lines += scene.lines
             tasks += scene.tasks
         if chatter_after and (line := ctx.chatter(scene_rng)) is not None:

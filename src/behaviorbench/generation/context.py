@@ -49,6 +49,8 @@ MARKER_WORDS = frozenset(
 """First words that already open a line the way a marker would."""
 MIN_STORY_DRUGS = 8
 """Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
+LOW_SYSTOLIC = 110
+"""Systolic pressure (mmHg) below which no task orders a drug that lowers it."""
 MARKER_PERCENT = 30
 """Share (percent) of lines after the opening that start with a conversational marker."""
 NAME_TITLES = frozenset({"Dr", "Mr", "Mrs", "Ms"})
@@ -79,7 +81,11 @@ class CaseContext:
     vitals: Line | None = None
     """The opening line with vitals and the recorded weight (evidence for weight problems)."""
     timeline: list[tuple[str, int]] = field(default_factory=list)
-    """The case's events as (label, minutes from yesterday 00:00), in time order."""
+    """The case's events as (label, minutes from yesterday 00:00), in time order; drawn at the first
+    timeline question, from what has been given by then."""
+    given: list[str] = field(default_factory=list)
+    """Drugs both twins have heard ordered right (or put right after a flag), in the order said:
+    a timeline's "first dose of" names only one of these."""
     used: set[str] = field(default_factory=set)
     """Drugs and prechecks tasks have already featured, so later tasks can prefer fresh ones."""
     lab_tables: list[tuple[list[Analyte], dict[str, float]]] = field(default_factory=list)
@@ -308,8 +314,16 @@ class CaseContext:
             fitting = [d for d in self.safe_drugs if d in story and self.dose(d) is not None]
             if len(fitting) < MIN_STORY_DRUGS:
                 fitting = [d for d in self.safe_drugs if self.dose(d) is not None]
+            if self.hypotensive():  # no amlodipine for a septic patient at 104/67
+                fitting = [d for d in fitting if not self.drug(d).lowers_blood_pressure]
             self._dosable = fitting
         return self._dosable
+
+    def hypotensive(self) -> bool:
+        """Whether the patient's pressure rules out a drug that lowers it: a systolic below
+        LOW_SYSTOLIC, or a condition that brings shock."""
+        systolic = self.patient.vitals.get("systolic_bp", LOW_SYSTOLIC)
+        return systolic < LOW_SYSTOLIC or self.patient.condition.source.shock
 
     def unsafe_names(self) -> list[str]:
         """Lower-case names of drugs and drug classes this patient must not get (to filter free text)."""

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from behaviorbench.generation.doses import cockcroft_gault
-from behaviorbench.generation.patient import Needs, Patient, ckd_epi
+from behaviorbench.generation.patient import Needs, Patient, ckd_epi, follow_all
 from behaviorbench.knowledge.models import KnowledgeBase
 
 PLAN_TRIES = 50
@@ -82,6 +82,7 @@ class Given:
         if self.weight_kg is not None:
             patient.weight_kg = self.weight_kg
         patient.labs.update(self.labs)
+        follow_all(rng, kb.analytes, patient.labs, keep=self.labs)
         if self.creatinine is not None:
             patient.labs["creatinine"] = self.creatinine
         elif "severe_renal_impairment" in patient.states:

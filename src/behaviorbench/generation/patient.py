@@ -7,11 +7,16 @@ medication) is read from here, so the facts stay the same across the whole conve
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from behaviorbench.generation.doses import cockcroft_gault, mosteller_bsa
 from behaviorbench.generation.pools import ConditionView, Pools
 from behaviorbench.knowledge.models import Analyte
+
+RENAL_FUNCTION = frozenset({"creatinine", "egfr", "crcl"})
+"""The ways kidney function is said (a creatinine, an eGFR or a CrCl): once any one of them has been
+heard, no check of renal function can be written as missing."""
 
 
 @dataclass
@@ -50,7 +55,8 @@ class Patient:
     mentioned_labs: set[str] = field(default_factory=set)
     """Analytes both twins have heard: a check is done only when all of its analytes are here."""
     said_in_either: set[str] = field(default_factory=set)
-    """Analytes and findings ("QTc") either twin has heard: an omission needs a check in neither."""
+    """Analytes and findings ("QTc") either twin has heard: an omission needs a check in neither.
+    A CrCl said is recorded as "crcl" (see `RENAL_FUNCTION`)."""
 
     @property
     def name(self) -> str:
@@ -128,6 +134,27 @@ def just_outside(
     return max(min(value, round(low - step, analyte.decimals)), step)
 
 
+def follow(rng: random.Random, analyte: Analyte, leader: float) -> float:
+    """A value of an analyte that moves with another (hematocrit about three times hemoglobin),
+    with a little noise, within what a living patient can have."""
+    step = 10.0**-analyte.decimals
+    low = analyte.plausible_low if analyte.plausible_low is not None else step
+    high = analyte.plausible_high if analyte.plausible_high is not None else float("inf")
+    value = min(max(leader * analyte.follows_ratio * rng.uniform(0.96, 1.04), low), high)
+    value = round(value, analyte.decimals)
+    return float(int(value)) if analyte.decimals == 0 else value
+
+
+def follow_all(
+    rng: random.Random, analytes: dict[str, Analyte], labs: dict[str, float], keep: Collection[str] = ()
+) -> None:
+    """Redraw, in place, every value in `labs` that follows another value in `labs`, except those
+    in `keep` (values a report gave)."""
+    for analyte in analytes.values():
+        if analyte.follows in labs and analyte.id in labs and analyte.id not in keep:
+            labs[analyte.id] = follow(rng, analyte, labs[analyte.follows])
+
+
 def ckd_epi(age: int, creatinine_mg_dl: float, female: bool) -> float:
     """eGFR (CKD-EPI 2021, race-free), so the shown eGFR agrees with the shown creatinine."""
     kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
@@ -158,7 +185,8 @@ INCIDENTAL_EXCLUDED = {
 }
 """Analytes never drawn as a chronic, just-out-of-range finding nobody acts on: the drivers of
 dosing, and results that are never "nothing we'd act on" (a positive hCG, a troponin, a lactate,
-a blood gas, a drug level)."""
+a blood gas, a drug level). An analyte that follows another (hematocrit) is never drawn either:
+its value is the other's times a ratio."""
 
 
 def simulate_patient(
@@ -212,7 +240,11 @@ def simulate_patient(
         labs["creatinine"] = round(max(creatinine, kb.analytes["creatinine"].range_for(female)[1] + 0.3), 2)
         findings.add("creatinine")
 
-    incidental = [a for a in sorted(labs) if a not in findings and a not in INCIDENTAL_EXCLUDED]
+    incidental = [
+        a
+        for a in sorted(labs)
+        if a not in findings and a not in INCIDENTAL_EXCLUDED and kb.analytes[a].follows is None
+    ]
     rng.shuffle(incidental)
     stable = incidental[0] if incidental else None
     borderline = incidental[1] if len(incidental) > 1 else None
@@ -222,6 +254,7 @@ def simulate_patient(
                 rng, kb.analytes[analyte_id], high=rng.random() < 0.6, far=0.08, female=female
             )
 
+    follow_all(rng, kb.analytes, labs)
     creatinine = labs.get("creatinine", 1.0)
     crcl = round(cockcroft_gault(age, weight, creatinine, female))
     if "egfr" in labs:

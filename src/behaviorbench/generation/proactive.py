@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, number
+from behaviorbench.generation.patient import RENAL_FUNCTION
 from behaviorbench.generation.script import Line, Scene, Task
 from behaviorbench.knowledge.models import PATIENT_STATES
 from behaviorbench.schema import Target
@@ -206,6 +207,7 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         [trigger.line],
         subtype="dose",
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
@@ -229,6 +231,7 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     task = _pair_task(
         Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="unit"
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
@@ -240,14 +243,24 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     def alike(a: str, b: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
         return hours[a] != hours[b] and a.startswith("every") == b.startswith("every")
 
-    # A pair of frequencies, then a coin for which one is the drug's right one: every frequency is
-    # then as common among the wrong ones as among the right ones.
-    said = sorted({ctx.dose(d).frequency for d in options})
-    pairs = [(a, b) for a in said for b in said if a < b and alike(a, b)]
+    # A pair of frequencies right for drugs of one route, then a coin for which one is the drug's
+    # right one: every frequency is then as common among the wrong ones as among the right ones, by
+    # route too ("INH three times daily" is no tell when some inhaled drug is given so).
+    said = sorted({(ctx.dose(d).route, ctx.dose(d).frequency) for d in options})
+    pairs = [(r, a, b) for r, a in said for q, b in said if r == q and a < b and alike(a, b)]
+    if not pairs:
+        pairs = [("", a, b) for _, a in said for _, b in said if a < b and alike(a, b)]
     if pairs:
-        pair = rng.choice(pairs)
+        route, *pair = rng.choice(sorted(set(pairs)))
         right_frequency, wrong_frequency = pair if rng.random() < 0.5 else pair[::-1]
-        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).frequency == right_frequency])
+        drug_id = ctx.choose_drug(
+            rng,
+            [
+                d
+                for d in options
+                if ctx.dose(d).frequency == right_frequency and route in ("", ctx.dose(d).route)
+            ],
+        )
     else:
         drug_id = ctx.choose_drug(rng, options)
         right = ctx.dose(drug_id).frequency
@@ -267,6 +280,7 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     task = _pair_task(
         Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="frequency"
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
@@ -502,6 +516,7 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
             item in ctx.kb.drugs
             and item in ctx.safe_drugs
             and ctx.dose(item) is not None
+            and not (ctx.drug(item).lowers_blood_pressure and ctx.hypotensive())
             or (
                 item in ctx.procedures
                 and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
@@ -513,21 +528,24 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
 
 def _parts(ctx: CaseContext, precheck_id: str) -> set[str]:
     """What reporting a check says: its analytes and findings, or the test's name for a check
-    that has neither."""
+    that has neither. A check of kidney function is touched by any measure of it."""
     check = ctx.kb.prechecks[precheck_id]
-    return set(check.analytes) | set(check.findings) or {check.test}
+    parts = set(check.analytes) | set(check.findings) or {check.test}
+    return parts | RENAL_FUNCTION if parts & RENAL_FUNCTION else parts
 
 
 def _touched(ctx: CaseContext, precheck_id: str) -> bool:
     """Whether either twin has heard any part of this check. A half-done check is no omission to
-    write: "INR and platelets haven't been done" would be wrong after an INR was read out."""
+    write: "INR and platelets haven't been done" would be wrong after an INR was read out, and a
+    missing creatinine would be wrong after a CrCl was."""
     return bool(_parts(ctx, precheck_id) & ctx.patient.said_in_either)
 
 
-def _completes(report: str, needed: str, ctx: CaseContext) -> bool:
-    """Whether reporting check `report` would also do check `needed` (same test, or every analyte
-    and finding it lacks once what either twin has heard is counted)."""
-    return _parts(ctx, needed) <= ctx.patient.said_in_either | _parts(ctx, report)
+def _overlaps(report: str, needed: str, ctx: CaseContext) -> bool:
+    """Whether reporting check `report` would say any part of check `needed`: the problem twin's
+    report must leave the needed check wholly undone ("K 4.3 and creatinine 0.8" is no missing
+    creatinine)."""
+    return bool(_parts(ctx, needed) & _parts(ctx, report))
 
 
 def _check_report(ctx: CaseContext, precheck_id: str, variants: dict[str, dict], qtc: int) -> Line:
@@ -571,8 +589,8 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     ctx.used |= {item, precheck_id}
     precheck = ctx.kb.prechecks[precheck_id]
     # The decoy comes from the options the needed check came from, drawn the same way.
-    others = [o[1] for o in options if o[1] != precheck_id and not _completes(o[1], precheck_id, ctx)] or [
-        p for p in ctx.kb.prechecks if p != precheck_id and not _completes(p, precheck_id, ctx)
+    others = [o[1] for o in options if not _overlaps(o[1], precheck_id, ctx)] or [
+        p for p in ctx.kb.prechecks if not _overlaps(p, precheck_id, ctx)
     ]
     if not others:
         return ambiguity_units(ctx, rng, positive)
@@ -609,8 +627,14 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     both = set(precheck.analytes) & set(ctx.kb.prechecks[decoy].analytes)
     ctx.patient.mentioned_labs = before | both
     ctx.patient.said_in_either |= _parts(ctx, precheck_id) | _parts(ctx, decoy)
-    flag = base["flag"].format(plan=plan, check=precheck.test, rationale=precheck.rationale)
-    target = Target(kind="issue", answers=[precheck.test.removeprefix("a ").removeprefix("an ")])
+    rationale = precheck.rationale.format(item=name)
+    rationale = rationale[0].upper() + rationale[1:]
+    # A time-critical first dose is not held for the check: it is drawn and the dose given.
+    draw = not precheck.first_dose_waits and item in ctx.kb.drugs
+    flag = base["flag_draw" if draw else "flag"].format(
+        plan=plan, check=precheck.test, test=bare(precheck.test), rationale=rationale
+    )
+    target = Target(kind="issue", answers=[bare(precheck.test)])
     task = _pair_task(
         Category.omission_detection,
         trigger,
@@ -621,6 +645,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         plant=check,
         subtype="precheck",
     )
+    task.answer_with = "draw_now" if draw else ""
     return Scene([check, *lead, proposal, trigger.line], [task])
 
 
@@ -646,6 +671,7 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         [trigger.line],
         subtype="units",
     )
+    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
@@ -691,7 +717,7 @@ def _dose_fits(ctx: CaseContext, drug_id: str, order: str) -> bool:
 
 
 def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """An error-prone abbreviation with two readings."""
+    """An error-prone abbreviation with two or more readings."""
     unsafe = ctx.unsafe_names()
     entries = [
         e
@@ -703,9 +729,9 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
     entry = rng.choice(entries)
     drafted = Target(kind="issue", answers=[entry["clear"]])
     trigger = _order(ctx, rng, positive, entry["written"], entry["clear"], drafted)
-    reading_a, reading_b = entry["readings"]
+    readings = entry["readings"]
     flag = ctx.bank.get("problems.ambiguity_clarification.abbreviation_flag").format(
-        abbr=entry["abbr"], reading_a=reading_a, reading_b=reading_b
+        abbr=entry["abbr"], readings=", ".join(readings[:-1]) + " or " + readings[-1]
     )
     task = _pair_task(
         Category.ambiguity_clarification,
@@ -904,10 +930,21 @@ def safety_contraindication(
     reason = next(c.reason for c in drug.contraindications if c.condition == state)
     base = ctx.bank.get("problems.safety_alert")
     patient = ctx.patient
-    if state in base["states"]:
+    causes = [
+        c for c in [patient.condition.id, *patient.chronic] if state in ctx.kb.conditions[c].implies_states
+    ]
+    if causes and state in base["implied_states"]:
+        note = ctx.say(
+            base["state_roles"][state],
+            base["implied_note"],
+            condition=spoken(ctx.kb.conditions[causes[0]].name),
+        )
+    elif state in base["states"]:
         fields = {"weeks": rng.randint(8, 30), "crcl": patient.crcl, "qtc": rng.randint(505, 560)}
         template = base["states"][state]
         fields["potassium"] = ctx.lab("potassium") if "{potassium}" in template else ""  # said only then
+        if "{crcl}" in template:
+            patient.said_in_either.add("crcl")
         note = ctx.say(base["state_roles"][state], template, **fields)
     else:
         note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)

@@ -187,6 +187,10 @@ def followup_values(
             else:
                 value = min(max(value, low), high)
         values[analyte.id] = _rounded(analyte, max(value, 10.0**-analyte.decimals))
+    for analyte in analytes:  # a hematocrit moves with its hemoglobin, keeping their ratio
+        leader = analyte.follows
+        if leader in values and first[leader]:
+            values[analyte.id] = _rounded(analyte, first[analyte.id] * values[leader] / first[leader])
     if values == first:
         analyte = analytes[0]
         step = 10.0**-analyte.decimals
@@ -208,10 +212,12 @@ def _rounded(analyte: Analyte, value: float) -> float:
 
 def case_timeline(ctx: CaseContext, rng: random.Random) -> list[tuple[str, int]]:
     """The case's events with their times (minutes from yesterday 00:00), fixed once per case so
-    every timeline question agrees with every other."""
-    condition = ctx.patient.condition
-    drugs = [ctx.drug(d).name for d in condition.first_line_drugs if d in ctx.safe_drugs]
-    drug = rng.choice(drugs) if drugs else ""
+    every timeline question agrees with every other. A first dose is of a drug the conversation has
+    already given (a first-line one when it can), never of one it starts later; none when it has
+    given none."""
+    first_line = ctx.patient.condition.first_line_drugs
+    drugs = [ctx.drug(d).name for d in ctx.given if d in first_line] or [ctx.drug(d).name for d in ctx.given]
+    drug = rng.choice(sorted(set(drugs))) if drugs else ""
     minute = rng.randint(17 * 60, 22 * 60)
     events = []
     for event in ctx.bank.get("questions.temporal_events"):
@@ -229,6 +235,8 @@ def clock(minute: int) -> str:
 
 def timeline(ctx: CaseContext, rng: random.Random) -> Scene:
     """A scrambled list of timed events; the answer is their order."""
+    if not ctx.timeline:
+        ctx.timeline = case_timeline(ctx, random.Random(f"{ctx.stream}:timeline"))
     events = ctx.timeline
     picked = [events[i] for i in sorted(rng.sample(range(len(events)), min(len(events), rng.randint(4, 5))))]
     mentioned = list(range(len(picked)))
@@ -264,7 +272,10 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
     if "{creatinine}" in variant["text"]:  # a creatinine said is a creatinine reported
         patient.mentioned_labs.add("creatinine")
         patient.said_in_either.add("creatinine")
+    if "{crcl}" in variant["text"]:  # renal function is known: no renal check can be missing
+        patient.said_in_either.add("crcl")
     question, _ = ctx.phrase("questions.dose_calculation", rng, drug=drug.name, reason=ctx.reason(drug_id))
+    ctx.given.append(drug_id)
     response = f"{dose.order(drug)}" + (f" ({'; '.join(dose.working)})." if dose.working else ".")
     target = Target(kind="dose", value=dose.amount, unit=dose.unit, tolerance=0.1)
     task = Task(Category.dose_calculation, question, Behavior.reactive, response, target, [setup, question])

@@ -46,6 +46,9 @@ class Task:
     reaction: Line | None = None
     """The team's answer to the assistant's flag (a positive only): said right after the slot, so
     the gold history shows the flag heard and acted on."""
+    answer_with: str = ""
+    """The reactions bank the team answers from when not the subtype's (a check drawn alongside a
+    time-critical first dose is answered "draw it and give the dose", not "wait for it")."""
 
 
 @dataclass

@@ -33,6 +33,10 @@ def _analyte_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
     for analyte in kb.analytes.values():
         if analyte.unit not in kb.units:
             yield Inconsistency("analytes.yaml", analyte.id, "unit", f"unknown unit {analyte.unit!r}")
+        if analyte.follows is not None and analyte.follows not in kb.analytes:
+            yield Inconsistency(
+                "analytes.yaml", analyte.id, "follows", f"unknown analyte {analyte.follows!r}"
+            )
 
 
 def _condition_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:

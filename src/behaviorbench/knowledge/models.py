@@ -35,6 +35,10 @@ class Analyte(_Strict):
     plausible_high: float | None = None
     """Beyond these a reported value cannot be a living patient's: a transcription slip."""
     decimals: int = Field(ge=0, le=3)
+    follows: str | None = None
+    """The analyte this one is measured alongside and moves with (hematocrit with hemoglobin): a
+    patient's value is `follows_ratio` times that one's, and whatever explains that one explains it."""
+    follows_ratio: float = Field(default=1.0, gt=0)
 
     def range_for(self, female: bool) -> tuple[float, float]:
         """The reference range for this sex."""
@@ -97,6 +101,9 @@ class Condition(_Strict):
     chronic: bool = False
     implies_states: list[str] = []
     """Patient states the condition itself establishes (an ectopic pregnancy implies pregnancy)."""
+    shock: bool = False
+    """The condition brings or threatens shock (sepsis, anaphylaxis, hemorrhage): nothing that lowers
+    the blood pressure is started in it."""
 
 
 class RenalTier(_Strict):
@@ -249,6 +256,8 @@ class Drug(_Strict):
     qt_prolonging: bool = False
     teratogenic: bool = False
     high_alert: bool = False
+    lowers_blood_pressure: bool = False
+    """Given to lower the blood pressure: not started in low pressure or shock."""
 
     @property
     def dose(self) -> DoseRule:
@@ -281,7 +290,12 @@ class Precheck(_Strict):
     test: str
     applies_to: list[str]
     rationale: str
+    """Why the check matters, said of the one drug or procedure a flag names ({item} where the check
+    serves several)."""
     threshold: str
+    first_dose_waits: bool = True
+    """False for a check that must not delay a time-critical first dose (an antibiotic in sepsis or
+    meningitis): the check is drawn and the first dose given, the result sets what follows."""
 
 
 class Procedure(_Strict):

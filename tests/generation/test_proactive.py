@@ -1,0 +1,87 @@
+"""Proactive tasks write only problems the conversation has not already answered."""
+
+import re
+
+from behaviorbench.generation.banks import load_phrase_bank
+from behaviorbench.knowledge import load_knowledge_base
+from behaviorbench.taxonomy import Behavior, Category
+
+KIDNEY = re.compile(r"\b(CrCl|creatinine|eGFR|clearance)\b", re.IGNORECASE)
+
+
+def _omissions(cases):
+    for case in cases:
+        for slot in case.slots:
+            problem = slot.gold_behavior is Behavior.proactive and slot.control_of is None
+            if slot.category is Category.omission_detection and problem:
+                yield case, slot
+
+
+def test_no_renal_check_is_missing_once_kidney_function_was_said(sample_cases):
+    renal = 0
+    for case, slot in _omissions(sample_cases):
+        if not any(KIDNEY.search(answer) for answer in slot.target.answers):
+            continue
+        renal += 1
+        before = [u.text for u in case.utterances[: slot.index + 1]]
+        assert not any(KIDNEY.search(text) for text in before), case.case_id
+    assert renal > 0
+
+
+def test_a_time_critical_first_dose_is_drawn_for_not_held(sample_cases):
+    antibiotics = 0
+    for case, slot in _omissions(sample_cases):
+        if not re.search(r"starting (vancomycin|gentamicin)", slot.gold_response):
+            continue
+        antibiotics += 1
+        assert "give the first dose without waiting" in slot.gold_response, case.case_id
+        assert "Both drugs" not in slot.gold_response
+        reaction = case.utterances[slot.index + 1].text
+        assert "first dose" in reaction and "wait for it" not in reaction, case.case_id
+    assert antibiotics > 0
+
+
+def test_no_drug_that_lowers_the_pressure_is_ordered_in_low_pressure_or_shock(sample_cases):
+    kb = load_knowledge_base()
+    lowering = {d.name for d in kb.drugs.values() if d.lowers_blood_pressure}
+    checked = 0
+    for case in sample_cases:
+        p = case.patient
+        low = p["vitals"].get("systolic_bp", 120) < 110 or kb.conditions[p["condition"]].shock
+        for slot in case.designated:
+            if slot.category is Category.dose_calculation or (
+                slot.category
+                in (Category.error_correction, Category.ambiguity_clarification, Category.omission_detection)
+                and slot.subtype in ("dose", "frequency", "unit", "units", "precheck")
+            ):
+                said = case.utterances[slot.index].text.lower()
+                checked += low
+                assert not (low and any(re.search(rf"\b{n}\b", said) for n in lowering)), case.case_id
+    assert checked > 50
+
+
+def test_a_contraindicating_state_is_said_as_managed_and_fits_the_condition(sample_cases):
+    kb = load_knowledge_base()
+    for case in sample_cases:
+        implied = kb.implied_states([case.patient["condition"], *case.patient["chronic_conditions"]])
+        for utterance in case.utterances:
+            assert "actively bleeding" not in utterance.text, case.case_id
+            if "active_bleeding" in implied:
+                assert "the scope is booked" not in utterance.text, case.case_id
+            if "pregnancy" in implied:
+                assert not re.search(r"\d+ weeks pregnant", utterance.text), case.case_id
+
+
+def test_abbreviation_readings_are_the_knowledge_base_meanings():
+    kb = load_knowledge_base()
+    meanings = {entry.token: set(entry.meanings) for entry in kb.abbreviations.values() if entry.token}
+    for entry in load_phrase_bank().get("problems.ambiguity_clarification.abbreviations"):
+        assert set(entry["readings"]) == meanings[entry["abbr"]] or (
+            set(entry["readings"]) < meanings[entry["abbr"]] and len(entry["readings"]) >= 2
+        ), entry["id"]
+    azt = next(
+        e
+        for e in load_phrase_bank().get("problems.ambiguity_clarification.abbreviations")
+        if e["abbr"] == "AZT"
+    )
+    assert "aztreonam" in azt["readings"]
