@@ -50,7 +50,7 @@ class DemoPlan:
     bootstrap: int
 
 
-FULL = DemoPlan(cases=240, scenes=2, steps=48, batch_size=1, eval_split="test", max_tokens=16, bootstrap=1000)
+FULL = DemoPlan(cases=240, scenes=2, steps=64, batch_size=1, eval_split="test", max_tokens=16, bootstrap=1000)
 QUICK = DemoPlan(cases=80, scenes=2, steps=10, batch_size=1, eval_split="test", max_tokens=16, bootstrap=200)
 
 SYSTEMS: dict[str, str] = {
