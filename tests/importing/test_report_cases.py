@@ -80,6 +80,22 @@ def test_a_report_passes_every_stage_into_a_dataset_that_validates(tmp_path):
     assert runner.invoke(app, ["card", str(out)]).exit_code == 0
 
 
+def test_a_dataset_built_from_reports_is_evaluated_and_reported_like_any_other(tiny_model, tmp_path):
+    out, run = tmp_path / "out", tmp_path / "run"
+    with ReplayServer(RECORDED) as server:
+        assert build(one_report(tmp_path), server.url, out).exit_code == 0
+    split = next(iter(cases_of(out).values())).split
+    args = ["eval", "--model", f"hf:{tiny_model}", "--data", out, "--split", split, "--no-generate"]
+    result = runner.invoke(app, [str(arg) for arg in [*args, "--bootstrap", "20", "--out", run]])
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    designated = sum(s.designated for case in cases_of(out).values() for s in case.slots)
+    assert results["metrics"]["counts"]["designated"] == designated
+    report = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", str(run), "--out", str(report)]).exit_code == 0
+    assert "cr-1-a" in (run / "samples.jsonl").read_text() and report.stat().st_size > 0
+
+
 def garble_numbers(line: str) -> str:
     """A rewrite that changes a dose or a value when the line has one (rejected), else one that
     only adds a lead-in (accepted)."""
