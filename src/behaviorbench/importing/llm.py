@@ -24,14 +24,18 @@ T = TypeVar("T")
 
 def open_backend(llm: str, base_url: str | None, concurrency: int, retries: int, timeout: float):
     """The OpenAI-compatible backend of an `openai:MODEL` spec."""
+    from behaviorbench.models import parse_model_spec
     from behaviorbench.models.openai_api import OpenAIBackend
 
-    if not llm.startswith("openai:") or not llm.removeprefix("openai:"):
+    try:
+        spec = parse_model_spec(llm)
+    except BehaviorBenchError:
+        spec = None
+    if spec is None or spec.kind != "openai":
         raise BehaviorBenchError(f"--llm: expected openai:MODEL, got {llm!r}")
     return OpenAIBackend(
-        llm.removeprefix("openai:"), base_url=base_url, concurrency=concurrency, max_retries=retries,
-        timeout=timeout,
-    )  # fmt: skip
+        spec.name, base_url=base_url, concurrency=concurrency, max_retries=retries, timeout=timeout
+    )
 
 
 async def ask(
