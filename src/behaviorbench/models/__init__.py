@@ -14,7 +14,9 @@ from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.models.base import Backend
 
 SPEC_FORMS = "'hf:<folder or alias>', a local folder, 'smollm2-135m' or 'openai:<model>'"
-LOCAL_FORMS = "'hf:<folder or alias>', a local folder or 'smollm2-135m'"
+LOCAL_FORMS = (
+    "'hf:<folder or alias>', a local folder, 'smollm2-135m' or a reference agent ('smollm2-135m-behaviorsft')"
+)
 KINDS = ("hf", "openai")
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from behaviorbench.errors import BehaviorBenchError
+from behaviorbench.models.reference import reference_names, reference_path
 
 ALIAS = "smollm2-135m"
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -65,13 +66,18 @@ def smollm2_dir() -> Path:
 
 
 def resolve_model_path(name: str) -> Path:
-    """A local model folder for an alias or a path; refuses anything that would need a download."""
+    """A local model folder for an alias, a reference agent's short name or a path; refuses anything
+    that would need a download."""
     if name == ALIAS:
         return smollm2_dir()
+    reference = reference_path(name)
+    if reference is not None:
+        return reference
     path = Path(name).expanduser()
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
         return path
     raise BehaviorBenchError(
         f"model '{name}' not found offline: give a local folder with config.json "
-        f"(or adapter_config.json), the alias '{ALIAS}' or hf:<either>; a remote model is openai:<model>"
+        f"(or adapter_config.json), the alias '{ALIAS}', a reference agent ({', '.join(reference_names())}) "
+        "or hf:<any of these>; a remote model is openai:<model>"
     )
