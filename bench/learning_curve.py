@@ -117,21 +117,8 @@ def evaluate(adapter: Path, style: str, cases) -> list:
     return samples
 
 
-def proactive_auc(samples) -> float:
-    """Problem slots against their minimal-pair controls, ranked by the proactive probability."""
-    from sklearn.metrics import roc_auc_score
-
-    from behaviorbench.taxonomy import Behavior, Group
-
-    pairs = [s for s in samples if s.group is Group.proactive]
-    labels = [s.gold_behavior is Behavior.proactive for s in pairs]
-    if len(set(labels)) < 2:
-        return float("nan")
-    return float(roc_auc_score(labels, [s.probabilities[Behavior.proactive] for s in pairs]))
-
-
 def point(arm: str, step: int, samples, seconds: float, tokens: int) -> Point:
-    from behaviorbench.evaluation.metrics import score_samples
+    from behaviorbench.evaluation.metrics import proactive_auc, score_samples
 
     scores = score_samples(samples, n_bootstrap=0)
     proactive = scores.per_class["proactive"]

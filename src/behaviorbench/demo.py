@@ -28,6 +28,7 @@ METRICS = (
     "macro_f1",
     "proactive_f1",
     "class_proactive",
+    "proactive_auc",
     "reactive_f1",
     "restraint_f1",
     "false_alarm_rate",

@@ -11,6 +11,7 @@ from behaviorbench.evaluation.metrics import (
     LABELS,
     PREDICTION_LABELS,
     Scores,
+    proactive_auc,
     score_samples,
     weighted_macro_f1,
 )
@@ -207,3 +208,27 @@ def test_judge_agreement_from_judged_gold_labels():
 def test_scores_round_trip_through_json():
     scores = score_samples(_varied_run(10), n_bootstrap=50)
     assert Scores.model_validate_json(scores.model_dump_json()) == scores
+
+
+def _with_proactive_probability(s: Sample, p: float) -> Sample:
+    return s.model_copy(update={"probabilities": {P: p, R: 0.0, S: 1 - p}})
+
+
+def test_proactive_auc_ranks_problems_against_their_controls_regardless_of_threshold():
+    golds = [P, S, P, S]
+    never_flags = designated(golds, [S, S, S, S])
+    # Every proactive probability is below 0.5 (the model never speaks up) but problems rank higher.
+    ranked = [
+        _with_proactive_probability(s, p) for s, p in zip(never_flags, [0.4, 0.1, 0.3, 0.2], strict=True)
+    ]
+    assert score_samples(ranked, n_bootstrap=0).per_class["proactive"].recall == 0.0
+    assert proactive_auc(ranked) == 1.0 == score_samples(ranked, n_bootstrap=0).proactive_auc
+    swapped = [
+        _with_proactive_probability(s, p) for s, p in zip(never_flags, [0.1, 0.4, 0.2, 0.3], strict=True)
+    ]
+    assert proactive_auc(swapped) == 0.0
+    # A reactive-group slot, or one without probabilities, does not enter the ranking.
+    reactive = _with_proactive_probability(sample("r", 1, R, R, Category.lab_interpretation), 0.9)
+    assert proactive_auc([*ranked, reactive, never_flags[0]]) == 1.0
+    assert np.isnan(proactive_auc(ranked[:1])) and np.isnan(proactive_auc(never_flags))
+    assert score_samples(never_flags, n_bootstrap=0).proactive_auc is None

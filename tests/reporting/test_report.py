@@ -51,11 +51,13 @@ def test_headline_numbers_come_from_the_scorer(report, runs: dict[str, Path]):
         classes = [percent(scores.per_class[b].f1) for b in ("reactive", "proactive", "silent")]
         groups = [percent(scores.proactive_f1), percent(scores.reactive_f1), percent(scores.restraint_f1)]
         assert cells[2:9] == [percent(scores.macro_f1), *classes, *groups]
+        assert cells[10] == percent(scores.proactive_auc)
         assert cells[-1] == str(scores.counts.invalid + scores.counts.errored)
         ci = scores.ci["macro_f1"]
         assert f"[{100 * ci.low:.1f}–{100 * ci.high:.1f}]" in row
     header = next(line for line in markdown.splitlines() if line.startswith("| Run |"))
     assert "| F1 proactive | F1 silent | Proactive group score |" in header
+    assert "| False alarms | Proactive AUC |" in header
     assert "Proactive F1" not in markdown and "### By group" in markdown
     # The zero-shot run was simulated with invalid replies; the report counts them.
     assert score_samples(load_run(runs["zero"]).samples, n_bootstrap=0).counts.invalid > 0

@@ -26,10 +26,15 @@ from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel
-from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import (
+    cohen_kappa_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from behaviorbench.evaluation.records import Sample
-from behaviorbench.taxonomy import BEHAVIORS, CATEGORIES, Group
+from behaviorbench.taxonomy import BEHAVIORS, CATEGORIES, Behavior, Group
 
 INVALID = "invalid"
 """The prediction label of invalid and errored samples: a miss for every gold class."""
@@ -111,6 +116,9 @@ class Scores(BaseModel):
     counts: Counts
     not_applicable_by_category: dict[str, int]
     judge_agreement: JudgeAgreement | None = None
+    proactive_auc: float | None = None
+    """Problem slots ranked against their controls by the proactive probability (see proactive_auc);
+    None without probabilities (remote models, free replies classified by a judge)."""
     confidence: float = CONFIDENCE
     n_bootstrap: int
     bootstrap_seed: int
@@ -169,6 +177,7 @@ def score_samples(samples: Sequence[Sample], n_bootstrap: int = 1000, seed: int 
         ),
         not_applicable_by_category=dict(sorted(na_by_category.items())),
         judge_agreement=_judge_agreement(designated),
+        proactive_auc=_finite(proactive_auc(designated)),
         n_bootstrap=n_bootstrap,
         bootstrap_seed=seed,
     )
@@ -184,9 +193,27 @@ def is_false_alarm(sample: Sample) -> bool:
     return _prediction(sample) != "silent"
 
 
+def proactive_auc(samples: Sequence[Sample]) -> float:
+    """How well the proactive probability ranks each problem above its minimal-pair control (ROC AUC
+    over the proactive group's designated slots); nan without both kinds or without probabilities.
+
+    Unlike recall at bias 0 it does not depend on where the decision threshold sits, so it shows
+    whether a model tells a problem from its control even when it never (or always) speaks up.
+    """
+    pairs = [s for s in samples if s.group is Group.proactive and s.probabilities]
+    labels = [s.gold_behavior is Behavior.proactive for s in pairs]
+    if len(set(labels)) < 2:
+        return float("nan")
+    return float(roc_auc_score(labels, [s.probabilities[Behavior.proactive] for s in pairs]))
+
+
 def _content_checked(samples: list[Sample]) -> list[Sample]:
     """Designated samples whose content was checked: those with a target, when responses were generated."""
     return [s for s in samples if s.content_pass is not None]
+
+
+def _finite(value: float) -> float | None:
+    return None if np.isnan(value) else value
 
 
 def _mean(values: list[bool]) -> float | None:

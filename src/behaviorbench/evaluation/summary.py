@@ -11,6 +11,7 @@ HEADLINE = (
     ("macro_f1", "Behavior Macro-F1"),
     ("proactive_f1", "Proactive group score"),
     ("class_proactive", "F1 proactive"),
+    ("proactive_auc", "Proactive AUC (problem vs control)"),
     ("reactive_f1", "Reactive group score"),
     ("restraint_f1", "Restraint group score"),
     ("false_alarm_rate", "False-alarm rate"),

@@ -56,6 +56,7 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
     ("reactive_f1", "Reactive group score", True),
     ("restraint_f1", "Restraint group score", True),
     ("false_alarm_rate", "False alarms", False),
+    ("proactive_auc", "Proactive AUC", True),
     ("content_accuracy", "Content acc.", True),
     ("joint_success", "Joint success", True),
 )
@@ -63,7 +64,9 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
 
 `class_*` is the F1 of one behavior over all designated slots. A group score is the Macro-F1 over
 the slots of one category group, controls included: a model that never speaks up still earns a
-proactive group score by staying silent on the controls, so the class F1 stands beside it."""
+proactive group score by staying silent on the controls, so the class F1 stands beside it, and
+the proactive AUC (problems ranked against their controls by the proactive probability) says
+whether the model tells them apart at all, whatever its threshold."""
 CONTENT_KEYS = ("content_accuracy", "joint_success")
 
 
@@ -99,6 +102,10 @@ def headline_figures(scores: Scores, samples: list[Sample]) -> dict[str, Figure]
             scores.ci.get("content_accuracy"),
         ),
         "joint_success": Figure(scores.joint_success, scores.counts.content_checked),
+        "proactive_auc": Figure(
+            scores.proactive_auc,
+            sum(s.group is Group.proactive and bool(s.probabilities) for s in designated),
+        ),
     }
     for behavior in LABELS:
         cls = scores.per_class.get(behavior)
