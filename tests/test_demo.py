@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -9,10 +10,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from behaviorbench.dataset.build import build_dataset
 from behaviorbench.demo import METRICS, SYSTEMS, DemoPlan, run_demo
 from behaviorbench.evaluation.results import read_results
 from behaviorbench.models.tiny import make_tiny_model
 from behaviorbench.reporting.calibration import bias_grid
+from behaviorbench.training.config import TrainConfig
+from behaviorbench.training.trainer import train
 
 # 240 cases is the smallest build of seed 0 with a dev split, which the proactivity dial needs.
 PLAN = DemoPlan(cases=240, scenes=2, steps=2, batch_size=1, eval_split="test", max_tokens=4, bootstrap=50)
@@ -21,6 +25,7 @@ STAGES = [
     "build benchmark",
     "evaluate zero-shot",
     "evaluate instructed",
+    "evaluate reference",
     "train sft",
     "evaluate sft",
     "train behavior-sft",
@@ -37,16 +42,26 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str, Pat
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("BEHAVIORBENCH_CACHE", str(root / "cache"))
         tiny = make_tiny_model(root / "tiny")
+        plan = dataclasses.replace(PLAN, reference=_tiny_reference(root, tiny))
         output = io.StringIO()
-        summary = run_demo(root / "demo", PLAN, base=str(tiny), console=Console(file=output, width=160))
+        summary = run_demo(root / "demo", plan, base=str(tiny), console=Console(file=output, width=160))
     return root / "demo", summary, output.getvalue(), tiny
+
+
+def _tiny_reference(root: Path, tiny: Path) -> str:
+    """A BehaviorSFT adapter on the tiny model, trained on another build, standing in for the shipped
+    reference agent (a SmolLM2 adapter) so the demo's reference stage runs in seconds."""
+    build_dataset(root / "reference-data", cases=24, seed=1, workers=1, scenes=1)
+    config = TrainConfig(base=str(tiny), method="behavior-sft", data=str(root / "reference-data"), steps=2)
+    train(config, root / "reference")
+    return f"hf:{root / 'reference'}"
 
 
 def test_summary_has_every_system_with_its_metrics_and_run(demo):
     out, summary, _, tiny = demo
     written = json.loads((out / "summary.json").read_text())
     assert written == summary
-    assert list(written["systems"]) == ["zero-shot", "instructed", "sft", "behavior-sft"]
+    assert list(written["systems"]) == ["zero-shot", "instructed", "sft", "behavior-sft", "reference"]
     for name, system in written["systems"].items():
         assert set(METRICS) <= set(system)
         results = read_results(out / name)
@@ -56,6 +71,7 @@ def test_summary_has_every_system_with_its_metrics_and_run(demo):
         assert low <= system["macro_f1"] <= high
     assert written["systems"]["zero-shot"]["model"] == f"hf:{tiny}"
     assert written["systems"]["behavior-sft"]["model"] == f"hf:{out / 'models' / 'behavior-sft'}"
+    assert written["systems"]["reference"]["model"] == written["plan"]["reference"]
     assert list(written["stages"]) == STAGES and all(seconds >= 0 for seconds in written["stages"].values())
 
 
@@ -115,7 +131,7 @@ def test_a_rerun_reuses_every_finished_stage(demo):
     kept = [out / "models" / m / "run_card.json" for m in ("sft", "behavior-sft")]
     kept += [out / name / "samples.jsonl" for name in [*SYSTEMS, "behavior-sft-dev"]]
     before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in kept}
-    again = run_demo(out, PLAN, base=str(tiny), console=Console(file=io.StringIO()))
+    again = run_demo(out, DemoPlan(**summary["plan"]), base=str(tiny), console=Console(file=io.StringIO()))
     assert again["systems"] == summary["systems"]
     assert again["proactivity_dial"] == summary["proactivity_dial"]
     assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in kept} == before

@@ -1,6 +1,7 @@
-"""The end-to-end demo: build a small benchmark, evaluate SmolLM2 zero-shot and instructed, train the
-SFT baseline and BehaviorSFT on the same budget, evaluate both, set BehaviorSFT's proactivity dial
-on dev, then compare them in a table, a `summary.json` and an HTML report.
+"""The end-to-end demo: build a small benchmark, evaluate SmolLM2 zero-shot and instructed and the
+shipped reference BehaviorSFT agent, train the SFT baseline and BehaviorSFT on the same small budget,
+evaluate both, set BehaviorSFT's proactivity dial on dev, then compare them in a table, a
+`summary.json` and an HTML report.
 
 Every stage resumes: rerunning the demo into the same folder reuses finished stages.
 """
@@ -23,6 +24,8 @@ from behaviorbench.evaluation.results import read_results
 from behaviorbench.evaluation.summary import headline_value
 
 BASE = "smollm2-135m"
+REFERENCE = "hf:smollm2-135m-behaviorsft"
+"""The shipped reference agent: BehaviorSFT trained on a paper-scale build (see models/reference)."""
 SEED = 0
 METRICS = (
     "macro_f1",
@@ -49,6 +52,8 @@ class DemoPlan:
     eval_split: str
     max_tokens: int
     bootstrap: int
+    reference: str | None = REFERENCE
+    """The trained agent evaluated beside the systems trained on the spot (None: left out)."""
 
 
 FULL = DemoPlan(cases=240, scenes=2, steps=64, batch_size=1, eval_split="test", max_tokens=16, bootstrap=1000)
@@ -59,8 +64,9 @@ SYSTEMS: dict[str, str] = {
     "instructed": "instructed",
     "sft": "free",
     "behavior-sft": "token",
+    "reference": "token",
 }
-"""Each compared system and the protocol it is evaluated with."""
+"""Each compared system and the protocol it is evaluated with; `reference` only when the plan has one."""
 
 
 class StageTimer:
@@ -114,6 +120,10 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
     for system in ("zero-shot", "instructed"):
         with timer.stage(f"evaluate {system}"):
             evaluate(system, f"hf:{base}")
+    if plan.reference is not None:
+        with timer.stage("evaluate reference"):
+            evaluate("reference", plan.reference)
+    systems = [s for s in SYSTEMS if s != "reference" or plan.reference is not None]
     for method in ("sft", "behavior-sft"):
         with timer.stage(f"train {method}"):
             config = TrainConfig(
@@ -140,7 +150,7 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
     with timer.stage("report"):
         report = out / "report.html"
         compared = load_report(
-            [out / s for s in SYSTEMS],
+            [out / s for s in systems],
             n_bootstrap=plan.bootstrap,
             seed=SEED,
             calibrations=[out / "calibration"] if dial else [],
@@ -148,7 +158,7 @@ def run_demo(out: Path, plan: DemoPlan = FULL, base: str = BASE, console: Consol
         write_report(compared, report, "html")
 
     summary = {
-        "systems": {system: _system_summary(out / system) for system in SYSTEMS},
+        "systems": {system: _system_summary(out / system) for system in systems},
         "paired": [d.model_dump() for d in compared.differences if d.a == "behavior-sft"],
         "proactivity_dial": dial,
         "stages": timer.seconds,

@@ -21,10 +21,12 @@ def test_reference_configs_differ_only_in_method():
     behavior = load_train_config(CONFIGS / "reference-behavior-sft.yaml", {})
     sft = load_train_config(CONFIGS / "reference-sft.yaml", {})
     assert behavior.model_dump(exclude={"method"}) == sft.model_dump(exclude={"method"})
-    # The reference run uses the default recipe, longer, with checkpoints it can resume from.
-    recipe = {"steps", "checkpoint_steps"}
+    # The reference run uses the default recipe, longer, on whole cases (max_length), in bf16, with
+    # checkpoints it can resume from.
+    recipe = {"steps", "checkpoint_steps", "max_length", "bf16"}
     assert behavior.model_dump(exclude=recipe) == TrainConfig().model_dump(exclude=recipe)
     assert behavior.steps > TrainConfig().steps and behavior.checkpoint_steps > 0
+    assert behavior.max_length >= 2813 and behavior.bf16  # the longest case of a 7,000-case build
 
 
 def test_command_line_overrides_the_file_and_none_keeps_it(tmp_path):

@@ -42,7 +42,11 @@ def evaluation_rows(runs: Sequence[RunResults]) -> list[dict]:
                     b.value: _percent(metrics.per_class[b.value].f1) if b.value in metrics.per_class else "—"
                     for b in BEHAVIORS
                 },
+                "proactive_recall": _percent(
+                    metrics.per_class["proactive"].recall if "proactive" in metrics.per_class else None
+                ),
                 "false_alarm_rate": _percent(metrics.false_alarm_rate),
+                "proactive_auc": _percent(metrics.proactive_auc),
                 "content_accuracy": _percent(metrics.content_accuracy),
                 "proactive_bias": run.run.proactive_bias,
                 "finished": run.timings.finished if run.timings else "unknown",
