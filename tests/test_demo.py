@@ -61,7 +61,7 @@ def test_summary_has_every_system_with_its_metrics_and_run(demo):
     out, summary, _, tiny = demo
     written = json.loads((out / "summary.json").read_text())
     assert written == summary
-    assert list(written["systems"]) == ["zero-shot", "instructed", "sft", "behavior-sft", "reference"]
+    assert list(written["systems"]) == ["zero-shot", "instructed", "reference", "sft", "behavior-sft"]
     for name, system in written["systems"].items():
         assert set(METRICS) <= set(system)
         results = read_results(out / name)

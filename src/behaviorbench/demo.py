@@ -62,9 +62,9 @@ QUICK = DemoPlan(cases=80, scenes=2, steps=10, batch_size=1, eval_split="test", 
 SYSTEMS: dict[str, str] = {
     "zero-shot": "tagged",
     "instructed": "instructed",
+    "reference": "token",
     "sft": "free",
     "behavior-sft": "token",
-    "reference": "token",
 }
 """Each compared system and the protocol it is evaluated with; `reference` only when the plan has one."""
 
