@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-AGENTS = {"behavior-sft": ("smollm2-135m-behaviorsft", "token"), "sft": ("smollm2-135m-sft", "free")}
+PROTOCOLS = {"behavior-sft": "token", "sft": "free"}
 BASE_RUNS = {"zero-shot": "tagged", "instructed": "instructed"}
 
 
@@ -81,7 +81,7 @@ def hard_subset(data: Path, out: Path, args) -> Path:
     from behaviorbench.reporting.hard import build_hard
 
     runs = [
-        evaluate(f"hf:{args.base}", protocol, data, "test", out / f"base-{name}-test", args)
+        evaluate(args.base, protocol, data, "test", out / f"base-{name}-test", args)
         for name, protocol in BASE_RUNS.items()
     ]
     hard = out / "hard"
@@ -104,6 +104,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--dtype", help="float32 (the CPU default) or bfloat16 (about 2x faster on AMX CPUs)")
     parser.add_argument("--base", default="smollm2-135m", help="the base model that selects Hard")
+    parser.add_argument("--behavior-sft", default="hf:smollm2-135m-behaviorsft", help="the BehaviorSFT agent")
+    parser.add_argument("--sft", default="hf:smollm2-135m-sft", help="the SFT baseline")
     args = parser.parse_args()
 
     targets = [(split, args.data, split) for split in args.splits.split(",") if split]
@@ -111,9 +113,10 @@ def main() -> None:
         targets.append(("hard", hard_subset(args.data, args.out, args), "test"))
     line: dict[str, str] = {}
     for name, data, split in targets:
+        models = {"behavior-sft": args.behavior_sft, "sft": args.sft}
         runs = {
-            agent: evaluate(model, protocol, data, split, args.out / f"{agent}-{name}", args)
-            for agent, (model, protocol) in AGENTS.items()
+            agent: evaluate(models[agent], protocol, data, split, args.out / f"{agent}-{name}", args)
+            for agent, protocol in PROTOCOLS.items()
         }
         difference = paired(runs["behavior-sft"], runs["sft"], args.bootstrap)
         for agent, run in runs.items():
@@ -124,7 +127,7 @@ def main() -> None:
                 f"recall {_pct(f['recall'])}  precision {_pct(f['precision'])}  "
                 f"false alarms {_pct(f['false_alarms'])}  content {_pct(f['content'])}"
             )
-            line.update({f"{name}_{agent}_{key}": _num(value) for key, value in f.items()})
+            line.update({f"{name}_{agent.replace('-', '_')}_{key}": _num(value) for key, value in f.items()})
         print(
             f"{name:>12} behavior-sft minus sft, Macro-F1 paired over the same cases: "
             f"{100 * difference['diff']:+.1f} [{100 * difference['diff_low']:+.1f}, "

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from behaviorbench.dataset.build import build_dataset
 from behaviorbench.models.tiny import make_tiny_model
+from behaviorbench.training.config import TrainConfig
+from behaviorbench.training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE = re.compile(r"[a-z0-9_]+=\S+")
@@ -23,6 +26,23 @@ FIGURE = re.compile(r"[a-z0-9_]+=\S+")
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("bench") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def toy_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smallest build of seed 0 with test, test_unseen and dev splits."""
+    out = tmp_path_factory.mktemp("bench") / "data"
+    build_dataset(out, cases=240, seed=0, workers=1, scenes=2)
+    return out
+
+
+def tiny_agents(data: Path, tiny: Path, root: Path) -> dict[str, str]:
+    """A BehaviorSFT and an SFT adapter on the tiny model, two steps each."""
+    agents = {}
+    for method in ("behavior-sft", "sft"):
+        train(TrainConfig(base=str(tiny), method=method, data=str(data), steps=2), root / method)
+        agents[method] = f"hf:{root / method}"
+    return agents
 
 
 @pytest.mark.parametrize(
@@ -52,13 +72,37 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"behavior_sft_auc", "sft_recall", "behavior_sft_macro_f1", "sft_tokens_per_s", "paired_f1"},
         ),
         ("review_load.py", ["--raters", "3", "--answers", "2"], {"sent", "stored", "lost", "duplicates"}),
+        (
+            "proactive_probe.py",
+            ["--train-cases", "40", "--eval-split", "test", "--eval-cases", "20", "--layers", "0,2"],
+            {"probe_auc_layer0", "probe_auc_layer2", "own_auc", "words_auc"},
+        ),
+        (
+            "reference_agents.py",
+            ["--limit", "2", "--bootstrap", "20", "--max-tokens", "4"],
+            {"test_behavior_sft_auc", "test_sft_macro_f1", "test_unseen_diff", "hard_diff_low"},
+        ),
     ],
 )
 def test_bench_script_ends_with_key_value_figures(
-    script: str, arguments: list[str], keys: set[str], tiny: Path, tmp_path: Path
+    script: str, arguments: list[str], keys: set[str], tiny: Path, toy_build: Path, tmp_path: Path
 ):
     if script == "eval_speed.py":
         arguments = [*arguments, "--model", str(tiny)]
+    if script == "proactive_probe.py":
+        arguments = [*arguments, "--data", str(toy_build), "--model", str(tiny)]
+    if script == "reference_agents.py":  # tiny stand-ins for the shipped SmolLM2 agents
+        agents = tiny_agents(toy_build, tiny, tmp_path)
+        arguments = [
+            *arguments,
+            "--data",
+            str(toy_build),
+            "--base",
+            f"hf:{tiny}",
+            "--out",
+            str(tmp_path / "runs"),
+        ]
+        arguments += ["--behavior-sft", agents["behavior-sft"], "--sft", agents["sft"]]
     environment = os.environ | {"HF_HUB_OFFLINE": "1", "BEHAVIORBENCH_CACHE": str(tmp_path / "cache")}
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *arguments],
