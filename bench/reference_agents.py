@@ -111,9 +111,9 @@ def main() -> None:
     targets = [(split, args.data, split) for split in args.splits.split(",") if split]
     if args.hard:
         targets.append(("hard", hard_subset(args.data, args.out, args), "test"))
+    models = {"behavior-sft": args.behavior_sft, "sft": args.sft}
     line: dict[str, str] = {}
     for name, data, split in targets:
-        models = {"behavior-sft": args.behavior_sft, "sft": args.sft}
         runs = {
             agent: evaluate(models[agent], protocol, data, split, args.out / f"{agent}-{name}", args)
             for agent, protocol in PROTOCOLS.items()

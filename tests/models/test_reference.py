@@ -88,3 +88,19 @@ def test_shipped_reference_loads_by_short_name_and_decides(name):
         [{"speaker": "Dr. Lee", "role": "attending", "text": "Assistant, what is the potassium?"}]
     )
     assert turn.behavior in Behavior and sum(turn.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", reference.reference_names())
+def test_shipped_reference_cards_peft_snippet_loads_the_adapter(name):
+    """The model card's PEFT code (base by alias, so not AutoPeft) runs as written."""
+    card = (reference.REFERENCE_ROOT / name / "README.md").read_text()
+    snippet = card.split("With PEFT, on", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(snippet, scope)
+    ids = scope["tokenizer"]("<|im_start|>user\nhello<|im_end|>\n", return_tensors="pt").input_ids
+    with torch.inference_mode():
+        logits = scope["model"](ids).logits
+    assert (
+        logits.shape[-1] == len(scope["tokenizer"])
+        and type(scope["model"]).__name__ == "PeftModelForCausalLM"
+    )

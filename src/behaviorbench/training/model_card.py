@@ -7,6 +7,7 @@ with the runs, so the card never states a figure that was not measured on this v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from behaviorbench.dataset.atomic import atomic_write_text
 from behaviorbench.evaluation.results import RunResults
+from behaviorbench.inputs import read_text
 from behaviorbench.models.smollm2 import ALIAS, HUB_ID
 from behaviorbench.taxonomy import BEHAVIOR_TOKENS, BEHAVIORS
 from behaviorbench.training.run_card import RunCard
@@ -56,9 +58,14 @@ def evaluation_rows(runs: Sequence[RunResults]) -> list[dict]:
 
 
 def render_model_card(
-    card: RunCard, runs: Sequence[RunResults] = (), name: str = "this folder", merged: bool = False
+    card: RunCard,
+    runs: Sequence[RunResults] = (),
+    name: str = "this folder",
+    merged: bool = False,
+    base_by_alias: bool = False,
 ) -> str:
-    """The card's markdown; `merged`: the folder holds the adapter merged into its base."""
+    """The card's markdown; `merged`: the folder holds the adapter merged into its base;
+    `base_by_alias`: its adapter_config names the base by the alias (a packaged reference agent)."""
     environment = Environment(
         loader=PackageLoader("behaviorbench.training", "templates"),
         undefined=StrictUndefined,
@@ -75,6 +82,7 @@ def render_model_card(
         hub_base=HUB_ID if card.base_model == ALIAS else None,
         behaviors=[b.value for b in BEHAVIORS],
         merged=merged,
+        base_by_alias=base_by_alias,
     )
 
 
@@ -87,5 +95,10 @@ def write_model_card(
 ) -> Path:
     """Write README.md into the model folder `directory` (atomically) and return its path."""
     path = Path(directory) / MODEL_CARD
-    atomic_write_text(path, render_model_card(card, runs, name or Path(directory).name, merged))
+    adapter_config = Path(directory) / "adapter_config.json"
+    base_by_alias = (
+        adapter_config.is_file() and json.loads(read_text(adapter_config))["base_model_name_or_path"] == ALIAS
+    )
+    text = render_model_card(card, runs, name or Path(directory).name, merged, base_by_alias)
+    atomic_write_text(path, text)
     return path
