@@ -190,6 +190,15 @@ def test_a_dose_without_a_unit_and_error_prone_abbreviations_are_ambiguous(kb):
     assert kinds(run(kb, [nurse("U waves on the ECG.")])) == []
 
 
+def test_a_dose_without_a_unit_has_one_reading_only_after_the_same_dose_was_said_in_full(kb):
+    given = nurse("He had ceftriaxone 1 g IV at six.")
+    assert kinds(run(kb, [given, attending("Go ahead with ceftriaxone 1 IV every 24 hours.")])) == []
+    other = run(kb, [given, attending("Go ahead with acetaminophen 650 PO every 6 hours.")])
+    assert kinds(other) == ["ambiguous"]
+    changed = run(kb, [given, attending("Go ahead with ceftriaxone 2 IV every 24 hours.")])
+    assert kinds(changed) == ["ambiguous"]
+
+
 def test_a_procedure_needs_its_checks_and_respects_contrast_allergy(kb):
     allergic = run(
         kb,

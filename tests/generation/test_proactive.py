@@ -85,3 +85,51 @@ def test_abbreviation_readings_are_the_knowledge_base_meanings():
         if e["abbr"] == "AZT"
     )
     assert "aztreonam" in azt["readings"]
+
+
+def _pairs(sample_twins, kind: str):
+    """(problem case, control case, problem slot, control slot) of one subtype's twin pairs."""
+    for a, b in sample_twins:
+        for sa, sb in zip(a.slots, b.slots, strict=True):
+            if sa.category is not None and f"{sa.category.value}/{sa.subtype}" == kind:
+                first = sa.gold_behavior is Behavior.proactive
+                yield (a, b, sa, sb) if first else (b, a, sb, sa)
+
+
+def test_a_unitless_order_is_clear_only_when_it_repeats_the_dose_just_given(sample_twins):
+    """Both twins hear a drug given in full; the control's unitless order is that drug, the
+    problem's another one."""
+    kb = load_knowledge_base()
+    names = sorted((d.name for d in kb.drugs.values()), key=len, reverse=True)
+    pairs = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "ambiguity_clarification/units"):
+        given = problem.utterances[sp.evidence[0]].text
+        assert given == control.utterances[sc.evidence[0]].text
+        said = next(n for n in names if n in given)
+        assert said in control.utterances[sc.index].text, control.case_id
+        assert said not in problem.utterances[sp.index].text, problem.case_id
+        pairs += 1
+    assert pairs > 10
+
+
+def test_restarting_home_meds_names_the_switched_drug_only_in_the_problem(sample_twins):
+    kb = load_knowledge_base()
+    pairs = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "ambiguity_clarification/home_meds"):
+        change = problem.utterances[sp.index - 1].text
+        assert change == control.utterances[sc.index - 1].text
+        old, new = sorted((d.name for d in kb.drugs.values() if d.name in change), key=change.index)
+        assert old in problem.utterances[sp.index].text and new not in problem.utterances[sp.index].text
+        assert new in control.utterances[sc.index].text and old not in control.utterances[sc.index].text
+        pairs += 1
+    assert pairs > 5
+
+
+def test_a_decimal_slip_goes_both_ways(sample_twins):
+    bigger = smaller = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/lab"):
+        said = float(re.findall(r"\d+(?:\.\d+)?", problem.utterances[sp.index].text)[-1])
+        right = float(re.findall(r"\d+(?:\.\d+)?", control.utterances[sc.index].text)[-1])
+        bigger += said > right
+        smaller += said < right
+    assert bigger > 3 and smaller > 3

@@ -39,6 +39,14 @@ POOLED_DRUG = {
 }
 """Controls that order a safe drug from the problem drug's pool (the patient's record is shared),
 and the abbreviation whose control spells the drug out (the written form is the problem)."""
+SWAPPED_NAME = {
+    "ambiguity_clarification/units",
+    "ambiguity_clarification/home_meds",
+    "consistency_check/medlist",
+}
+"""Twins that name one drug each where they differ, both drawn from one pool: the drug just given
+or another (units), the current home drug or the one switched away from (home meds), the drug the
+patient names or a decoy (medlist). Only how the name relates to what was said decides."""
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +87,11 @@ def test_twins_share_speakers_roles_drugs_and_analytes(sample_twins):
                     continue
                 checked += 1
                 da, db = _names(ta, drugs), _names(tb, drugs)
-                if kind == "consistency_check/medlist":  # the problem's list lacks one drug
-                    assert da <= db or db <= da, (kind, ta, tb)
+                if kind in SWAPPED_NAME:  # one name for another (or a list short of one)
+                    assert len(da - db) <= 1 and len(db - da) <= 1 and da ^ db, (kind, ta, tb)
                 elif kind not in POOLED_DRUG:
                     assert da == db, (kind, ta, tb)
-                if kind != "omission_detection/precheck" and kind not in POOLED_DRUG:
+                if kind != "omission_detection/precheck" and kind not in POOLED_DRUG | SWAPPED_NAME:
                     assert _names(ta, analytes) == _names(tb, analytes), (kind, ta, tb)
     assert checked > 100
 

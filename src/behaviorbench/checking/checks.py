@@ -83,6 +83,9 @@ class Chart:
     """Critical values just reported that nobody has acknowledged yet."""
     qtc: float | None = None
     """The last QTc reported (ms)."""
+    stated: set[tuple[str, float]] = field(default_factory=set)
+    """Doses said with their unit (drug, amount): a later order of the same amount without the
+    unit has one reading."""
 
     @property
     def patient(self) -> dict:
@@ -124,13 +127,14 @@ class Chart:
             p.get("creatinine_mg_dl", 1.0),
         )
 
-    def record(self, utterance: Utterance, readings: list[LabReading]) -> None:
+    def record(self, utterance: Utterance, readings: list[LabReading], said: list[Order]) -> None:
         self.text.append(utterance.text)
         qtc = re.search(r"\bQTc\b[^\d.;?!]{0,20}?(\d{3})\s*ms", utterance.text)
         if qtc is not None:
             self.qtc = float(qtc.group(1))
         for reading in readings:
             self.labs[reading.analyte] = reading.value
+        self.stated |= {(o.drug, o.amount) for o in said if o.unit is not None}
 
 
 def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Finding]:
@@ -167,7 +171,7 @@ def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Find
             )
         findings += [Finding(case_id, index, kind, procedure.name, detail) for kind, detail in found]
         chart.ordered.add(procedure_id)
-    chart.record(utterance, readings)
+    chart.record(utterance, readings, said_orders)
     return findings
 
 
@@ -226,6 +230,8 @@ def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
     use (the first rule): renal avoidance, the amount (weight, BSA and renal tier applied), the
     unit and the interval."""
     if order.unit is None:
+        if (drug.id, order.amount) in chart.stated:
+            return []
         return [("ambiguous", f"{drug.name} {order.amount:g} with no unit")]
     body = chart.body
     if order.per is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import CaseContext, spoken, tidy
-from behaviorbench.generation.doses import Dose, number
+from behaviorbench.generation.doses import Dose, dose_for, number
 from behaviorbench.generation.patient import RENAL_FUNCTION
 from behaviorbench.generation.script import Line, Scene, Task
 from behaviorbench.knowledge.models import PATIENT_STATES
@@ -171,32 +171,76 @@ def _dose_candidates(ctx: CaseContext) -> list[str]:
 # --- error_correction -------------------------------------------------------------------------
 
 
-def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A 10-fold (or, subtly, 2-fold) overdose or underdose in an order."""
-    drug_id = ctx.choose_drug(
-        rng, [d for d in _dose_candidates(ctx) if ctx.drug(d).high_alert] or _dose_candidates(ctx)
-    )
+def _fits(dose: Dose, amount: float) -> bool:
+    """Whether `amount` lies in the accepted range of `dose` (its tolerance included)."""
+    low, high = dose.low or dose.amount, dose.high or dose.amount
+    return low * (1 - DOSE_TOLERANCE) <= amount <= high * (1 + DOSE_TOLERANCE)
+
+
+SWAP_FOLD = 2.5
+"""Another indication's dose counts as a wrong dose only this many times off (or less than its
+inverse): ceftriaxone 1 g for a 2 g indication is a choice within practice, 325 mg of aspirin for
+81 mg is not."""
+
+
+def other_indication_doses(ctx: CaseContext, drug_id: str) -> list[tuple[str, Dose]]:
+    """The drug's doses for uses this patient does not have (label, dose), in the unit and route
+    of this patient's dose and outside its range: the dose of another indication written by
+    mistake (enoxaparin's prophylactic 40 mg for a pulmonary embolism), a number that is right
+    for some other patient."""
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    fold = 2 if ctx.knobs["subtle_deviation"] else 10
-    # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
-    over = rng.random() < 0.5
+    diagnoses = {ctx.patient.condition.id, *ctx.patient.chronic}
+    own = drug.rule(ctx.indication(drug_id))
+    found = []
+    for rule in drug.doses:
+        if rule is own or set(rule.conditions) & diagnoses:
+            continue
+        other = dose_for(drug, rule.indication, ctx.patient)
+        if (
+            other is not None
+            and (other.unit, other.route) == (dose.unit, dose.route)
+            and not _fits(dose, other.amount)
+            and not 1 / SWAP_FOLD < other.amount / dose.amount < SWAP_FOLD
+        ):
+            found.append((rule.label, other))
+    return found
 
-    def outside(over: bool, fold: int) -> bool:  # a halved 2 g is no error where 1-2 g is right
-        if over:
-            return dose.amount * fold > (dose.high or dose.amount) * (1 + DOSE_TOLERANCE)
-        return dose.amount / fold < (dose.low or dose.amount) * (1 - DOSE_TOLERANCE)
 
-    if not outside(over, fold):
-        over = not over if outside(not over, fold) else over
-        fold = fold if outside(over, fold) else 10
-    wrong = Dose(dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency)
+def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """Another indication's dose of the drug, or a 10-fold (subtly, 2-fold) overdose or underdose.
+
+    When the drug has a use this patient does not have whose dose is far off, that dose is the
+    error: the wrong number is a right one elsewhere and only the patient's indication decides."""
+    candidates = _dose_candidates(ctx)
+    drug_id = ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    base = ctx.bank.get("problems.error_correction")
+    swaps = other_indication_doses(ctx, drug_id)
+    if swaps:
+        label, wrong = rng.choice(swaps)
+        flag = base["dose_flag_indication"].format(
+            drug=drug.name, given=wrong.order(drug), other=label, right=dose.order(drug)
+        )
+    else:
+        fold = 2 if ctx.knobs["subtle_deviation"] else 10
+        # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
+        over = rng.random() < 0.5
+
+        def outside(over: bool, fold: int) -> bool:  # a halved 2 g is no error where 1-2 g is right
+            return not _fits(dose, dose.amount * fold if over else dose.amount / fold)
+
+        if not outside(over, fold):
+            over = not over if outside(not over, fold) else over
+            fold = fold if outside(over, fold) else 10
+        wrong = Dose(
+            dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency
+        )
+        flag = (base["dose_flag"] if over else base["dose_flag_low"]).format(
+            drug=drug.name, given=wrong.text, fold=fold, right=dose.text, part=base["dose_parts"][fold]
+        )
     lead = _distractor(ctx, rng)
     trigger = _order(
         ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
-    )
-    base = ctx.bank.get("problems.error_correction")
-    flag = (base["dose_flag"] if over else base["dose_flag_low"]).format(
-        drug=drug.name, given=wrong.text, fold=fold, right=dose.text, part=base["dose_parts"][fold]
     )
     task = _pair_task(
         Category.error_correction,
@@ -312,13 +356,21 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 
 def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A decimal slip that makes a lab value impossible."""
+    """A decimal slip (ten times too large or too small) that makes a lab value impossible."""
     candidates = [a for a in ctx.bank.get("problems.implausible_analytes") if a in ctx.kb.analytes]
     analyte_id = rng.choice(candidates)
     analyte = ctx.analyte(analyte_id)
     true_value = ctx.patient.labs[analyte_id]
     ctx.patient.said_in_either.add(analyte_id)  # the slipped value reports nothing
-    slipped = number(round(true_value * 10, max(analyte.decimals - 1, 0)))
+    # The decimal point slips either way, so a slip is not simply a larger number than controls say.
+    slips = [
+        round(true_value * 10, max(analyte.decimals - 1, 0)),
+        round(true_value / 10, analyte.decimals + 1),
+    ]
+    impossible = [
+        v for v in slips if v > (analyte.plausible_high or float("inf")) or v < (analyte.plausible_low or 0.0)
+    ]
+    slipped = number(rng.choice(impossible or slips[:1]))
     base = ctx.bank.get("problems.error_correction")
     variant = ctx.pick("problems.error_correction.lab_lines", rng)
     shown = slipped if positive else number(true_value)
@@ -350,16 +402,23 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 
 def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, allergen: str) -> Scene:
-    """The chart's allergy list lacks an allergy the patient reports."""
+    """The chart's allergy list lacks an allergy the patient reports.
+
+    The problem's chart lists another allergy (a decoy drawn as the plan draws allergies) where the
+    control's lists the reported one, so both charts name as many allergies, no allergen belongs to
+    one twin, and only whether the chart holds the reported one decides."""
     reaction = dict(ctx.patient.allergies)[allergen]
     others = [allergy_name(ctx, a) for a, _ in ctx.patient.allergies if a != allergen]
     said, lay = allergy_name(ctx, allergen), lay_allergy_name(ctx, allergen)
+    decoy = _decoy_allergy(ctx, rng)
     base = ctx.bank.get("problems.consistency_check")
     chart_variant = ctx.pick("problems.consistency_check.allergy_chart", rng)
     report, _ = ctx.phrase("problems.consistency_check.allergy_report", rng, allergen=lay, reaction=reaction)
-    lacking = ", ".join(others) if others else "no known drug allergies"
-    listed = list(others)
-    listed.insert(rng.randint(0, len(others)), said)  # anywhere in the list, as charts are not ordered
+    at = rng.randint(0, len(others))  # anywhere in the list, as charts are not ordered
+    listed = [*others[:at], said if not positive or decoy is None else allergy_name(ctx, decoy), *others[at:]]
+    if positive and decoy is None:
+        listed.remove(said)
+    lacking = ", ".join(listed) if positive and listed else "no known drug allergies"
     chart = ctx.say(
         chart_variant["role"], chart_variant["text"], chart=lacking if positive else ", ".join(listed)
     )
@@ -376,6 +435,26 @@ def consistency_allergy(ctx: CaseContext, rng: random.Random, positive: bool, al
         subtype="allergy",
     )
     return Scene([chart, report], [task])
+
+
+def _decoy_allergy(ctx: CaseContext, rng: random.Random) -> str | None:
+    """An allergy class for a chart to list in place of the patient's own: one no drug of the story
+    so far belongs to, nor a home medication or a first-line option; its drugs are then kept out of
+    the case in both twins, so the chart that lists it is never contradicted."""
+    kb, patient = ctx.kb, ctx.patient
+    taken = {
+        kb.drugs[d].allergy_class
+        for d in [*ctx.given, *patient.home_meds, *patient.condition.first_line_drugs]
+    }
+    own = {a for a, _ in patient.allergies}
+    classes = sorted(
+        {kb.drugs[d].allergy_class for d in ctx.pools.drugs if kb.drugs[d].allergy_class} - taken - own
+    )
+    if not classes:
+        return None
+    decoy = rng.choice(classes)
+    ctx.safe_drugs = [d for d in ctx.safe_drugs if kb.drugs[d].allergy_class != decoy]
+    return decoy
 
 
 def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
@@ -408,28 +487,64 @@ def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> 
 
 
 def consistency_medlist(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """The pharmacy's home-medication list misses a drug the patient takes."""
-    meds = [ctx.drug(d).name for d in ctx.patient.home_meds]
-    missing = rng.choice(meds)
-    listed = [m for m in meds if m != missing]
+    """The pharmacy's home-medication list has another drug where the patient takes one.
+
+    The problem's list holds a drug the patient does not take (drawn from the same home drugs) in
+    the place of the one the patient then names; the control's holds the named one. Both lists name
+    as many drugs, and only whether the list holds the named drug decides."""
+    home = ctx.patient.home_meds
+    missing = rng.choice(home)
+    decoy = _decoy_home_med(ctx, rng)
     base = ctx.bank.get("problems.consistency_check")
     list_variant = ctx.pick("problems.consistency_check.medlist_pharmacy", rng)
-    report, _ = ctx.phrase("problems.consistency_check.medlist_report", rng, drug=missing)
-    pharmacy = ctx.say(
-        list_variant["role"], list_variant["text"], meds=", ".join(listed if positive else meds)
-    )
-    flag = base["medlist_flag"].format(drug=missing, meds=", ".join(listed))
+    report, _ = ctx.phrase("problems.consistency_check.medlist_report", rng, drug=ctx.drug(missing).name)
+    swapped = decoy if positive and decoy is not None else missing
+    listed = [ctx.drug(swapped if d == missing else d).name for d in home]
+    if positive and decoy is None:
+        listed.remove(ctx.drug(missing).name)
+    pharmacy = ctx.say(list_variant["role"], list_variant["text"], meds=", ".join(listed))
+    flag = base["medlist_flag"].format(drug=ctx.drug(missing).name, meds=", ".join(listed))
     task = _pair_task(
         Category.consistency_check,
         Trigger(report, False, ""),
         positive,
         flag,
-        Target(kind="issue", answers=[missing]),
+        Target(kind="issue", answers=[ctx.drug(missing).name]),
         [pharmacy, report],
         plant=pharmacy,
         subtype="medlist",
     )
     return Scene([pharmacy, report], [task])
+
+
+CHRONIC_HOME_SHARE = 0.3
+"""About this share of home medications treat a chronic condition; the rest are background drugs."""
+
+
+def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
+    """A home drug the patient does not take, for a wrong list to hold: drawn about as home lists
+    are (a chronic condition's first-line drug or a background drug), so no drug name is more
+    common in wrong lists than in right ones; free of major interactions with this patient's
+    drugs."""
+    kb, home = ctx.kb, set(ctx.patient.home_meds)
+    near = home | set(ctx.safe_drugs) | set(ctx.given)
+
+    def fits(d: str) -> bool:
+        quiet = not any(i.drug in near and i.severity == "major" for i in kb.drugs[d].interactions)
+        quiet = quiet and not any(
+            i.drug == d and i.severity == "major" for n in near for i in kb.drugs[n].interactions
+        )
+        return d in ctx.pools.drugs and d not in home and d in ctx.safe_drugs and quiet
+
+    background = [d for d in ctx.bank.get("indications.home_background") if fits(d)]
+    chronic = [
+        [d for d in kb.conditions[c].first_line_drugs if fits(d) and kb.drugs[d].dose.route == "PO"]
+        for c in ctx.pools.chronic
+    ]
+    chronic = [drugs for drugs in chronic if drugs]
+    if chronic and (rng.random() < CHRONIC_HOME_SHARE or not background):
+        return rng.choice(rng.choice(chronic))
+    return rng.choice(background) if background else None
 
 
 def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
@@ -653,12 +768,34 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 
 def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A dose without its unit."""
-    drug_id = ctx.choose_drug(rng, _dose_candidates(ctx))
+    """A dose said without its unit where nothing said fixes the unit.
+
+    Both twins first hear one drug's last dose in full ("had morphine 4 mg IV at six"); the order
+    then gives a dose without a unit, of that drug in the control (the unit is the one just said)
+    and of another drug in the problem (no unit anywhere: two readings). A coin both twins share
+    picks which of two drugs is the one given before, so each drug is as often the clear one as
+    the unclear one and only whether the order repeats what was said decides."""
+    candidates = [d for d in _dose_candidates(ctx) if d not in ctx.given]
+    first = ctx.choose_drug(rng, candidates)
+    rest = [d for d in candidates if d != first and ctx.dose(d).text != ctx.dose(first).text]
+    route = [d for d in rest if ctx.dose(d).route == ctx.dose(first).route]
+    second = ctx.choose_drug(rng, route or rest) or first
+    earlier, other = (first, second) if rng.random() < 0.5 else (second, first)
+    drug_id = other if positive and other != earlier else earlier
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    before = ctx.dose(earlier)
+    given, _ = ctx.phrase(
+        "problems.ambiguity_clarification.units_given",
+        rng,
+        drug=ctx.drug(earlier).name,
+        dose=before.text,
+        route=before.route,
+        time=rng.choice(ctx.bank.get("problems.ambiguity_clarification.units_times")),
+    )
     bare = f"{drug.name} {number(dose.amount)} {dose.route} {dose.frequency}"
     lead = _distractor(ctx, rng)
-    trigger = _order(ctx, rng, positive, bare, dose.order(drug), _dose_target(dose), ctx.reason(drug_id))
+    # Said without the unit in both twins; a drafted order writes it out.
+    trigger = _order(ctx, rng, True, bare, dose.order(drug), _dose_target(dose), ctx.reason(drug_id))
     flag = ctx.bank.get("problems.ambiguity_clarification.units_flag").format(
         drug=drug.name, amount=number(dose.amount), unit=dose.unit
     )
@@ -668,41 +805,45 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         positive,
         flag,
         Target(kind="issue", answers=[drug.name, "unit"]),
-        [trigger.line],
+        [given, trigger.line],
+        plant=given,
         subtype="units",
     )
-    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
-    return Scene([*lead, trigger.line], [task])
+    ctx.given.append(earlier)  # both twins heard it given
+    return Scene([given, *lead, trigger.line], [task])
 
 
 def ambiguity_home_meds(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """ "Restart home meds" when a recent change means there are two lists."""
-    old = rng.choice(ctx.patient.home_meds)
-    fresh = [
-        d for d in _dose_candidates(ctx) if d not in ctx.patient.home_meds and ctx.drug(d).dose.route == "PO"
+    """ "Restart the home meds" naming a drug the clinic recently switched away from.
+
+    Both twins hear an outdated list (with the old drug) and the switch (old to the patient's
+    current home drug, a common switch read from the phrase bank); the plan then names the old
+    drug in the problem and the current one in the control. Switches go both ways, so each drug
+    is as often the old as the current one, and only whether the name fits the switch decides."""
+    home = ctx.patient.home_meds
+    switches = [
+        (old, new)
+        for a, b in ctx.bank.get("problems.ambiguity_clarification.home_switches")
+        for old, new in ((a, b), (b, a))
+        if new in home and old not in home and old in ctx.pools.drugs and old in ctx.safe_drugs
     ]
-    same = [d for d in fresh if ctx.drug(d).drug_class == ctx.drug(old).drug_class]
-    if not same:
-        return ambiguity_units(ctx, rng, positive)
-    new = ctx.choose_drug(rng, same)
+    if not switches:
+        return ambiguity_patient(ctx, rng, positive)
+    old, new = rng.choice(switches)
     old_name, new_name = ctx.drug(old).name, ctx.drug(new).name
-    meds = ", ".join(ctx.drug(d).name for d in ctx.patient.home_meds)
-    listing, _ = ctx.phrase("problems.ambiguity_clarification.home_lists", rng, old_list=meds)
+    outdated = ", ".join(ctx.drug(old if d == new else d).name for d in home)
+    listing, _ = ctx.phrase("problems.ambiguity_clarification.home_lists", rng, old_list=outdated)
     change, _ = ctx.phrase("problems.ambiguity_clarification.home_change", rng, old=old_name, new=new_name)
-    index = rng.randrange(
-        len(ctx.bank.variants("problems.ambiguity_clarification.home_plan.positive", ctx.unseen))
+    plan, _ = ctx.phrase(
+        "problems.ambiguity_clarification.home_plan", rng, drug=old_name if positive else new_name
     )
-    kind = "positive" if positive else "control"
-    variant = ctx.bank.variants(f"problems.ambiguity_clarification.home_plan.{kind}", ctx.unseen)[index]
-    plan = ctx.say(variant["role"], variant["text"], old=old_name, new=new_name)
     flag = ctx.bank.get("problems.ambiguity_clarification.home_flag").format(old=old_name, new=new_name)
-    target = Target(kind="issue", answers=[old_name, new_name])
     task = _pair_task(
         Category.ambiguity_clarification,
         Trigger(plan, False, ""),
         positive,
         flag,
-        target,
+        Target(kind="issue", answers=[old_name, new_name]),
         [listing, change, plan],
         plant=listing,
         subtype="home_meds",
