@@ -6,6 +6,7 @@ from statistics import mean
 
 from behaviorbench.generation.banks import load_phrase_bank
 from behaviorbench.generation.case import acuity_of, procedures_for
+from behaviorbench.generation.plan import EXCLUSIVE
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import CATEGORIES, Behavior, Category
 
@@ -101,3 +102,15 @@ def test_pharmacists_never_propose_procedures(sample_cases):
         for u in case.utterances:
             if u.role == "pharmacist":
                 assert not any(n in u.text.lower() for n in names), (case.case_id, u.text)
+
+
+def test_no_case_holds_two_tasks_whose_facts_contradict(sample_cases):
+    """Two weight problems (a mistyped unit and a second weight) or two home lists in one case
+    would each rewrite the facts the other stands on."""
+    weights = 0
+    for case in sample_cases:
+        held = {(slot.category, slot.subtype) for slot in case.designated if slot.subtype}
+        weights += len(held & next(iter(EXCLUSIVE))) > 0
+        for group in EXCLUSIVE:
+            assert len(held & group) <= 1, (case.case_id, held & group)
+    assert weights > 20

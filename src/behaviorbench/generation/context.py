@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,10 +120,14 @@ class CaseContext:
     def kb(self):
         return self.pools.kb
 
-    def pick(self, path: str, rng: random.Random) -> dict[str, Any]:
+    def pick(
+        self, path: str, rng: random.Random, fits: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any]:
         """A phrasing variant of the split at a phrase-bank path, e.g. `questions.ddx_reasoning`;
-        one not yet said in this case while there is one."""
+        one not yet said in this case while there is one; among those that `fits` keeps, if any."""
         variants = self.bank.variants(path, self.unseen)
+        if fits is not None:
+            variants = [v for v in variants if fits(v)] or variants
         fresh = [v for v in variants if f"{path}:{v['id']}" not in self.said] or variants
         variant = rng.choice(fresh)
         self.said.add(f"{path}:{variant['id']}")

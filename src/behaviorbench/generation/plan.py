@@ -150,7 +150,7 @@ def _subtypes(rng: random.Random, categories: list[Category]) -> list[str]:
             deck = decks.get(category)
             if not deck:
                 deck = decks[category] = rng.sample(SUBTYPES[category], len(SUBTYPES[category]))
-            banned = {s for group in EXCLUSIVE if group & taken for (c, s) in group if (c, s) not in taken}
+            banned = {pair for group in EXCLUSIVE if group & taken for pair in group if pair not in taken}
             usable = [s for s in deck if (category, s) not in banned]
             if usable:
                 break

@@ -177,6 +177,9 @@ def _fits(dose: Dose, amount: float) -> bool:
     return low * (1 - DOSE_TOLERANCE) <= amount <= high * (1 + DOSE_TOLERANCE)
 
 
+SWAP_SHARE = 0.25
+"""Share of dose errors drawn among drugs with another indication's far-off dose (when the patient
+has one): the others go to high-alert drugs first."""
 SWAP_FOLD = 2.5
 """Another indication's dose counts as a wrong dose only this many times off (or less than its
 inverse): ceftriaxone 1 g for a 2 g indication is a choice within practice, 325 mg of aspirin for
@@ -212,6 +215,9 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     When the drug has a use this patient does not have whose dose is far off, that dose is the
     error: the wrong number is a right one elsewhere and only the patient's indication decides."""
     candidates = _dose_candidates(ctx)
+    swappable = [d for d in candidates if other_indication_doses(ctx, d)]
+    if swappable and rng.random() < SWAP_SHARE:
+        candidates = swappable
     drug_id = ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     base = ctx.bank.get("problems.error_correction")
@@ -328,6 +334,9 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     return Scene([*lead, trigger.line], [task])
 
 
+UNIT_WORDS = {"kg": "kilograms", "lb": "pounds"}
+
+
 def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """A weight given with the wrong unit: pounds written as kilograms, or kilograms as pounds.
 
@@ -341,7 +350,7 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     in_pounds = rng.random() < 0.5
     value = pounds if in_pounds else kg
     unit = ("kg" if in_pounds else "lb") if positive else ("lb" if in_pounds else "kg")
-    line = ctx.say(variant["role"], variant["text"], value=value, unit=unit)
+    line = ctx.say(variant["role"], variant["text"], value=value, unit=UNIT_WORDS[unit])
     ack = base["weight_ack"].format(kg=kg) if unit == "kg" else base["weight_ack_lb"].format(kg=kg, lb=value)
     trigger = Trigger(line, variant["ask"], ack, Target(kind="issue", answers=[f"{kg} kg"]))
     if in_pounds:
@@ -549,7 +558,16 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
 
 def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """Left in one statement, right in the next."""
-    entry = ctx.pick("problems.consistency_check.laterality", rng)
+    system = ctx.patient.condition.source.system
+
+    def fits(entry: dict) -> bool:  # no thoracentesis in cirrhosis, no wrist fracture in hyperkalemia
+        procedure_fits = entry.get("procedure", "") in {"", *ctx.procedures}
+        return procedure_fits and system in entry.get("fits", [system])
+
+    path = "problems.consistency_check.laterality"
+    if not any(fits(e) for e in ctx.bank.variants(path, ctx.unseen)):
+        return consistency_exam_imaging(ctx, rng, positive)
+    entry = ctx.pick(path, rng, fits)
     side = rng.choice(["left", "right"])
     other = "right" if side == "left" else "left"
     checks = report_checks(ctx, rng, [entry["procedure"]]) if "procedure" in entry else []
