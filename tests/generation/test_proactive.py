@@ -133,3 +133,21 @@ def test_a_decimal_slip_goes_both_ways(sample_twins):
         bigger += said > right
         smaller += said < right
     assert bigger > 3 and smaller > 3
+
+
+def test_a_critical_result_is_missed_only_when_it_is_not_the_value_being_followed(sample_twins):
+    """Where the team follows a value the condition explains, both twins hear it and its care and
+    then plan its next check; the control's result is that analyte again, the problem's another."""
+    followed = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "safety_alert/critical"):
+        follow = problem.utterances[sp.index].text
+        assert follow == control.utterances[sc.index].text
+        known = re.search(r"(?:another|[Nn]ext) (.+?) (?:in|with|after|for)\b", follow)
+        if known is None:  # no value to follow: a critical or a normal value, then another topic
+            continue
+        analyte = known.group(1)
+        assert analyte in problem.utterances[sp.index - 2].text  # said with its care, in both twins
+        assert analyte in control.utterances[sc.index - 1].text
+        assert analyte not in problem.utterances[sp.index - 1].text
+        followed += 1
+    assert followed > 10

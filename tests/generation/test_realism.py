@@ -123,7 +123,7 @@ def test_every_unrelated_drug_in_an_order_or_dose_question_carries_a_reason(samp
             relevant |= set(kb.conditions[chronic].first_line_drugs)
         pronouns = PRONOUNS[p["sex"] == "female"]
         for slot in case.designated:
-            if slot.category not in ORDER_CATEGORIES:
+            if slot.category not in ORDER_CATEGORIES or slot.subtype == "critical":  # no order there
                 continue
             text = case.utterances[slot.index].text
             if "home med" in text or any(a["clear"] in text or a["written"] in text for a in abbreviations):

@@ -13,11 +13,11 @@ import random
 from dataclasses import dataclass
 
 from behaviorbench.generation.banks import stable_hash
-from behaviorbench.generation.context import CaseContext, spoken, tidy
+from behaviorbench.generation.context import PRONOUNS, CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, dose_for, number
 from behaviorbench.generation.patient import RENAL_FUNCTION
 from behaviorbench.generation.script import Line, Scene, Task
-from behaviorbench.knowledge.models import PATIENT_STATES
+from behaviorbench.knowledge.models import PATIENT_STATES, Condition
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -1123,22 +1123,9 @@ def safety_contraindication(
     return Scene([*checks, note, *lead, trigger.line], [task])
 
 
-def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A critical lab result the team hears and moves past."""
-    patient = ctx.patient
-    options = [
-        a.id
-        for a in ctx.kb.analytes.values()
-        if (a.critical_high is not None or a.critical_low is not None)
-        and _normal(ctx, a.id)
-        and a.id not in (patient.stable_analyte, patient.borderline_analyte)
-    ]
-    analyte_id = rng.choice(options)
+def _critical_value(ctx: CaseContext, rng: random.Random, analyte_id: str, high: bool) -> float:
+    """A value just beyond the analyte's critical limit on one side (subtly: barely beyond)."""
     analyte = ctx.analyte(analyte_id)
-    normal = ctx.patient.labs[analyte_id]
-    ctx.patient.mentioned_labs.add(analyte_id)
-    ctx.patient.said_in_either.add(analyte_id)
-    high = analyte.critical_high is not None
     limit = analyte.critical_high if high else analyte.critical_low
     width = analyte.high - analyte.low
     reach = 0.05 if ctx.knobs["subtle_deviation"] else 0.4
@@ -1147,9 +1134,104 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     critical = round(limit + beyond if high else max(limit - beyond, step), analyte.decimals)
     if not high and critical >= limit:
         critical = round(limit - step, analyte.decimals)
+    return critical
+
+
+def _known_critical(ctx: CaseContext, condition: Condition) -> list[tuple[str, str]]:
+    """(analyte, side) this acute condition pushes beyond a critical limit and whose care the
+    bank can say (hemoglobin low in a GI bleed: "the first unit of blood is running")."""
+    care = ctx.bank.get("problems.safety_alert.critical_care")
+    found = []
+    for finding in [] if condition.chronic else condition.labs:
+        analyte = ctx.analyte(finding.analyte)
+        limit = analyte.critical_high if finding.direction == "high" else analyte.critical_low
+        entry = care.get(finding.analyte, {}).get(finding.direction)
+        if limit is not None and entry and condition.id in entry.get("conditions", [condition.id]):
+            found.append((finding.analyte, finding.direction))
+    return found
+
+
+def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A new critical result the team hears and moves past, while it follows up a known one.
+
+    Both twins first hear a value the patient's condition explains and the care already under
+    way for it; then a result is reported (the problem: another analyte's critical value; the
+    control: the known analyte again, on treatment) and the team plans the next check of the known
+    analyte. Only whether the result reported is the one the team is following decides. The new
+    analyte is drawn as often as conditions make each one the known one, so no analyte name or
+    value belongs to problems. Without such a known value: a critical or a normal value."""
+    patient = ctx.patient
+    options = [
+        a.id
+        for a in ctx.kb.analytes.values()
+        if (a.critical_high is not None or a.critical_low is not None)
+        and _normal(ctx, a.id)
+        and a.id not in (patient.stable_analyte, patient.borderline_analyte)
+    ]
+    base = ctx.bank.get("problems.safety_alert")
+    known = _known_critical(ctx, patient.condition.source)
+    # As often as acute conditions make each (analyte, side) the one a team follows.
+    fresh = [
+        (a, side) for c in ctx.kb.conditions.values() for a, side in _known_critical(ctx, c) if a in options
+    ]
+    if not known or not fresh:
+        return _critical_or_normal(ctx, rng, positive, options)
+    known_id, known_side = rng.choice(known)
+    new_id, new_side = rng.choice(fresh)
+    ctx.patient.mentioned_labs.add(known_id)  # the new analyte is said in the problem twin only
+    ctx.patient.said_in_either |= {known_id, new_id}
+    known_value = ctx.patient.labs[known_id]
+    analyte = ctx.analyte(known_id)
+    middle = (analyte.low + analyte.high) / 2
+    repeat = round(known_value + (middle - known_value) * rng.uniform(0.1, 0.3), analyte.decimals)
+    earlier, _ = ctx.phrase(
+        "problems.safety_alert.critical_known",
+        rng,
+        analyte=ctx.analyte_name(known_id),
+        value=number(known_value),
+        unit=ctx.unit(known_id),
+        care=base["critical_care"][known_id][known_side]["text"].format(**PRONOUNS[patient.female]),
+    )
+    critical = _critical_value(ctx, rng, new_id, new_side == "high")
+    reported, value = (new_id, critical) if positive else (known_id, repeat)
+    variant = ctx.pick("problems.safety_alert.critical_lines", rng)
+    report = ctx.say(
+        variant["role"],
+        variant["text"],
+        analyte=ctx.analyte_name(reported),
+        value=number(value),
+        unit=ctx.unit(reported),
+    )
+    follow, _ = ctx.phrase("problems.safety_alert.critical_next", rng, analyte=ctx.analyte_name(known_id))
+    flag = tidy(
+        base["critical_flag"].format(
+            analyte=ctx.analyte_name(new_id), value=number(critical), unit=ctx.unit(new_id)
+        )
+    )
+    task = _pair_task(
+        Category.safety_alert,
+        Trigger(report, False, ""),
+        positive,
+        flag,
+        Target(kind="issue", answers=[ctx.analyte_answer(new_id)]),
+        [report, follow],
+        slot=follow,
+        subtype="critical",
+    )
+    return Scene([earlier, report, follow], [task])
+
+
+def _critical_or_normal(ctx: CaseContext, rng: random.Random, positive: bool, options: list[str]) -> Scene:
+    """A critical value (the problem) or the patient's normal one (the control), then the team
+    moves on to something else."""
+    analyte_id = rng.choice(options)
+    analyte = ctx.analyte(analyte_id)
+    ctx.patient.mentioned_labs.add(analyte_id)
+    ctx.patient.said_in_either.add(analyte_id)
+    critical = _critical_value(ctx, rng, analyte_id, analyte.critical_high is not None)
     variant = ctx.pick("problems.safety_alert.critical_lines", rng)
     move_on, _ = ctx.phrase("problems.safety_alert.move_on", rng)
-    shown = number(critical if positive else normal)
+    shown = number(critical if positive else ctx.patient.labs[analyte_id])
     unit = ctx.unit(analyte.id)
     report = ctx.say(
         variant["role"], variant["text"], analyte=ctx.analyte_name(analyte.id), value=shown, unit=unit
