@@ -199,6 +199,14 @@ def test_a_dose_without_a_unit_has_one_reading_only_after_the_same_dose_was_said
     assert kinds(changed) == ["ambiguous"]
 
 
+def test_a_value_charted_with_its_digits_swapped_right_after_the_lab_is_a_transposition(kb):
+    reported = resident("The lab portal shows creatinine 2.1 mg/dL.")
+    swapped = run(kb, [reported, nurse("I'm charting the creatinine as 1.2 mg/dL.")])
+    assert kinds(swapped) == ["transposed"]
+    assert kinds(run(kb, [reported, nurse("I'm charting the creatinine as 2.1 mg/dL.")])) == []
+    assert kinds(run(kb, [reported, nurse("I'm charting the creatinine as 1.3 mg/dL.")])) == []
+
+
 def test_a_procedure_needs_its_checks_and_respects_contrast_allergy(kb):
     allergic = run(
         kb,

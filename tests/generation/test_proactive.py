@@ -151,3 +151,20 @@ def test_a_critical_result_is_missed_only_when_it_is_not_the_value_being_followe
         assert analyte not in problem.utterances[sp.index - 1].text
         followed += 1
     assert followed > 10
+
+
+def test_a_transposed_lab_value_swaps_two_digits_of_the_value_just_reported(sample_twins):
+    swapped = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/lab"):
+        if "swapped" not in sp.gold_response:  # a decimal slip
+            continue
+        reported = problem.utterances[sp.index - 1].text
+        assert reported == control.utterances[sc.index - 1].text
+        number = r"\d+(?:\.\d+)?"
+        said = re.findall(number, reported)[0]
+        charted_problem = re.findall(number, problem.utterances[sp.index].text)[0]
+        charted_control = re.findall(number, control.utterances[sc.index].text)[0]
+        assert charted_control == said and charted_problem != said
+        assert sorted(charted_problem.replace(".", "")) == sorted(said.replace(".", ""))
+        swapped += 1
+    assert swapped > 10

@@ -35,6 +35,7 @@ KINDS: tuple[str, ...] = (
     "frequency",
     "critical",
     "implausible",
+    "transposed",
     "precheck",
     "ambiguous",
     "abbreviation",
@@ -83,6 +84,8 @@ class Chart:
     """Critical values just reported that nobody has acknowledged yet."""
     qtc: float | None = None
     """The last QTc reported (ms)."""
+    just_read: dict[str, float] = field(default_factory=dict)
+    """The values the previous utterance reported, by analyte."""
     stated: set[tuple[str, float]] = field(default_factory=set)
     """Doses said with their unit (drug, amount): a later order of the same amount without the
     unit has one reading."""
@@ -134,6 +137,7 @@ class Chart:
             self.qtc = float(qtc.group(1))
         for reading in readings:
             self.labs[reading.analyte] = reading.value
+        self.just_read = {reading.analyte: reading.value for reading in readings}
         self.stated |= {(o.drug, o.amount) for o in said if o.unit is not None}
 
 
@@ -141,7 +145,8 @@ def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Find
     """Every problem the knowledge base sees in this utterance, given the chart before it."""
     kb, case_id = chart.kb, chart.case.case_id
     readings, findings = _plausible(chart, index, utterance_labs(kb, utterance))
-    findings += _critical(chart, index, utterance, readings)
+    readings, swapped = _transposed(chart, index, readings)
+    findings += swapped + _critical(chart, index, utterance, readings)
     findings += _abbreviations(chart, index, utterance.text)
     said_orders = orders(kb, utterance.text)
     for order in said_orders:
@@ -338,6 +343,28 @@ def _plausible(
         if high or low:
             detail = f"{analyte.name} {reading.value:g} {analyte.unit} is not a possible value"
             found.append(Finding(chart.case.case_id, index, "implausible", analyte.name, detail))
+        else:
+            kept.append(reading)
+    return kept, found
+
+
+def _digits(value: float) -> list[str]:
+    return sorted(f"{value:g}".replace(".", ""))
+
+
+def _transposed(
+    chart: Chart, index: int, readings: list[LabReading]
+) -> tuple[list[LabReading], list[Finding]]:
+    """Readings that are not the value the line before reported with its digits in another order
+    (2.1 charted as 1.2), and a finding for each that is: a transcription slip, not a new result.
+    Only the line before counts: a repeat result hours later may by chance reuse the digits."""
+    kept, found = [], []
+    for reading in readings:
+        before = chart.just_read.get(reading.analyte)
+        if before is not None and before != reading.value and _digits(before) == _digits(reading.value):
+            name = chart.kb.analytes[reading.analyte].name
+            detail = f"{name} {reading.value:g} right after {before:g} was reported: digits swapped"
+            found.append(Finding(chart.case.case_id, index, "transposed", name, detail))
         else:
             kept.append(reading)
     return kept, found

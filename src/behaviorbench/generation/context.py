@@ -188,6 +188,7 @@ class CaseContext:
             people = [self.assistant, self.patient.name, *self.cast.values()]
             self._names = {word for name in people for word in name.split()} | NAME_TITLES
         keep = any(c.isupper() for c in first[1:]) or first in ("I", "I'm", "I'll", "I've", "I'd")
+        keep |= len(first) == 1 and first.isupper()  # "K", not "k"
         keep |= first in self._names or first[:1].isdigit()
         keep |= marker.endswith(".")
         return f"{marker} {text if keep else text[:1].lower() + text[1:]}"

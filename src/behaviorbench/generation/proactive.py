@@ -364,8 +364,46 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     return Scene([line], [task])
 
 
+TRANSPOSED_SHARE = 0.75
+"""Share of lab errors written as swapped digits when the patient has a value that allows it; the
+rest are decimal slips no patient can have."""
+
+
+def _transposed(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float | None:
+    """The patient's value with two neighbouring non-zero digits swapped (creatinine 2.1 charted
+    as 1.2), when that is another possible, non-critical value at least 10% away; else None."""
+    analyte = ctx.analyte(analyte_id)
+    value = ctx.patient.labs[analyte_id]
+    written = f"{value:.{analyte.decimals}f}"
+    digits = written.replace(".", "")
+    swaps = []
+    for i in range(len(digits) - 1):
+        swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+        if digits[i] == digits[i + 1] or "0" in digits[i : i + 2]:  # a moved zero reads as a slip
+            continue
+        point = written.find(".")
+        other = float(swapped if point < 0 else swapped[:point] + "." + swapped[point:])
+        inside = (analyte.critical_low or 0.0) < other < (analyte.critical_high or float("inf"))
+        possible = (analyte.plausible_low or 0.0) <= other <= (analyte.plausible_high or float("inf"))
+        if inside and possible and abs(other - value) >= 0.1 * value:
+            swaps.append(other)
+    return rng.choice(swaps) if swaps else None
+
+
 def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A decimal slip (ten times too large or too small) that makes a lab value impossible."""
+    """A lab value charted with two digits swapped, or a decimal slip that makes it impossible.
+
+    A transposition is heard first as the lab reported it, in both twins; the control charts that
+    value, the problem its digits swapped. Both numbers are possible values of the analyte, so only
+    whether the two agree decides. Otherwise (a quarter of the time, or without a transposable
+    value): a decimal slip (ten times too large or too small) that no patient can have."""
+    swappable = [
+        (a, t)
+        for a in ctx.bank.get("problems.transposable_analytes")
+        if a not in ctx.patient.said_in_either and (t := _transposed(ctx, rng, a)) is not None
+    ]
+    if swappable and rng.random() < TRANSPOSED_SHARE:
+        return _lab_transposed(ctx, rng, positive, *rng.choice(swappable))
     candidates = [a for a in ctx.bank.get("problems.implausible_analytes") if a in ctx.kb.analytes]
     analyte_id = rng.choice(candidates)
     analyte = ctx.analyte(analyte_id)
@@ -405,6 +443,39 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         subtype="lab",
     )
     return Scene([line], [task])
+
+
+def _lab_transposed(
+    ctx: CaseContext, rng: random.Random, positive: bool, analyte_id: str, swapped: float
+) -> Scene:
+    base = ctx.bank.get("problems.error_correction")
+    name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
+    right = number(ctx.patient.labs[analyte_id])
+    ctx.patient.mentioned_labs.add(analyte_id)
+    ctx.patient.said_in_either.add(analyte_id)
+    reported, _ = ctx.phrase(
+        "problems.error_correction.lab_reported", rng, analyte=name, value=right, unit=unit
+    )
+    variant = ctx.pick("problems.error_correction.lab_charted", rng)
+    shown = number(swapped) if positive else right
+    line = ctx.say(variant["role"], variant["text"], analyte=name, value=shown, unit=unit)
+    logged = Target(kind="issue", answers=[ctx.analyte_answer(analyte_id), right])
+    trigger = Trigger(
+        line, variant["ask"], tidy(base["lab_ack"].format(analyte=name, value=right, unit=unit)), logged
+    )
+    flag = tidy(
+        base["lab_transposed_flag"].format(analyte=name, value=number(swapped), unit=unit, right=right)
+    )
+    task = _pair_task(
+        Category.error_correction,
+        trigger,
+        positive,
+        flag,
+        Target(kind="issue", answers=[ctx.analyte_answer(analyte_id)]),
+        [reported, line],  # charted as soon as heard: the report stays next to its slot
+        subtype="lab",
+    )
+    return Scene([reported, line], [task])
 
 
 # --- consistency_check ------------------------------------------------------------------------
