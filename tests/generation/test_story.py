@@ -114,3 +114,10 @@ def test_no_case_holds_two_tasks_whose_facts_contradict(sample_cases):
         for group in EXCLUSIVE:
             assert len(held & group) <= 1, (case.case_id, held & group)
     assert weights > 20
+
+
+def test_an_age_takes_its_article(sample_cases):
+    for case in sample_cases:
+        for u in case.utterances:
+            assert not re.search(r"\ba (?:8\d|11|18)-year-old", u.text), (case.case_id, u.text)
+            assert not re.search(r"\ban (?:[1-79]\d|1[02-79])-year-old", u.text), (case.case_id, u.text)

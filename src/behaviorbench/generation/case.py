@@ -355,7 +355,7 @@ def _opening(ctx: CaseContext, rng: random.Random) -> list:
     presentation, _ = ctx.phrase(
         "questions.opening_presentation",
         rng,
-        age=patient.age,
+        a_age=f"{'an' if str(patient.age).startswith('8') or patient.age in (11, 18) else 'a'} {patient.age}",
         sex="woman" if patient.female else "man",
         history=history,
         complaint=complaint(rng, words, patient.condition.presentation, patient.female),

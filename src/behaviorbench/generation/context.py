@@ -275,7 +275,7 @@ class CaseContext:
         """A target term naming an analyte by its name or by the alias a line used ("a|b")."""
         analyte = self.analyte(analyte_id)
         said = self.analyte_name(analyte_id)
-        return analyte.name if said == spoken(analyte.name) else f"{analyte.name}|{said}"
+        return analyte.name if said == spoken(analyte.name) else f"{said}|{analyte.name}"
 
     def lab(self, analyte_id: str) -> str:
         """The patient's value of an analyte as spoken ("4.1 mmol/L", "pH 7.31" as "7.31"), recorded

@@ -181,6 +181,7 @@ class _Needs:
         supportive: list[str],
     ):
         self.rng, self.pools, self.needs = rng, pools, Needs()
+        self.own_drugs = set(condition.first_line_drugs)
         kb = pools.kb
         self.home_options: dict[str, str | None] = {d: None for d in background}
         """Plausible home medications -> the chronic condition that explains one (None: none needed)."""
@@ -237,6 +238,7 @@ class _Needs:
             and kb.drugs[i.drug].dose.route == "PO"
             and kb.drugs[i.drug].allergy_class not in self.needs.allergies
             and i.drug not in self.needs.home_meds
+            and d not in self.own_drugs  # no KCl withheld in hypokalemia
         ]
         pair = self.pick(sorted(self.story_first(pairs, lambda p: p[0])))
         if pair:

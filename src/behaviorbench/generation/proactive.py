@@ -16,7 +16,7 @@ from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import PRONOUNS, CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, dose_for, number
 from behaviorbench.generation.patient import RENAL_FUNCTION
-from behaviorbench.generation.script import Line, Scene, Task
+from behaviorbench.generation.script import Line, Scene, Task, capitalized
 from behaviorbench.knowledge.models import PATIENT_STATES, Condition
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
@@ -228,7 +228,8 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
             drug=drug.name, given=wrong.order(drug), other=label, right=dose.order(drug)
         )
     else:
-        fold = 2 if ctx.knobs["subtle_deviation"] else 10
+        # Twice or half a dose is an error only beyond a known range (morphine 8 mg is a dose).
+        fold = 2 if ctx.knobs["subtle_deviation"] and dose.high is not None else 10
         # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
         over = rng.random() < 0.5
 
@@ -608,13 +609,15 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
     drugs."""
     kb, home = ctx.kb, set(ctx.patient.home_meds)
     near = home | set(ctx.safe_drugs) | set(ctx.given)
+    classes = {kb.drugs[d].drug_class.split(" (")[0] for d in home}  # no second statin on a list
 
     def fits(d: str) -> bool:
         quiet = not any(i.drug in near and i.severity == "major" for i in kb.drugs[d].interactions)
         quiet = quiet and not any(
             i.drug == d and i.severity == "major" for n in near for i in kb.drugs[n].interactions
         )
-        return d in ctx.pools.drugs and d not in home and d in ctx.safe_drugs and quiet
+        alone = kb.drugs[d].drug_class.split(" (")[0] not in classes
+        return d in ctx.pools.drugs and d not in home and d in ctx.safe_drugs and quiet and alone
 
     background = [d for d in ctx.bank.get("indications.home_background") if fits(d)]
     chronic = [
@@ -645,7 +648,7 @@ def consistency_laterality(ctx: CaseContext, rng: random.Random, positive: bool)
     first = ctx.say(entry["first"]["role"], entry["first"]["text"], side=side)
     second = ctx.say(entry["second"]["role"], entry["second"]["text"], side=other if positive else side)
     flag = ctx.bank.get("problems.consistency_check.laterality_flag").format(
-        first=entry["first"]["short"], second=entry["second"]["short"], side_a=side, side_b=other
+        First=capitalized(entry["first"]["short"]), second=entry["second"]["short"], side_a=side, side_b=other
     )
     task = _pair_task(
         Category.consistency_check,
@@ -978,7 +981,10 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
 def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """Two patients with the same surname and an order naming the other one's bed."""
     patient = ctx.patient
-    drug_id = ctx.choose_drug(rng, list(patient.home_meds) or _dose_candidates(ctx))
+    options = list(patient.home_meds) or _dose_candidates(ctx)
+    if ctx.hypotensive():  # no lisinopril at 92/51
+        options = [d for d in options if not ctx.drug(d).lowers_blood_pressure] or _dose_candidates(ctx)
+    drug_id = ctx.choose_drug(rng, options)
     bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
     fields = {
         "surname": patient.surname,
@@ -1254,7 +1260,7 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     known_value = ctx.patient.labs[known_id]
     analyte = ctx.analyte(known_id)
     middle = (analyte.low + analyte.high) / 2
-    repeat = round(known_value + (middle - known_value) * rng.uniform(0.1, 0.3), analyte.decimals)
+    repeat = round(known_value + (middle - known_value) * rng.uniform(0.05, 0.15), analyte.decimals)
     earlier, _ = ctx.phrase(
         "problems.safety_alert.critical_known",
         rng,
