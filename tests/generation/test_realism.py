@@ -231,3 +231,12 @@ def test_patients_and_family_name_allergies_as_they_know_them(sample_cases):
                 assert not named, (case.case_id, utterance.text)
             lay_lines += any(re.search(rf"\b{re.escape(name)}\b", utterance.text) for name in lay)
     assert lay_lines >= 10
+
+
+def test_only_a_woman_who_could_be_pregnant_has_a_pregnancy_test(sample_cases):
+    for case in sample_cases:
+        p = case.patient
+        if p["sex"] == "female" and p["age"] < 55:
+            continue
+        for u in case.utterances:
+            assert "hCG" not in u.text and "pregnancy test" not in u.text.lower(), (case.case_id, u.text)

@@ -178,3 +178,11 @@ def test_ipratropium_is_dosed_by_indication(kb):
 
 def test_azt_reads_as_aztreonam_too(kb):
     assert set(kb.abbreviations["azt"].meanings) == {"zidovudine", "azathioprine", "aztreonam"}
+
+
+def test_a_weight_based_dose_is_rounded_to_what_the_products_allow(kb):
+    levothyroxine = dose(kb, "levothyroxine", None, weight=83)  # 1.6 mcg/kg = 132.8 mcg
+    assert levothyroxine.amount == 125 and "rounded to the nearest 25 mcg" in levothyroxine.working
+    assert dose(kb, "heparin", "venous_thromboembolism", weight=83).amount == 6600  # 6640 units
+    assert dose(kb, "vancomycin", None, weight=83).amount == 1250  # 1245 mg
+    assert dose(kb, "methotrexate", "ectopic_pregnancy", weight=60, height=165).amount == 83  # unrounded

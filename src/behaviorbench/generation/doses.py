@@ -73,6 +73,8 @@ class Dose:
             steps.append(
                 f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
             )
+        if rule.step is not None and not reduced:
+            steps.append(f"rounded to the nearest {number(rule.step)} {rule.unit}")
         return steps
 
 
@@ -88,6 +90,15 @@ def round_dose(amount: float) -> float:
         return amount
     digits = 2 - math.floor(math.log10(amount))
     return round(amount, digits) if digits > 0 else float(round(amount, digits))
+
+
+def _to_step(step: float):
+    """Round to the nearest multiple of `step`, never to nothing."""
+
+    def fit(amount: float) -> float:
+        return round_dose(max(step, round(amount / step) * step))
+
+    return fit
 
 
 def mosteller_bsa(weight_kg: float, height_cm: float) -> float:
@@ -151,6 +162,8 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
             frequency = tier.frequency
     computed = rule.per_kg or rule.per_m2 or (tier is not None and tier.factor is not None)
     fit = round_dose if computed else float
+    if computed and rule.step is not None:
+        fit = _to_step(rule.step)
     return Dose(
         fit(amount),
         rule.unit,

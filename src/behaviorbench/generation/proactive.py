@@ -797,7 +797,10 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     precheck = ctx.kb.prechecks[precheck_id]
     # The decoy comes from the options the needed check came from, drawn the same way.
     others = [o[1] for o in options if not _overlaps(o[1], precheck_id, ctx)] or [
-        p for p in ctx.kb.prechecks if not _overlaps(p, precheck_id, ctx)
+        p
+        for p, check in ctx.kb.prechecks.items()
+        if not _overlaps(p, precheck_id, ctx)
+        and ("beta_hcg" not in check.analytes or ctx.patient.could_be_pregnant)  # no hCG in a man
     ]
     if not others:
         return ambiguity_units(ctx, rng, positive)

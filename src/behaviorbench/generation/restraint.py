@@ -47,6 +47,8 @@ def addressed(
         for drug_id in ctx.safe_drugs:
             for check in ctx.drug(drug_id).required_checks:
                 analytes = ctx.kb.prechecks[check].analytes
+                if "beta_hcg" in analytes and not ctx.patient.could_be_pregnant:  # no test in a man
+                    continue
                 if all(
                     ctx.patient.labs[a]
                     == min(max(ctx.patient.labs[a], ctx.analyte(a).low), ctx.analyte(a).high)

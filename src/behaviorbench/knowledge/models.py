@@ -150,9 +150,10 @@ class DoseRule(_Strict):
     """How to dose a drug for an adult for one indication.
 
     `per_kg` doses multiply by body weight, `per_m2` by body-surface area (Mosteller); `max_dose`
-    caps a single dose. `amount` is the dose the generator orders; `amount_low` and `amount_high`
-    bound the range a prescriber may correctly choose (both default to `amount`). `conditions` are the
-    knowledge-base condition ids this is the dose for. `renal` tiers are ordered from the highest
+    caps a single dose; `step` rounds a computed dose to what the products allow. `amount` is the
+    dose the generator orders; `amount_low` and `amount_high` bound the range a prescriber may
+    correctly choose (both default to `amount`). `conditions` are the knowledge-base condition ids
+    this is the dose for. `renal` tiers are ordered from the highest
     CrCl threshold down; the lowest one the patient is below applies.
     """
 
@@ -168,6 +169,9 @@ class DoseRule(_Strict):
     route: Literal["PO", "IV", "IM", "SC", "SL", "INH", "PR", "TOP"]
     frequency: str
     max_dose: float | None = None
+    step: float | None = Field(default=None, gt=0)
+    """A computed dose is rounded to a multiple of this: what the products allow (levothyroxine in
+    25 mcg tablets, a heparin bolus to 100 units)."""
     renal: list[RenalTier] = []
     reduction: DoseReduction | None = None
 
