@@ -347,11 +347,9 @@ def _opening(ctx: CaseContext, rng: random.Random) -> list:
     patient = ctx.patient
     kb = ctx.kb
     words = ctx.bank.get("presentations")
-    if patient.chronic:
-        names = [spoken(kb.conditions[c].name) for c in patient.chronic]
-        history = f"{rng.choice(words['history_lead'])} {' and '.join(names)}"
-    else:
-        history = words["no_history"]
+    names = [spoken(kb.conditions[c].name) for c in patient.chronic]
+    names += [words["state_history"][s] for s in patient.states if s in words["state_history"]]
+    history = f"{rng.choice(words['history_lead'])} {' and '.join(names)}" if names else words["no_history"]
     presentation, _ = ctx.phrase(
         "questions.opening_presentation",
         rng,

@@ -870,7 +870,10 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     and of another drug in the problem (no unit anywhere: two readings). A coin both twins share
     picks which of two drugs is the one given before, so each drug is as often the clear one as
     the unclear one and only whether the order repeats what was said decides."""
-    candidates = [d for d in _dose_candidates(ctx) if d not in ctx.given]
+    # Drugs nobody has dosed yet in either twin: an earlier full dose would fix the unit.
+    candidates = [d for d in _dose_candidates(ctx) if d not in ctx.given and d not in ctx.used]
+    if len(candidates) < 2:
+        return ambiguity_patient(ctx, rng, positive)
     first = ctx.choose_drug(rng, candidates)
     rest = [d for d in candidates if d != first and ctx.dose(d).text != ctx.dose(first).text]
     route = [d for d in rest if ctx.dose(d).route == ctx.dose(first).route]
@@ -1097,6 +1100,7 @@ def _unsafe_order(
     }
     alike = [d for d in pool if d in story] or pool
     alternative = rng.choice(sorted(alike)) if alike else alternative_to(ctx, rng, drug_id)
+    ctx.used.add(alternative)  # ordered in the control twin: later tasks treat it as dosed
     checks = report_checks(ctx, rng, [drug_id, alternative])
     right = ctx.dose(alternative)
     reason = ctx.reason(drug_id) if positive else ctx.reason(alternative)
