@@ -189,7 +189,7 @@ inverse): ceftriaxone 1 g for a 2 g indication is a choice within practice, 325 
 def other_indication_doses(ctx: CaseContext, drug_id: str) -> list[tuple[str, Dose]]:
     """The drug's doses for uses this patient does not have (label, dose), in the unit and route
     of this patient's dose and outside its range: the dose of another indication written by
-    mistake (enoxaparin's prophylactic 40 mg for a pulmonary embolism), a number that is right
+    mistake (aspirin's 325 mg loading dose for a patient on 81 mg a day), a number that is right
     for some other patient."""
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     diagnoses = {ctx.patient.condition.id, *ctx.patient.chronic}
@@ -377,12 +377,12 @@ def _transposed(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float 
     value = ctx.patient.labs[analyte_id]
     written = f"{value:.{analyte.decimals}f}"
     digits = written.replace(".", "")
+    point = written.find(".")
     swaps = []
     for i in range(len(digits) - 1):
-        swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
         if digits[i] == digits[i + 1] or "0" in digits[i : i + 2]:  # a moved zero reads as a slip
             continue
-        point = written.find(".")
+        swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
         other = float(swapped if point < 0 else swapped[:point] + "." + swapped[point:])
         inside = (analyte.critical_low or 0.0) < other < (analyte.critical_high or float("inf"))
         possible = (analyte.plausible_low or 0.0) <= other <= (analyte.plausible_high or float("inf"))
@@ -449,6 +449,7 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 def _lab_transposed(
     ctx: CaseContext, rng: random.Random, positive: bool, analyte_id: str, swapped: float
 ) -> Scene:
+    """The lab's value said, then charted as it is (control) or with its digits swapped (problem)."""
     base = ctx.bank.get("problems.error_correction")
     name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
     right = number(ctx.patient.labs[analyte_id])
