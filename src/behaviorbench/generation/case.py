@@ -120,6 +120,7 @@ def build_case(
     }
     usable = [d for d in pools.drugs if d in treated or d not in home["own_indication_only"]]
     ctx.safe_drugs = _safe_drugs(pools, patient, usable)
+    ctx.planned = set(problem_drugs)
     ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
 

@@ -87,6 +87,8 @@ class CaseContext:
     given: list[str] = field(default_factory=list)
     """Drugs both twins have heard ordered right (or put right after a flag), in the order said:
     a timeline's "first dose of" names only one of these."""
+    planned: set[str] = field(default_factory=set)
+    """Drugs the plan chose for safety problems before any scene was written."""
     used: set[str] = field(default_factory=set)
     """Drugs and prechecks tasks have already featured, so later tasks can prefer fresh ones."""
     lab_tables: list[tuple[list[Analyte], dict[str, float]]] = field(default_factory=list)
@@ -188,7 +190,7 @@ class CaseContext:
             people = [self.assistant, self.patient.name, *self.cast.values()]
             self._names = {word for name in people for word in name.split()} | NAME_TITLES
         keep = any(c.isupper() for c in first[1:]) or first in ("I", "I'm", "I'll", "I've", "I'd")
-        keep |= len(first) == 1 and first.isupper()  # "K", not "k"
+        keep |= len(first) == 1 and first.isupper() and first != "A"  # "K", not "k"; "a bit"
         keep |= first in self._names or first[:1].isdigit()
         keep |= marker.endswith(".")
         return f"{marker} {text if keep else text[:1].lower() + text[1:]}"
@@ -324,6 +326,10 @@ class CaseContext:
                 fitting = [d for d in fitting if not self.drug(d).lowers_blood_pressure]
             self._dosable = fitting
         return self._dosable
+
+    def forget_dosable(self) -> None:
+        """Work the dosable drugs out again (after `safe_drugs` shrank)."""
+        self._dosable = None
 
     def hypotensive(self) -> bool:
         """Whether the patient's pressure rules out a drug that lowers it: a systolic below

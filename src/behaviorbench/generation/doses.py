@@ -73,7 +73,7 @@ class Dose:
             steps.append(
                 f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
             )
-        if rule.step is not None and not reduced:
+        if rule.step is not None and not reduced and (rule.per_kg or rule.per_m2):
             steps.append(f"rounded to the nearest {number(rule.step)} {rule.unit}")
         return steps
 
@@ -162,7 +162,7 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
             frequency = tier.frequency
     computed = rule.per_kg or rule.per_m2 or (tier is not None and tier.factor is not None)
     fit = round_dose if computed else float
-    if computed and rule.step is not None:
+    if (rule.per_kg or rule.per_m2) and not reduced and rule.step is not None:
         fit = _to_step(rule.step)
     return Dose(
         fit(amount),

@@ -179,7 +179,7 @@ def _fits(dose: Dose, amount: float) -> bool:
 
 SWAP_SHARE = 0.25
 """Share of dose errors drawn among drugs with another indication's far-off dose (when the patient
-has one): the others go to high-alert drugs first."""
+has one); the others go to high-alert drugs first, and are swapped too when the drug drawn has one."""
 SWAP_FOLD = 2.5
 """Another indication's dose counts as a wrong dose only this many times off (or less than its
 inverse): ceftriaxone 1 g for a 2 g indication is a choice within practice, 325 mg of aspirin for
@@ -524,10 +524,8 @@ def _decoy_allergy(ctx: CaseContext, rng: random.Random) -> str | None:
     so far belongs to, nor a home medication or a first-line option; its drugs are then kept out of
     the case in both twins, so the chart that lists it is never contradicted."""
     kb, patient = ctx.kb, ctx.patient
-    taken = {
-        kb.drugs[d].allergy_class
-        for d in [*ctx.given, *patient.home_meds, *patient.condition.first_line_drugs]
-    }
+    story = [*ctx.given, *ctx.used, *ctx.planned, *patient.home_meds, *patient.condition.first_line_drugs]
+    taken = {kb.drugs[d].allergy_class for d in story if d in kb.drugs}
     own = {a for a, _ in patient.allergies}
     classes = sorted(
         {kb.drugs[d].allergy_class for d in ctx.pools.drugs if kb.drugs[d].allergy_class} - taken - own
@@ -536,6 +534,7 @@ def _decoy_allergy(ctx: CaseContext, rng: random.Random) -> str | None:
         return None
     decoy = rng.choice(classes)
     ctx.safe_drugs = [d for d in ctx.safe_drugs if kb.drugs[d].allergy_class != decoy]
+    ctx.forget_dosable()
     return decoy
 
 
@@ -878,9 +877,11 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     first = ctx.choose_drug(rng, candidates)
     rest = [d for d in candidates if d != first and ctx.dose(d).text != ctx.dose(first).text]
     route = [d for d in rest if ctx.dose(d).route == ctx.dose(first).route]
-    second = ctx.choose_drug(rng, route or rest) or first
+    if not rest:  # the same in both twins: no second drug to leave unclear
+        return ambiguity_patient(ctx, rng, positive)
+    second = ctx.choose_drug(rng, route or rest)
     earlier, other = (first, second) if rng.random() < 0.5 else (second, first)
-    drug_id = other if positive and other != earlier else earlier
+    drug_id = other if positive else earlier
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     before = ctx.dose(earlier)
     given, _ = ctx.phrase(
@@ -904,11 +905,10 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         positive,
         flag,
         Target(kind="issue", answers=[drug.name, "unit"]),
-        [given, trigger.line],
-        plant=given,
+        [given, trigger.line],  # said with a clock time: it stays next to its order
         subtype="units",
     )
-    ctx.given.append(earlier)  # both twins heard it given
+    ctx.used.add(earlier)  # dosed in both twins; not a timeline event (its time was said)
     return Scene([given, *lead, trigger.line], [task])
 
 
@@ -1269,6 +1269,11 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     analyte = ctx.analyte(known_id)
     middle = (analyte.low + analyte.high) / 2
     repeat = round(known_value + (middle - known_value) * rng.uniform(0.05, 0.15), analyte.decimals)
+    step = 10.0**-analyte.decimals
+    while sorted(number(repeat).replace(".", "")) == sorted(number(known_value).replace(".", "")):
+        repeat = round(
+            repeat + (step if middle > known_value else -step), analyte.decimals
+        )  # no "transposition"
     earlier, _ = ctx.phrase(
         "problems.safety_alert.critical_known",
         rng,
