@@ -73,7 +73,7 @@ class Dose:
             steps.append(
                 f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
             )
-        if rule.step is not None and not reduced and (rule.per_kg or rule.per_m2):
+        if _rounds_to_step(rule, reduced):
             steps.append(f"rounded to the nearest {number(rule.step)} {rule.unit}")
         return steps
 
@@ -90,6 +90,12 @@ def round_dose(amount: float) -> float:
         return amount
     digits = 2 - math.floor(math.log10(amount))
     return round(amount, digits) if digits > 0 else float(round(amount, digits))
+
+
+def _rounds_to_step(rule: DoseRule, reduced: bool) -> bool:
+    """Whether a dose from this rule is rounded to its product step: a weight- or BSA-based dose
+    (a fixed reduced dose is already a product)."""
+    return rule.step is not None and (rule.per_kg or rule.per_m2) and not reduced
 
 
 def _to_step(step: float):
@@ -162,7 +168,7 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
             frequency = tier.frequency
     computed = rule.per_kg or rule.per_m2 or (tier is not None and tier.factor is not None)
     fit = round_dose if computed else float
-    if (rule.per_kg or rule.per_m2) and not reduced and rule.step is not None:
+    if _rounds_to_step(rule, reduced):
         fit = _to_step(rule.step)
     return Dose(
         fit(amount),

@@ -75,6 +75,11 @@ class Patient:
         """Body-surface area (Mosteller), for doses per m2."""
         return round(mosteller_bsa(self.weight_kg, self.height_cm), 2)
 
+    def may_have(self, analytes: list[str]) -> bool:
+        """Whether a check of these analytes means anything for this patient (no pregnancy test
+        for a man, or a woman past childbearing age or known to be pregnant)."""
+        return "beta_hcg" not in analytes or self.could_be_pregnant
+
     @property
     def could_be_pregnant(self) -> bool:
         """Whether a pregnancy test means anything: a woman of childbearing age not already known

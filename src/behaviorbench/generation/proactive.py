@@ -115,7 +115,7 @@ def checks_done(ctx: CaseContext, drug_id: str) -> bool:
     so ordering it is not itself an omission."""
     for check_id in ctx.drug(drug_id).required_checks:
         check = ctx.kb.prechecks[check_id]
-        if "beta_hcg" in check.analytes and not ctx.patient.could_be_pregnant:
+        if not ctx.patient.may_have(check.analytes):
             continue
         if check.findings or not check.analytes or not set(check.analytes) <= ctx.patient.mentioned_labs:
             return False
@@ -138,7 +138,7 @@ def report_checks(ctx: CaseContext, rng: random.Random, items: list[str]) -> lis
     for item in items:
         for check_id in _checks_of(ctx, item):
             check = ctx.kb.prechecks[check_id]
-            if "beta_hcg" in check.analytes and not ctx.patient.could_be_pregnant:
+            if not ctx.patient.may_have(check.analytes):
                 continue
             analytes += [a for a in check.analytes if a not in ctx.patient.mentioned_labs]
             findings += [f for f in check.findings if "long_qt" not in ctx.patient.states]
@@ -710,7 +710,7 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
     patient = ctx.patient
     needed: dict[str, list[str]] = {}
     for precheck in ctx.kb.prechecks.values():
-        if "beta_hcg" in precheck.analytes and not patient.could_be_pregnant:
+        if not patient.may_have(precheck.analytes):
             continue
         for item in precheck.applies_to:
             needed.setdefault(item, []).append(precheck.id)
@@ -799,8 +799,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     others = [o[1] for o in options if not _overlaps(o[1], precheck_id, ctx)] or [
         p
         for p, check in ctx.kb.prechecks.items()
-        if not _overlaps(p, precheck_id, ctx)
-        and ("beta_hcg" not in check.analytes or ctx.patient.could_be_pregnant)  # no hCG in a man
+        if not _overlaps(p, precheck_id, ctx) and ctx.patient.may_have(check.analytes)
     ]
     if not others:
         return ambiguity_units(ctx, rng, positive)

@@ -47,7 +47,7 @@ def addressed(
         for drug_id in ctx.safe_drugs:
             for check in ctx.drug(drug_id).required_checks:
                 analytes = ctx.kb.prechecks[check].analytes
-                if "beta_hcg" in analytes and not ctx.patient.could_be_pregnant:  # no test in a man
+                if not ctx.patient.may_have(analytes):
                     continue
                 if all(
                     ctx.patient.labs[a]
