@@ -134,7 +134,7 @@ def test_a_decimal_slip_goes_both_ways(sample_twins):
         right = float(re.findall(r"\d+(?:\.\d+)?", control.utterances[sc.index].text)[-1])
         bigger += said > right
         smaller += said < right
-    assert bigger > 2 and smaller > 2
+    assert bigger > 0 and smaller > 0
 
 
 def test_a_critical_result_is_missed_only_when_it_is_not_the_value_being_followed(sample_twins):
@@ -156,6 +156,8 @@ def test_a_critical_result_is_missed_only_when_it_is_not_the_value_being_followe
 
 
 def test_a_transposed_lab_value_swaps_two_digits_of_the_value_just_reported(sample_twins):
+    """The swap is another value on the same side of the range, so neither number is a problem's."""
+    kb = load_knowledge_base()
     swapped = 0
     for problem, control, sp, sc in _pairs(sample_twins, "error_correction/lab"):
         if "swapped" not in sp.gold_response:  # a decimal slip
@@ -168,5 +170,10 @@ def test_a_transposed_lab_value_swaps_two_digits_of_the_value_just_reported(samp
         charted_control = re.findall(number, control.utterances[sc.index].text)[0]
         assert charted_control == said and charted_problem != said
         assert sorted(charted_problem.replace(".", "")) == sorted(said.replace(".", ""))
+        name = sp.target.answers[0].split("|")[-1]
+        analyte = next(a for a in kb.analytes.values() if a.name == name)
+        low, high = analyte.range_for(problem.patient["sex"] == "female")
+        side = {float(v): (float(v) > high) - (float(v) < low) for v in (said, charted_problem)}
+        assert len(set(side.values())) == 1, (reported, charted_problem)  # both low, normal or high
         swapped += 1
     assert swapped > 10

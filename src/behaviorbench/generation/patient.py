@@ -113,11 +113,16 @@ def lab_value(rng: random.Random, analyte: Analyte, low: float, high: float) -> 
     return float(int(value)) if analyte.decimals == 0 else value
 
 
-def normal_value(rng: random.Random, analyte: Analyte, female: bool = False) -> float:
-    """A value well inside this sex's reference range."""
+def normal_bounds(analyte: Analyte, female: bool = False) -> tuple[float, float]:
+    """Where a normal value is drawn: well inside this sex's reference range."""
     low, high = analyte.range_for(female)
     margin = (high - low) * 0.15
-    return lab_value(rng, analyte, low + margin, high - margin)
+    return low + margin, high - margin
+
+
+def normal_value(rng: random.Random, analyte: Analyte, female: bool = False) -> float:
+    """A value well inside this sex's reference range."""
+    return lab_value(rng, analyte, *normal_bounds(analyte, female))
 
 
 def just_outside(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import PRONOUNS, CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, dose_for, number
-from behaviorbench.generation.patient import RENAL_FUNCTION
+from behaviorbench.generation.patient import RENAL_FUNCTION, normal_bounds
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
 from behaviorbench.knowledge.models import PATIENT_STATES, Condition
 from behaviorbench.schema import Target
@@ -365,14 +365,23 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     return Scene([line], [task])
 
 
-TRANSPOSED_SHARE = 0.75
-"""Share of lab errors written as swapped digits when the patient has a value that allows it; the
-rest are decimal slips no patient can have."""
+def _band(ctx: CaseContext, analyte_id: str, value: float) -> int:
+    """Below (-1), inside (0) or above (1) this patient's reference range; a normal value only
+    where normal values are drawn (a swap into the range's edge would be a value no patient has)."""
+    analyte = ctx.analyte(analyte_id)
+    low, high = analyte.range_for(ctx.patient.female)
+    inner_low, inner_high = normal_bounds(analyte, ctx.patient.female)
+    if low <= value <= high and not inner_low <= value <= inner_high:
+        return 2
+    return -1 if value < low else 1 if value > high else 0
 
 
 def _transposed(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float | None:
-    """The patient's value with two neighbouring non-zero digits swapped (creatinine 2.1 charted
-    as 1.2), when that is another possible, non-critical value at least 10% away; else None."""
+    """The patient's value with two neighbouring non-zero digits swapped (glucose 89 charted as
+    98, hemoglobin 8.7 as 7.8), when that is another possible, non-critical value at least 10% away
+    on the same side of the reference range; else None. Within one band a value and its swap are
+    both as likely a patient's, so neither number belongs to problems (a normal 142 always swapped
+    to a low 124 would)."""
     analyte = ctx.analyte(analyte_id)
     value = ctx.patient.labs[analyte_id]
     written = f"{value:.{analyte.decimals}f}"
@@ -386,7 +395,8 @@ def _transposed(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float 
         other = float(swapped if point < 0 else swapped[:point] + "." + swapped[point:])
         inside = (analyte.critical_low or 0.0) < other < (analyte.critical_high or float("inf"))
         possible = (analyte.plausible_low or 0.0) <= other <= (analyte.plausible_high or float("inf"))
-        if inside and possible and abs(other - value) >= 0.1 * value:
+        apart = abs(other - value) >= 0.1 * value
+        if inside and possible and apart and _band(ctx, analyte_id, other) == _band(ctx, analyte_id, value):
             swaps.append(other)
     return rng.choice(swaps) if swaps else None
 
@@ -396,14 +406,14 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
     A transposition is heard first as the lab reported it, in both twins; the control charts that
     value, the problem its digits swapped. Both numbers are possible values of the analyte, so only
-    whether the two agree decides. Otherwise (a quarter of the time, or without a transposable
-    value): a decimal slip (ten times too large or too small) that no patient can have."""
+    whether the two agree decides. Otherwise (no value that allows it): a decimal slip (ten times
+    too large or too small) that no patient can have."""
     swappable = [
         (a, t)
         for a in ctx.bank.get("problems.transposable_analytes")
         if a not in ctx.patient.said_in_either and (t := _transposed(ctx, rng, a)) is not None
     ]
-    if swappable and rng.random() < TRANSPOSED_SHARE:
+    if swappable:
         return _lab_transposed(ctx, rng, positive, *rng.choice(swappable))
     candidates = [a for a in ctx.bank.get("problems.implausible_analytes") if a in ctx.kb.analytes]
     analyte_id = rng.choice(candidates)
