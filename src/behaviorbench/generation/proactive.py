@@ -802,18 +802,29 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
     options = [o for o in options if o[0] in featured] if ctx.unseen and featured else options
     fresh = [o for o in options if o[0] not in ctx.used]
-    item, precheck_id = rng.choice([o for o in fresh if o[1] not in ctx.used] or fresh or options)
+    candidates = [o for o in fresh if o[1] not in ctx.used] or fresh or options
+    pairs = [
+        (a, b)
+        for i, a in enumerate(candidates)
+        for b in candidates[i + 1 :]
+        if a[0] != b[0] and not _overlaps(a[1], b[1], ctx)
+    ]
+    if pairs:
+        # Two options, and a coin for which one is planned: each check is as often the decoy as
+        # the needed one, so no reported check belongs to problems.
+        (item, precheck_id), (_, decoy) = sorted(rng.choice(pairs), key=lambda _: rng.random())
+    else:
+        item, precheck_id = rng.choice(candidates)
+        others = [
+            p
+            for p, check in ctx.kb.prechecks.items()
+            if not _overlaps(p, precheck_id, ctx) and ctx.patient.may_have(check.analytes)
+        ]
+        if not others:
+            return ambiguity_units(ctx, rng, positive)
+        decoy = rng.choice(others)
     ctx.used |= {item, precheck_id}
     precheck = ctx.kb.prechecks[precheck_id]
-    # The decoy comes from the options the needed check came from, drawn the same way.
-    others = [o[1] for o in options if not _overlaps(o[1], precheck_id, ctx)] or [
-        p
-        for p, check in ctx.kb.prechecks.items()
-        if not _overlaps(p, precheck_id, ctx) and ctx.patient.may_have(check.analytes)
-    ]
-    if not others:
-        return ambiguity_units(ctx, rng, positive)
-    decoy = rng.choice(others)
     base = ctx.bank.get("problems.omission_detection")
     variants = {
         "analytes": ctx.pick("problems.omission_detection.done_analytes", rng),
