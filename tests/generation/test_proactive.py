@@ -137,22 +137,27 @@ def test_a_decimal_slip_goes_both_ways(sample_twins):
     assert bigger > 0 and smaller > 0
 
 
-def test_a_critical_result_is_missed_only_when_it_is_not_the_value_being_followed(sample_twins):
-    """Where the team follows a value the condition explains, both twins hear it and its care and
-    then plan its next check; the control's result is that analyte again, the problem's another."""
-    followed = 0
+def test_a_critical_result_is_missed_when_the_team_acts_on_the_other_result(sample_twins):
+    """Both twins hear the same two results, one critical; the control's next line names the
+    critical one, the problem's the other one."""
+    kb = load_knowledge_base()
+    paired = 0
     for problem, control, sp, sc in _pairs(sample_twins, "safety_alert/critical"):
-        follow = problem.utterances[sp.index].text
-        assert follow == control.utterances[sc.index].text
-        known = re.search(r"(?:another|[Nn]ext) (.+?) (?:in|with|after|for)\b", follow)
-        if known is None:  # no value to follow: a critical or a normal value, then another topic
+        report = problem.utterances[sp.evidence[0]].text
+        if report != control.utterances[sc.evidence[0]].text:  # no two analytes: critical or normal
             continue
-        analyte = known.group(1)
-        assert analyte in problem.utterances[sp.index - 2].text  # said with its care, in both twins
-        assert analyte in control.utterances[sc.index - 1].text
-        assert analyte not in problem.utterances[sp.index - 1].text
-        followed += 1
-    assert followed > 10
+        assert sp.evidence == [sp.index - 1, sp.index], report  # the results just before "of those"
+        said, name = (sp.target.answers[0].split("|") * 2)[:2]
+        analyte = next(a for a in kb.analytes.values() if a.name == name)
+        found = re.search(rf"\b{re.escape(said)} (\d+(?:\.\d+)?)", report, re.IGNORECASE)
+        assert found, (said, report)
+        value = float(found.group(1))
+        assert value >= (analyte.critical_high or float("inf")) or value <= (analyte.critical_low or -1)
+        named = re.compile(rf"\b{re.escape(said)}\b", re.IGNORECASE)
+        assert named.search(control.utterances[sc.index].text)
+        assert not named.search(problem.utterances[sp.index].text)
+        paired += 1
+    assert paired > 10
 
 
 def test_a_transposed_lab_value_swaps_two_digits_of_the_value_just_reported(sample_twins):

@@ -48,8 +48,9 @@ SWAPPED_NAME = {
 or another (units), the current home drug or the one switched away from (home meds), the drug the
 patient names or a decoy (medlist). Only how the name relates to what was said decides."""
 SWAPPED_ANALYTE = {"safety_alert/critical"}
-"""Twins that report a result of one analyte each: the one the team follows again (control) or a
-new critical one (problem), drawn as often as conditions make each analyte the followed one."""
+"""Twins that name one analyte each where they differ: of two results just read out, the critical
+one (control) or the other (problem); a shared draw picks which is critical, so each analyte is
+named as often in either twin."""
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ import random
 from dataclasses import dataclass
 
 from behaviorbench.generation.banks import stable_hash
-from behaviorbench.generation.context import PRONOUNS, CaseContext, spoken, tidy
+from behaviorbench.generation.context import CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, dose_for, number
-from behaviorbench.generation.patient import RENAL_FUNCTION, normal_bounds
+from behaviorbench.generation.patient import RENAL_FUNCTION, just_outside, normal_bounds
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
-from behaviorbench.knowledge.models import PATIENT_STATES, Condition
+from behaviorbench.knowledge.models import PATIENT_STATES
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -1242,29 +1242,20 @@ def _critical_value(ctx: CaseContext, rng: random.Random, analyte_id: str, high:
     return critical
 
 
-def _known_critical(ctx: CaseContext, condition: Condition) -> list[tuple[str, str]]:
-    """(analyte, side) this acute condition pushes beyond a critical limit and whose care the
-    bank can say (hemoglobin low in a GI bleed: "the first unit of blood is running")."""
-    care = ctx.bank.get("problems.safety_alert.critical_care")
-    found = []
-    for finding in [] if condition.chronic else condition.labs:
-        analyte = ctx.analyte(finding.analyte)
-        limit = analyte.critical_high if finding.direction == "high" else analyte.critical_low
-        entry = care.get(finding.analyte, {}).get(finding.direction)
-        if limit is not None and entry and condition.id in entry.get("conditions", [condition.id]):
-            found.append((finding.analyte, finding.direction))
-    return found
+def _critical_side(ctx: CaseContext, analyte_id: str) -> bool:
+    """Whether the analyte's critical value is drawn high (its low when it has no high limit)."""
+    return ctx.analyte(analyte_id).critical_high is not None
 
 
 def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A new critical result the team hears and moves past, while it follows up a known one.
+    """Two results read out together, one critical and one a little out of range; the team then
+    says which one needs acting on: the critical one (control) or the other (problem).
 
-    Both twins first hear a value the patient's condition explains and the care already under
-    way for it; then a result is reported (the problem: another analyte's critical value; the
-    control: the known analyte again, on treatment) and the team plans the next check of the known
-    analyte. Only whether the result reported is the one the team is following decides. The new
-    analyte is drawn as often as conditions make each one the known one, so no analyte name or
-    value belongs to problems. Without such a known value: a critical or a normal value."""
+    Both twins hear the same two values; the draw of which analyte is the critical one is shared,
+    and each analyte is as often the critical one as the other, so the analyte named (and every
+    value) occurs as often in either twin and only whether the one named is the critical one
+    decides. Analytes the patient's diagnoses explain are left out: their values are the ones the
+    team is already treating."""
     patient = ctx.patient
     options = [
         a.id
@@ -1273,62 +1264,49 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         and _normal(ctx, a.id)
         and a.id not in (patient.stable_analyte, patient.borderline_analyte)
     ]
-    base = ctx.bank.get("problems.safety_alert")
-    known = _known_critical(ctx, patient.condition.source)
-    # As often as acute conditions make each (analyte, side) the one a team follows.
-    fresh = [
-        (a, side) for c in ctx.kb.conditions.values() for a, side in _known_critical(ctx, c) if a in options
+    explained = {
+        f.analyte for c in [patient.condition.id, *patient.chronic] for f in ctx.kb.conditions[c].labs
+    }
+    followed = {a.follows for a in ctx.kb.analytes.values()}
+    # Nothing a later check report would read out again as the record's value (K, platelets, INR).
+    checked = {a for check in ctx.kb.prechecks.values() for a in check.analytes}
+    heard = patient.said_in_either | patient.mentioned_labs
+    checked |= set(ctx.bank.get("problems.safety_alert.critical_pair_skip"))
+    pool = [
+        a
+        for a in options
+        if a not in explained | followed | checked | heard and ctx.analyte(a).follows is None
     ]
-    if not known or not fresh:
+    if len(pool) < 2:
         return _critical_or_normal(ctx, rng, positive, options)
-    known_id, known_side = rng.choice(known)
-    new_id, new_side = rng.choice(fresh)
-    ctx.patient.mentioned_labs.add(known_id)  # the new analyte is said in the problem twin only
-    ctx.patient.said_in_either |= {known_id, new_id}
-    known_value = ctx.patient.labs[known_id]
-    analyte = ctx.analyte(known_id)
-    middle = (analyte.low + analyte.high) / 2
-    repeat = round(known_value + (middle - known_value) * rng.uniform(0.05, 0.15), analyte.decimals)
-    step = 10.0**-analyte.decimals
-    while sorted(number(repeat).replace(".", "")) == sorted(number(known_value).replace(".", "")):
-        repeat = round(
-            repeat + (step if middle > known_value else -step), analyte.decimals
-        )  # no "transposition"
-    earlier, _ = ctx.phrase(
-        "problems.safety_alert.critical_known",
-        rng,
-        analyte=ctx.analyte_name(known_id),
-        value=number(known_value),
-        unit=ctx.unit(known_id),
-        care=base["critical_care"][known_id][known_side]["text"].format(**PRONOUNS[patient.female]),
-    )
-    critical = _critical_value(ctx, rng, new_id, new_side == "high")
-    reported, value = (new_id, critical) if positive else (known_id, repeat)
-    variant = ctx.pick("problems.safety_alert.critical_lines", rng)
-    report = ctx.say(
-        variant["role"],
-        variant["text"],
-        analyte=ctx.analyte_name(reported),
-        value=number(value),
-        unit=ctx.unit(reported),
-    )
-    follow, _ = ctx.phrase("problems.safety_alert.critical_next", rng, analyte=ctx.analyte_name(known_id))
+    critical_id, mild_id = rng.sample(pool, 2)
+    critical = _critical_value(ctx, rng, critical_id, _critical_side(ctx, critical_id))
+    mild = just_outside(rng, ctx.analyte(mild_id), _critical_side(ctx, mild_id), female=patient.female)
+    # A new draw, not the record's admission values: no later task chooses these analytes.
+    patient.said_in_either |= {critical_id, mild_id}
+    results = [
+        f"{ctx.analyte_name(a)} {number(v)} {ctx.unit(a)}"
+        for a, v in ((critical_id, critical), (mild_id, mild))
+    ]
+    rng.shuffle(results)
+    report, _ = ctx.phrase("problems.safety_alert.critical_pair_lines", rng, results=_join(results))
+    named = mild_id if positive else critical_id
+    priority, _ = ctx.phrase("problems.safety_alert.critical_priority", rng, analyte=ctx.analyte_name(named))
     flag = tidy(
-        base["critical_flag"].format(
-            analyte=ctx.analyte_name(new_id), value=number(critical), unit=ctx.unit(new_id)
+        ctx.bank.get("problems.safety_alert.critical_flag").format(
+            analyte=ctx.analyte_name(critical_id), value=number(critical), unit=ctx.unit(critical_id)
         )
     )
     task = _pair_task(
         Category.safety_alert,
-        Trigger(report, False, ""),
+        Trigger(priority, False, ""),
         positive,
         flag,
-        Target(kind="issue", answers=[ctx.analyte_answer(new_id)]),
-        [report, follow],
-        slot=follow,
+        Target(kind="issue", answers=[ctx.analyte_answer(critical_id)]),
+        [report, priority],  # "of those" needs the two results just before it: no plant
         subtype="critical",
     )
-    return Scene([earlier, report, follow], [task])
+    return Scene([report, priority], [task])
 
 
 def _critical_or_normal(ctx: CaseContext, rng: random.Random, positive: bool, options: list[str]) -> Scene:
