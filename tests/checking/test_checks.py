@@ -147,6 +147,21 @@ def test_a_wrong_unit_and_a_wrong_interval_are_found(kb):
     assert kinds(run(kb, [attending("Ceftriaxone 1 g IV every hour.")])) == ["frequency"]
 
 
+@pytest.mark.parametrize(
+    ("right", "wrong"),
+    [
+        # levothyroxine is dosed in mcg (1.6 mcg/kg, 125 mcg at 80 kg), naloxone in mg (0.4 mg)
+        ("Levothyroxine 125 mcg PO once daily.", "Levothyroxine 125 mg PO once daily."),
+        ("Levothyroxine 0.125 mg PO once daily.", "Levothyroxine 0.125 mcg PO once daily."),
+        ("Naloxone 400 mcg IV every 2-3 minutes.", "Naloxone 400 mg IV every 2-3 minutes."),
+        ("Naloxone 0.4 mg IV every 2-3 minutes.", "Naloxone 0.4 mcg IV every 2-3 minutes."),
+    ],
+)
+def test_a_dose_in_the_other_mass_unit_is_converted_and_a_thousandfold_slip_is_a_unit_error(kb, right, wrong):
+    assert kinds(run(kb, [attending(right)])) == []
+    assert kinds(run(kb, [attending(wrong)])) == ["unit"]
+
+
 def test_a_critical_value_must_be_acted_on_by_the_next_line(kb):
     critical = nurse("Lab called: potassium is 6.9 mmol/L.")
     ignored = run(kb, [critical, attending("Okay, let's talk about discharge.")])

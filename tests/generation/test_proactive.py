@@ -125,6 +125,28 @@ def test_restarting_home_meds_names_the_switched_drug_only_in_the_problem(sample
     assert pairs > 5
 
 
+def test_a_unit_error_keeps_the_digits_and_its_number_and_unit_are_right_in_some_control(sample_twins):
+    """The twins' orders differ only in mg against mcg; "0.125 mg" and "125 mcg" both occur as
+    right writings, both slips (mg for mcg, mcg for mg) as wrong ones, and most wrong number-unit
+    pairs ("125 mg") are written rightly in some control ("0.125 mg", or a drug dosed 125 mg). The
+    flag says which way the slip goes."""
+    wrong, right = [], []
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/unit"):
+        said, meant = problem.utterances[sp.index].text.split(), control.utterances[sc.index].text.split()
+        (at,) = [i for i, (p, c) in enumerate(zip(said, meant, strict=True)) if p != c]
+        assert {said[at], meant[at]} == {"mg", "mcg"}, problem.case_id
+        too_much = "a thousand times" in sp.gold_response
+        assert too_much == (said[at] == "mg") != ("a thousandth" in sp.gold_response)
+        digits = said[at - 1].rpartition(".")[2]  # the number's last word, as a bag of words counts it
+        wrong.append((digits, said[at], "." in said[at - 1]))
+        right.append((digits, meant[at], "." in said[at - 1]))
+    assert len(wrong) > 10
+    assert {(unit, decimal) for _, unit, decimal in right} >= {("mcg", False), ("mg", True)}
+    assert {unit for _, unit, _ in wrong} == {"mg", "mcg"}
+    written = {(digits, unit) for digits, unit, _ in right}
+    assert sum((digits, unit) in written for digits, unit, _ in wrong) > len(wrong) / 2
+
+
 def test_a_decimal_slip_goes_both_ways(sample_twins):
     bigger = smaller = 0
     for problem, control, sp, sc in _pairs(sample_twins, "error_correction/lab"):

@@ -20,7 +20,7 @@ from behaviorbench.checking.reading import (
     said,
     utterance_labs,
 )
-from behaviorbench.generation.doses import Body, dose_for
+from behaviorbench.generation.doses import Body, Dose, dose_for
 from behaviorbench.knowledge.models import Drug, KnowledgeBase
 from behaviorbench.schema import Case, Utterance
 
@@ -232,8 +232,8 @@ def _contraindications(chart: Chart, drug: Drug) -> list[tuple[str, str]]:
 def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
     """The order against the drug's dose rule for this patient -- the rule for a condition the
     patient has when there is one (heparin in a STEMI is dosed for ACS), else the drug's default
-    use (the first rule): renal avoidance, the amount (weight, BSA and renal tier applied), the
-    unit and the interval."""
+    use (the first rule): renal avoidance, the amount (weight, BSA and renal tier applied; mg,
+    mcg and g converted), the unit (a wrong one, or a thousandfold slip) and the interval."""
     if order.unit is None:
         if (drug.id, order.amount) in chart.stated:
             return []
@@ -247,23 +247,25 @@ def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
     if all(dose is None for _, dose in doses):
         return [("renal", f"{drug.name} is to be avoided at CrCl {body.crcl:g} mL/min")]
     live = [(rule, dose) for rule, dose in doses if dose is not None]
-    unit = _unit(order.unit)
-    same_unit = [(rule, dose) for rule, dose in live if dose.unit == unit]
-    if not same_unit:
+    # The amount in each rule's unit: 0.125 mg of a drug dosed in mcg is its 125 mcg.
+    converted = [
+        (rule, dose, amount)
+        for rule, dose in live
+        if (amount := _converted(order.amount, _unit(order.unit), dose.unit)) is not None
+    ]
+    if not converted:
         expected = ", ".join(sorted({dose.unit for _, dose in live}))
         return [("unit", f"{drug.name} ordered in {order.unit}; it is dosed in {expected}")]
-    fits = [
-        (rule, dose)
-        for rule, dose in same_unit
-        if (dose.low or dose.amount) * (1 - TOLERANCE)
-        <= order.amount
-        <= (dose.high or dose.amount) * (1 + TOLERANCE)
-    ]
+    fits = [(rule, dose) for rule, dose, amount in converted if _fits(dose, amount)]
     if not fits:
         wanted = " or ".join(
-            sorted({f"{dose.amount:g} {dose.unit} ({rule.indication})" for rule, dose in same_unit})
+            sorted({f"{dose.amount:g} {dose.unit} ({rule.indication})" for rule, dose, _ in converted})
         )
-        unadjusted = [(rule, dose) for rule, dose in same_unit if rule.renal_tier(body.crcl) is not None]
+        if any(_fits(dose, amount * fold) for _, dose, amount in converted for fold in (1000, 1 / 1000)):
+            return [
+                ("unit", f"{drug.name} {order.amount:g} {order.unit}: a thousandfold slip; expected {wanted}")
+            ]
+        unadjusted = [rule for rule, _, _ in converted if rule.renal_tier(body.crcl) is not None]
         kind = "renal" if unadjusted else "dose"
         return [(kind, f"{drug.name} {order.amount:g} {order.unit} for this patient; expected {wanted}")]
     ordered_interval = interval_hours(order.rest)
@@ -279,6 +281,26 @@ def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
 
 def _unit(unit: str) -> str:
     return {"unit": "units", "U": "units", "IU": "units"}.get(unit, unit)
+
+
+MASS_UNITS = {"mcg": 1e-3, "mg": 1.0, "g": 1e3}
+"""Mass units in mg: an order may write a dose in another mass unit than its rule."""
+
+
+def _converted(amount: float, unit: str, wanted: str) -> float | None:
+    """`amount` of `unit` in `wanted` units, or None when one cannot be turned into the other."""
+    if unit == wanted:
+        return amount
+    if unit in MASS_UNITS and wanted in MASS_UNITS:
+        return amount * MASS_UNITS[unit] / MASS_UNITS[wanted]
+    return None
+
+
+def _fits(dose: Dose, amount: float) -> bool:
+    """Whether `amount` lies in the dose's range, its tolerance included."""
+    return (
+        (dose.low or dose.amount) * (1 - TOLERANCE) <= amount <= (dose.high or dose.amount) * (1 + TOLERANCE)
+    )
 
 
 def _prechecks(chart: Chart, check_ids: list[str]) -> list[tuple[str, str]]:

@@ -262,23 +262,85 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     return Scene([*lead, trigger.line], [task])
 
 
+MICROGRAMS = (10, 1000)
+"""Doses from 10 up to 1000 mcg (under 1 mg) read naturally in either unit: levothyroxine 125 mcg
+is 0.125 mg, naloxone 0.4 mg is 400 mcg (doses under 1 mg are often written in micrograms)."""
+
+
+def _in_micrograms(dose: Dose) -> float | None:
+    """The dose in mcg when it can be written naturally both in mcg and in mg, else None (a rate
+    such as argatroban's per minute is kept in the unit it is titrated in)."""
+    factor = {"mcg": 1, "mg": 1000}.get(dose.unit)
+    if factor is None or dose.frequency.startswith("per "):
+        return None
+    mcg = round(dose.amount * factor, 6)
+    return mcg if MICROGRAMS[0] <= mcg < MICROGRAMS[1] else None
+
+
+def _writings(dose: Dose) -> list[Dose]:
+    """The right ways to write a dose in mg or mcg: its own, and the other unit's when natural."""
+    mcg = _in_micrograms(dose)
+    if mcg is None:
+        return [dose]
+    return [
+        Dose(amount, unit, dose.route, dose.frequency)
+        for amount, unit in ((mcg, "mcg"), (round(mcg / 1000, 9), "mg"))
+    ]
+
+
+def _last_digits(dose: Dose) -> str:
+    """The digits written next to the unit: "125" in "0.125 mg" as in "125 mcg"."""
+    return number(dose.amount).rpartition(".")[2]
+
+
 def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """mg written for mcg or the reverse."""
+    """The right digits with the wrong unit: mg for mcg (a thousand-fold overdose) or the reverse.
+
+    The digits next to the unit come first: ones the case can write rightly both with mg and with
+    mcg (on one route when it can), from one drug ("125 mcg" or "0.125 mg" of levothyroxine) or
+    two (hydromorphone 500 mcg, azithromycin 500 mg). A coin both twins share then picks the right
+    unit; the control writes the dose so, the problem the same digits with the other unit ("125 mg",
+    "0.125 mcg", "500 mcg" of azithromycin). Each number then sits next to each unit as often in
+    problems as in controls, and only whether the pair fits the drug decides. Without such digits:
+    a drug with a dose that reads in both units, in the unit a coin picks, else a drug dosed in mg
+    or in mcg (as often one as the other) with the other unit."""
     options = [d for d in _dose_candidates(ctx) if ctx.dose(d).unit in ("mg", "mcg")]
-    # Drugs dosed in mcg as often as those in mg, so neither unit belongs to problems.
-    want = "mcg" if rng.random() < 0.5 else "mg"
-    drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).unit == want] or options)
+    written = [(d, w) for d in options for w in _writings(ctx.dose(d))]
+    # Digits the case can write rightly next to mg and next to mcg, on one route when it can.
+    sides = {(_last_digits(w), w.route, w.unit) for _, w in written}
+    keys = sorted({(n, r) for n, r, u in sides if u == "mg" and (n, r, "mcg") in sides})
+    if not keys:
+        units = {(n, u) for n, _, u in sides}
+        keys = sorted({(n, "") for n, u in units if u == "mg" and (n, "mcg") in units})
+    in_mcg = rng.random() < 0.5
+    if keys:
+        digits, route = rng.choice(keys)
+        unit = "mcg" if in_mcg else "mg"
+        fitting = {
+            d: w for d, w in written if (_last_digits(w), w.unit) == (digits, unit) and route in ("", w.route)
+        }
+        drug_id = ctx.choose_drug(rng, list(fitting))
+        right = fitting[drug_id]
+    elif either := [d for d in options if _in_micrograms(ctx.dose(d)) is not None]:
+        drug_id = ctx.choose_drug(rng, either)
+        right = _writings(ctx.dose(drug_id))[0 if in_mcg else 1]
+    else:
+        want = "mcg" if in_mcg else "mg"
+        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).unit == want] or options)
+        right = ctx.dose(drug_id)
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    wrong_unit = "mcg" if dose.unit == "mg" else "mg"
-    wrong = Dose(dose.amount, wrong_unit, dose.route, dose.frequency)
+    wrong_unit = "mcg" if right.unit == "mg" else "mg"
+    wrong = Dose(right.amount, wrong_unit, right.route, right.frequency)
     lead = _distractor(ctx, rng)
+    # Scored in the drug's own unit whichever unit the order is written in: the scorer converts.
     trigger = _order(
-        ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
+        ctx, rng, positive, wrong.order(drug), right.order(drug), _dose_target(dose), ctx.reason(drug_id)
     )
-    flag = ctx.bank.get("problems.error_correction.unit_flag").format(
-        drug=drug.name, right_unit=dose.unit, given=wrong.text, right=dose.text
+    base = ctx.bank.get("problems.error_correction")
+    flag = base["unit_flag"].format(
+        drug=drug.name, given=wrong.text, size=base["unit_sizes"][wrong_unit], right=right.text
     )
-    target = Target(kind="issue", answers=[drug.name, dose.unit])
+    target = Target(kind="issue", answers=[drug.name, right.unit])
     task = _pair_task(
         Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="unit"
     )
