@@ -27,10 +27,15 @@ FIXED = {
     "safety_alert/allergy": 0.70,
     "safety_alert/interaction": 0.80,
     "error_correction/frequency": 0.80,
+    "error_correction/lab": 0.80,
+    "error_correction/unit": 0.80,
+    "safety_alert/critical": 0.80,
 }
 """Subtypes whose problem-only lines and words are gone, with a bound well below where they stood
-(0.75-1.0): the safety controls draw their drug as the plan draws a problem drug, and a wrong
-frequency is as common among right orders."""
+(0.75-1.0): the safety controls draw their drug as the plan draws a problem drug, a wrong
+frequency is as common among right orders, a transposed lab value is as common a value as the
+one it replaces, a unit slip's number sits next to that unit as often in right orders, and both
+twins hear the same two results before the team names one."""
 POOLED_DRUG = {
     "safety_alert/allergy",
     "safety_alert/interaction",

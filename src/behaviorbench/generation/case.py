@@ -90,7 +90,7 @@ def build_case(
     demographics = _demographics(bank, condition.source)
     patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"], demographics)
     problems = [s for scene in plan.scenes for s in scene if s.category is Category.safety_alert]
-    problem_drugs = [s.kwargs["drug_id"] for s in problems if "drug_id" in s.kwargs]
+    problem_drugs = [s.kwargs[k] for s in problems for k in ("drug_id", "alternative_id") if s.kwargs.get(k)]
     if given:
         given.apply(patient, plan.needs, kb, cast_data["allergy_reactions"], rng)
     else:

@@ -248,17 +248,28 @@ class _Needs:
                 self.needs.chronic.append(chronic)
         return pair
 
-    def allergy_drug(self) -> str | None:
+    def allergy_drug(self) -> tuple[str, str | None] | None:
+        """The drug ordered against the patient's allergy, and the drug its control orders: two
+        drawn alike from one pool, in two allergy classes, and a coin for which class is the
+        patient's. Each drug is then as often the problem's order as the control's."""
         kb = self.pools.kb
         options = [
             d
             for d in self.pools.drugs
             if kb.drugs[d].allergy_class and not self._hits_home_med(kb.drugs[d].allergy_class)
         ]
-        drug = self.pick(sorted(self.story_first(self.pools.featured(options)))) if options else None
-        if drug and kb.drugs[drug].allergy_class not in self.needs.allergies:
+        ranked = sorted(self.story_first(self.pools.featured(options)))
+        drug = self.pick(ranked)
+        if drug is None:
+            return None
+        taken = {kb.drugs[drug].allergy_class, *self.needs.allergies}
+        others = [d for d in options if kb.drugs[d].allergy_class not in taken]
+        other = self.pick(sorted(self.story_first(self.pools.featured(others))))
+        if other is not None and self.rng.random() < 0.5:
+            drug, other = other, drug
+        if kb.drugs[drug].allergy_class not in self.needs.allergies:
             self.needs.allergies.append(kb.drugs[drug].allergy_class)
-        return drug
+        return drug, other
 
     def contraindicated(self) -> tuple[str, str] | None:
         kb = self.pools.kb
@@ -315,8 +326,12 @@ def _spec(category: Category, subtype: str, needs: _Needs) -> TaskSpec | None:
         return TaskSpec(category, proactive.consistency_allergy, {"allergen": allergen}) if allergen else None
     if category is C.safety_alert:
         if subtype == "allergy":
-            drug = needs.allergy_drug()
-            return TaskSpec(category, proactive.safety_allergy, {"drug_id": drug}) if drug else None
+            pair = needs.allergy_drug()
+            return (
+                TaskSpec(category, proactive.safety_allergy, {"drug_id": pair[0], "alternative_id": pair[1]})
+                if pair
+                else None
+            )
         if subtype == "interaction":
             pair = needs.interaction_pair()
             return (

@@ -1159,7 +1159,7 @@ def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
 
 
 def _unsafe_order(
-    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str, planned: str | None = None
 ) -> tuple[Trigger, list[Line]]:
     """The order of the problem drug, or in the control a drug that is safe for this patient drawn
     the way the plan drew the problem drug, so no drug name (nor the reason and schedule said with
@@ -1183,6 +1183,8 @@ def _unsafe_order(
     }
     alike = [d for d in pool if d in story] or pool
     alternative = rng.choice(sorted(alike)) if alike else alternative_to(ctx, rng, drug_id)
+    if planned in pool:  # the plan drew it with the problem drug (still safe for this patient)
+        alternative = planned
     ctx.used.add(alternative)  # ordered in the control twin: later tasks treat it as dosed
     checks = report_checks(ctx, rng, [drug_id, alternative])
     right = ctx.dose(alternative)
@@ -1193,8 +1195,11 @@ def _unsafe_order(
     return order, checks
 
 
-def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str) -> Scene:
-    """An order for a drug in a class the patient is documented to be allergic to."""
+def safety_allergy(
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, alternative_id: str | None = None
+) -> Scene:
+    """An order for a drug in a class the patient is documented to be allergic to; the control
+    orders the drug the plan drew with it from the same pool (see `allergy_drug` in the plan)."""
     drug = ctx.drug(drug_id)
     allergen, lay = allergy_name(ctx, drug.allergy_class), lay_allergy_name(ctx, drug.allergy_class)
     reaction = dict(ctx.patient.allergies)[drug.allergy_class]
@@ -1203,7 +1208,7 @@ def safety_allergy(ctx: CaseContext, rng: random.Random, positive: bool, drug_id
     heard = lay if variant["role"] in ("patient", "family") else allergen
     note = ctx.say(variant["role"], variant["text"], allergen=heard, reaction=reaction)
     lead = _distractor(ctx, rng)
-    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "allergy")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "allergy", alternative_id)
     flag = ctx.bank.get("problems.safety_alert.allergy_flag").format(
         drug=drug.name,
         allergy_kind=allergy_name(ctx, drug.allergy_class, adjective=True),
