@@ -680,7 +680,8 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
     common in wrong lists than in right ones; free of major interactions with this patient's
     drugs."""
     kb, home = ctx.kb, set(ctx.patient.home_meds)
-    near = home | set(ctx.safe_drugs) | set(ctx.given)
+    # What this patient takes or has been given (a drug the list only wrongly holds meets nothing).
+    near = home | {d for d in [*ctx.given, *ctx.used] if d in kb.drugs}
     classes = {kb.drugs[d].drug_class.split(" (")[0] for d in home}  # no second statin on a list
 
     def fits(d: str) -> bool:
