@@ -205,6 +205,23 @@ def test_a_dose_without_a_unit_and_error_prone_abbreviations_are_ambiguous(kb):
     assert kinds(run(kb, [nurse("U waves on the ECG.")])) == []
 
 
+def test_a_clip_has_one_reading_only_when_exactly_one_of_its_drugs_was_named(kb):
+    order = attending("Go ahead with the next dose of levo.")
+    levofloxacin = nurse("He had levofloxacin 750 mg PO at six.")
+    levothyroxine = nurse("He had levothyroxine 125 mcg PO at eight.")
+    hydrocortisone = nurse("He had hydrocortisone 100 mg IV at eight.")
+    both = run(kb, [levofloxacin, levothyroxine, order])
+    assert kinds(both) == ["abbreviation"]
+    (finding,) = both.findings
+    assert finding.subject == "levo" and "levofloxacin or levothyroxine" in finding.detail
+    assert kinds(run(kb, [levofloxacin, hydrocortisone, order])) == []
+    assert kinds(run(kb, [order])) == ["abbreviation"]  # no drug of it named: any of three
+    assert kinds(run(kb, [nurse("Levophed is running."), levothyroxine, order])) == ["abbreviation"]
+    assert kinds(run(kb, [levofloxacin, hydrocortisone, attending("Next dose of hydro, please.")])) == []
+    assert kinds(run(kb, [levothyroxine, attending("Next dose of hydrocortisone 100 mg IV.")])) == []
+    assert kinds(run(kb, [nurse("Hydralazine 10 mg IV went in."), hydrocortisone, order])) == ["abbreviation"]
+
+
 def test_a_dose_without_a_unit_has_one_reading_only_after_the_same_dose_was_said_in_full(kb):
     given = nurse("He had ceftriaxone 1 g IV at six.")
     assert kinds(run(kb, [given, attending("Go ahead with ceftriaxone 1 IV every 24 hours.")])) == []

@@ -2,7 +2,6 @@
 
 import re
 
-from behaviorbench.generation.banks import load_phrase_bank
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -72,21 +71,6 @@ def test_a_contraindicating_state_is_said_as_managed_and_fits_the_condition(samp
                 assert not re.search(r"\d+ weeks pregnant", utterance.text), case.case_id
 
 
-def test_abbreviation_readings_are_the_knowledge_base_meanings():
-    kb = load_knowledge_base()
-    meanings = {entry.token: set(entry.meanings) for entry in kb.abbreviations.values() if entry.token}
-    for entry in load_phrase_bank().get("problems.ambiguity_clarification.abbreviations"):
-        assert set(entry["readings"]) == meanings[entry["abbr"]] or (
-            set(entry["readings"]) < meanings[entry["abbr"]] and len(entry["readings"]) >= 2
-        ), entry["id"]
-    azt = next(
-        e
-        for e in load_phrase_bank().get("problems.ambiguity_clarification.abbreviations")
-        if e["abbr"] == "AZT"
-    )
-    assert "aztreonam" in azt["readings"]
-
-
 def _pairs(sample_twins, kind: str):
     """(problem case, control case, problem slot, control slot) of one subtype's twin pairs."""
     for a, b in sample_twins:
@@ -110,6 +94,37 @@ def test_a_unitless_order_is_clear_only_when_it_repeats_the_dose_just_given(samp
         assert said not in problem.utterances[sp.index].text, problem.case_id
         pairs += 1
     assert pairs > 10
+
+
+def test_a_clip_has_two_readings_only_when_both_drugs_given_before_share_it(sample_twins):
+    """Both twins hear two drugs given in full, then the same order naming one by its clip; the
+    problem's two drugs share the clip, the control's only the ordered one does."""
+    kb = load_knowledge_base()
+    names = {d.name: d.id for d in kb.drugs.values()}
+    pairs = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "ambiguity_clarification/abbreviation"):
+        order = problem.utterances[sp.index].text
+        assert order == control.utterances[sc.index].text
+        (clip,) = [c for c in kb.clips.values() if re.search(rf"\b{c.id}\b", order)]
+        for case, slot, sharing in ((problem, sp, 2), (control, sc, 1)):
+            given = [case.utterances[i].text for i in slot.evidence[:-1]]
+            drugs = [names[n] for text in given for n in names if re.search(rf"\b{n}\b", text)]
+            assert len(drugs) == 2 and drugs[0] != drugs[1], (case.case_id, given)
+            assert sum(d in clip.drugs for d in drugs) == sharing, (case.case_id, given)
+            assert all(any(d in c.drugs for c in kb.clips.values()) for d in drugs)
+        differ = [i for i in sp.evidence if problem.utterances[i].text != control.utterances[i].text]
+        assert len(differ) == 1
+        pairs += 1
+    assert pairs > 10
+
+
+def test_no_line_but_a_clip_order_says_a_clip(sample_cases):
+    kb = load_knowledge_base()
+    clips = re.compile(r"\b(" + "|".join(kb.clips) + r")\b", re.IGNORECASE)
+    for case in sample_cases:
+        orders = {s.index for s in case.slots if s.subtype == "abbreviation" and s.category is not None}
+        for index, utterance in enumerate(case.utterances):
+            assert index in orders or not clips.search(utterance.text), (case.case_id, utterance.text)
 
 
 def test_restarting_home_meds_names_the_switched_drug_only_in_the_problem(sample_twins):

@@ -40,18 +40,18 @@ POOLED_DRUG = {
     "safety_alert/allergy",
     "safety_alert/interaction",
     "safety_alert/contraindication",
-    "ambiguity_clarification/abbreviation",
 }
-"""Controls that order a safe drug from the problem drug's pool (the patient's record is shared),
-and the abbreviation whose control spells the drug out (the written form is the problem)."""
+"""Controls that order a safe drug from the problem drug's pool (the patient's record is shared)."""
 SWAPPED_NAME = {
     "ambiguity_clarification/units",
+    "ambiguity_clarification/abbreviation",
     "ambiguity_clarification/home_meds",
     "consistency_check/medlist",
 }
 """Twins that name one drug each where they differ, both drawn from one pool: the drug just given
-or another (units), the current home drug or the one switched away from (home meds), the drug the
-patient names or a decoy (medlist). Only how the name relates to what was said decides."""
+or another (units), the current home drug or the one switched away from (home meds), a drug given
+before that shares the order's clip or one of another clip (abbreviation), the drug the patient
+names or a decoy (medlist). Only how the name relates to what was said decides."""
 SWAPPED_ANALYTE = {"safety_alert/critical"}
 """Twins that name one analyte each where they differ: of two results just read out, the critical
 one (control) or the other (problem); a shared draw picks which is critical, so each analyte is

@@ -180,6 +180,17 @@ def test_azt_reads_as_aztreonam_too(kb):
     assert set(kb.abbreviations["azt"].meanings) == {"zidovudine", "azathioprine", "aztreonam"}
 
 
+def test_a_clip_stands_for_drugs_whose_names_start_with_it_or_a_brand_that_does(kb):
+    assert {"levofloxacin", "levothyroxine", "norepinephrine"} <= set(kb.clips["levo"].drugs)
+    assert {"hydromorphone", "hydrocortisone"} <= set(kb.clips["hydro"].drugs)
+    for clip in kb.clips.values():
+        for drug_id in clip.drugs:
+            names = [kb.drugs[drug_id].name, *kb.drugs[drug_id].brand_names]
+            assert any(n.lower().startswith(clip.id) for n in names), (clip.id, drug_id)
+    # On the ISMP list ("nitro" drip: nitroglycerin or nitroprusside): an abbreviation, not a clip.
+    assert "nitro" not in kb.clips
+
+
 def test_a_weight_based_dose_is_rounded_to_what_the_products_allow(kb):
     levothyroxine = dose(kb, "levothyroxine", None, weight=83)  # 1.6 mcg/kg = 132.8 mcg
     assert levothyroxine.amount == 125 and "rounded to the nearest 25 mcg" in levothyroxine.working

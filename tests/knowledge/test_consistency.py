@@ -248,6 +248,12 @@ def _set(key: str, value: Any):
             ["analytes.yaml: entry 'sodium'", "low must be below high"],
         ),
         ("analytes.yaml", "potassium", _set("critical_high", 4.8), ["entry 'potassium'", "critical_high"]),
+        (
+            "clips.yaml",
+            "levo",
+            _set("drugs", ["levofloxacin", "levetiracetamol"]),
+            ["clips.yaml: entry 'levo'", "drugs", "unknown drug 'levetiracetamol'"],
+        ),
     ],
 )
 def test_each_kind_of_inconsistency_is_refused_naming_file_entry_and_field(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from behaviorbench.checking.reading import (
     LabReading,
     Order,
+    drug_mentions,
     interval_hours,
     orders,
     procedures,
@@ -89,6 +90,8 @@ class Chart:
     stated: set[tuple[str, float]] = field(default_factory=set)
     """Doses said with their unit (drug, amount): a later order of the same amount without the
     unit has one reading."""
+    named: set[str] = field(default_factory=set)
+    """Drugs named so far (by name or brand): what a clip ("levo") can stand for."""
 
     @property
     def patient(self) -> dict:
@@ -139,6 +142,7 @@ class Chart:
             self.labs[reading.analyte] = reading.value
         self.just_read = {reading.analyte: reading.value for reading in readings}
         self.stated |= {(o.drug, o.amount) for o in said if o.unit is not None}
+        self.named |= {drug_id for drug_id, _, _ in drug_mentions(self.kb, utterance.text)}
 
 
 def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Finding]:
@@ -148,6 +152,7 @@ def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Find
     readings, swapped = _transposed(chart, index, readings)
     findings += swapped + _critical(chart, index, utterance, readings)
     findings += _abbreviations(chart, index, utterance.text)
+    findings += _clips(chart, index, utterance.text)
     said_orders = orders(kb, utterance.text)
     for order in said_orders:
         if order.home:
@@ -402,4 +407,21 @@ def _abbreviations(chart: Chart, index: int, text: str) -> list[Finding]:
         if hit is not None:
             detail = f"'{hit.group(0)}' can be read as {' or '.join(entry.meanings)}"
             found.append(Finding(chart.case.case_id, index, "abbreviation", hit.group(0), detail))
+    return found
+
+
+def _clips(chart: Chart, index: int, text: str) -> list[Finding]:
+    """A shortened drug name ("levo") reads as one drug only when exactly one drug it can stand for
+    was named before; with two or more, or none, it has more than one reading."""
+    found = []
+    for clip in chart.kb.clips.values():
+        hit = re.search(rf"(?<![\w-]){clip.id}(?![\w-])", text, re.IGNORECASE)
+        if hit is None:
+            continue
+        named = [chart.kb.drugs[d].name for d in clip.drugs if d in chart.named]
+        if len(named) == 1:
+            continue
+        readings = named or [chart.kb.drugs[d].name for d in clip.drugs]
+        detail = f"'{hit.group(0)}' can be read as {' or '.join(readings)}"
+        found.append(Finding(chart.case.case_id, index, "abbreviation", clip.id, detail))
     return found

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from behaviorbench.generation.banks import stable_hash
-from behaviorbench.generation.context import CaseContext, spoken, tidy
+from behaviorbench.generation.context import INPATIENT_ROUTES, CaseContext, spoken, tidy
 from behaviorbench.generation.doses import Dose, dose_for, number
 from behaviorbench.generation.patient import RENAL_FUNCTION, just_outside, normal_bounds
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
@@ -1033,39 +1033,103 @@ def ambiguity_home_meds(ctx: CaseContext, rng: random.Random, positive: bool) ->
     return Scene([listing, change, plan], [task])
 
 
-def _dose_fits(ctx: CaseContext, drug_id: str, order: str) -> bool:
-    """Whether an order written with a fixed amount is this patient's dose of the drug."""
-    dose = ctx.dose(drug_id)
-    return drug_id in ctx.safe_drugs and dose is not None and f" {dose.text} " in f" {order} "
+@dataclass
+class ClipDrugs:
+    """The drugs of one clip ("levo") a scene can say were given today."""
+
+    named: str | None
+    """The one drug of the clip the case may have named already (a home medication, a drug ordered
+    before): the order's drug when the clip is the order's, so nothing earlier is a second reading."""
+    free: list[str]
+    """The clip's drugs nobody has named yet."""
+
+
+def _clip_drugs(ctx: CaseContext) -> dict[str, ClipDrugs]:
+    """Each clip with what a scene can give of it: drugs this patient can be given by the dose
+    today (safe, with a dose, not an infusion, which has no "next dose"; by mouth in a clinic; none
+    that lowers the pressure in low pressure or shock). A clip is left out when a drug of it the
+    scene cannot give, or two of them, may have been named (ordered, planned, taken at home, or
+    the allergy a chart lists by brand): those would be readings the scene does not control."""
+    patient = ctx.patient
+    named = {*ctx.given, *ctx.used, *ctx.planned, *patient.home_meds}
+
+    def givable(drug_id: str) -> bool:
+        dose, drug = ctx.dose(drug_id), ctx.drug(drug_id)
+        return (
+            drug_id in ctx.safe_drugs
+            and dose is not None
+            and "infusion" not in dose.frequency
+            and not (ctx.setting.get("outpatient") and dose.route in INPATIENT_ROUTES)
+            and not (ctx.hypotensive() and drug.lowers_blood_pressure)
+        )
+
+    found = {}
+    for clip in ctx.kb.clips.values():
+        earlier = [
+            d for d in clip.drugs if d in named or ctx.drug(d).allergy_class in patient.allergy_classes
+        ]
+        if len(earlier) > 1 or not all(givable(d) for d in earlier):
+            continue
+        free = [d for d in clip.drugs if d not in earlier and givable(d)]
+        if len(earlier) + len(free) >= 2:
+            found[clip.id] = ClipDrugs(earlier[0] if earlier else None, free)
+    return found
 
 
 def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """An error-prone abbreviation with two or more readings."""
-    unsafe = ctx.unsafe_names()
-    entries = [
-        e
-        for e in ctx.bank.variants("problems.ambiguity_clarification.abbreviations", ctx.unseen)
-        if ctx.pools.text_ok(e["clear"])
-        and not any(n in e["clear"].lower() for n in unsafe)
-        and ("drug" not in e or _dose_fits(ctx, e["drug"], e["clear"]))
-    ]
-    entry = rng.choice(entries)
-    drafted = Target(kind="issue", answers=[entry["clear"]])
-    trigger = _order(ctx, rng, positive, entry["written"], entry["clear"], drafted)
-    readings = entry["readings"]
-    flag = ctx.bank.get("problems.ambiguity_clarification.abbreviation_flag").format(
-        abbr=entry["abbr"], readings=", ".join(readings[:-1]) + " or " + readings[-1]
-    )
+    """A drug called by its clip ("the next dose of levo") after two drugs given today.
+
+    Both twins hear two drugs given today said in full, then an order naming one of them by its
+    clip. In the problem the other drug shares the clip (levofloxacin and levothyroxine: two
+    readings); in the control it has another clip (levothyroxine and hydrocortisone: one). The clip of
+    the order and the clip of the other drug are two drawn from those with two drugs to give, in
+    random order, and the other drug is any drug of its clip nobody has named yet, so each drug is
+    as often the problem's second drug as the control's and only whether the two given drugs share
+    the clip decides. A coin both twins share orders the two lines."""
+    drugs = _clip_drugs(ctx)
+    if len(drugs) < 2:
+        return ambiguity_units(ctx, rng, positive)
+    clip, other_clip = rng.sample(sorted(drugs), 2)
+    ordered = drugs[clip].named or rng.choice(drugs[clip].free)
+    sibling = rng.choice([d for d in drugs[clip].free if d != ordered])
+    stranger = rng.choice(drugs[other_clip].free)
+    swap = rng.random() < 0.5
+    base = ctx.bank.get("problems.ambiguity_clarification")
+    times = sorted(rng.sample(range(len(base["units_times"])), 2))
+    checks = report_checks(ctx, rng, [ordered, sibling, stranger])
+    pair = [ordered, sibling if positive else stranger]
+    said = []
+    for drug_id, time in zip(pair[::-1] if swap else pair, times, strict=True):
+        dose = ctx.dose(drug_id)
+        line, _ = ctx.phrase(
+            "problems.ambiguity_clarification.clip_given",
+            rng,
+            drug=ctx.drug(drug_id).name,
+            dose=dose.text,
+            route=dose.route,
+            time=base["units_times"][time],
+            reason=ctx.reason(drug_id),
+        )
+        said.append(line)
+    lead = _distractor(ctx, rng)
+    drug, dose = ctx.drug(ordered), ctx.dose(ordered)
+    ack = rng.choice(ctx.bank.get("problems.order_ack")).format(order=dose.order(drug))
+    variant = ctx.pick("problems.ambiguity_clarification.clip_orders", rng)
+    line = ctx.say(variant["role"], variant["text"], clip=clip)
+    trigger = Trigger(line, variant["ask"], ack, Target(kind="issue", answers=[drug.name]))
+    first, second = (ctx.drug(d).name for d in ((sibling, ordered) if swap else (ordered, sibling)))
+    flag = base["clip_flag"].format(clip=clip, first=first, second=second)
     task = _pair_task(
         Category.ambiguity_clarification,
         trigger,
         positive,
         flag,
-        Target(kind="issue", answers=[entry["abbr"]]),
-        [trigger.line],
+        Target(kind="issue", answers=[clip]),
+        [*said, line],  # said with clock times: they stay next to the order
         subtype="abbreviation",
     )
-    return Scene([trigger.line], [task])
+    ctx.used |= {ordered, sibling, stranger}  # said in one twin or both: later tasks prefer others
+    return Scene([*checks, *said, *lead, line], [task])
 
 
 def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:

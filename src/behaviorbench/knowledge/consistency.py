@@ -26,6 +26,7 @@ def find_inconsistencies(kb: KnowledgeBase) -> list[Inconsistency]:
         *_drug_problems(kb),
         *_class_problems(kb),
         *_precheck_problems(kb),
+        *_clip_problems(kb),
     ]
 
 
@@ -138,3 +139,10 @@ def _precheck_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
                     "applies_to",
                     f"{target} does not list it in required_checks",
                 )
+
+
+def _clip_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
+    for clip in kb.clips.values():
+        for drug in clip.drugs:
+            if drug not in kb.drugs:
+                yield Inconsistency("clips.yaml", clip.id, "drugs", f"unknown drug {drug!r}")

@@ -22,6 +22,7 @@ from behaviorbench.knowledge.models import (
     Abbreviation,
     Analyte,
     ClassInteraction,
+    Clip,
     Condition,
     Drug,
     Interaction,
@@ -41,6 +42,7 @@ ENTRY_FILES: dict[str, type[BaseModel]] = {
     "procedures.yaml": Procedure,
     "interactions.yaml": ClassInteraction,
     "abbreviations.yaml": Abbreviation,
+    "clips.yaml": Clip,
 }
 UNITS_FILE = "units.yaml"
 DATA_FILES: tuple[str, ...] = (*ENTRY_FILES, UNITS_FILE)
@@ -58,6 +60,7 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
         drugs=_with_class_interactions(entries["drugs.yaml"], entries["interactions.yaml"]),
         class_interactions=entries["interactions.yaml"],
         abbreviations=entries["abbreviations.yaml"],
+        clips=entries["clips.yaml"],
         prechecks=entries["prechecks.yaml"],
         procedures=entries["procedures.yaml"],
         units=units,

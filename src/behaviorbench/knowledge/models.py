@@ -330,6 +330,15 @@ class Abbreviation(_Strict):
         return self
 
 
+class Clip(_Strict):
+    """A shortened drug name said aloud ("levo") and the drugs it can stand for: it names one drug
+    only when exactly one of them is in play."""
+
+    id: str = Field(pattern=r"^[a-z]+$")
+    """The clip itself, as a lower-case word."""
+    drugs: list[str] = Field(min_length=2)
+
+
 class KnowledgeBase(_Strict):
     conditions: dict[str, Condition]
     analytes: dict[str, Analyte]
@@ -339,6 +348,7 @@ class KnowledgeBase(_Strict):
     procedures: dict[str, Procedure] = {}
     class_interactions: dict[str, ClassInteraction] = {}
     abbreviations: dict[str, Abbreviation] = {}
+    clips: dict[str, Clip] = {}
 
     def implied_states(self, condition_ids: list[str]) -> set[str]:
         """Patient states that these conditions establish."""
