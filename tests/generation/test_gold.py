@@ -3,7 +3,14 @@
 import re
 
 from behaviorbench.generation.banks import load_phrase_bank
-from behaviorbench.generation.doses import Body, cockcroft_gault, dose_for, indication_of, round_dose
+from behaviorbench.generation.doses import (
+    Body,
+    clearance_band,
+    cockcroft_gault,
+    dose_for,
+    indication_of,
+    round_dose,
+)
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.schema import ImageAttachment, TableAttachment
 from behaviorbench.taxonomy import Category
@@ -17,6 +24,18 @@ def test_cockcroft_gault_and_rounding():
     assert cockcroft_gault(60, 72, 1.0, female=False) == 80
     assert cockcroft_gault(60, 72, 1.0, female=True) == 68
     assert round_dose(83.456) == 83.5 and round_dose(1234.0) == 1230 and round_dose(0.0625) == 0.0625
+
+
+def test_a_dose_knows_its_cap_and_a_renal_tier_its_crcl_band():
+    kb = load_knowledge_base()
+    heparin, cephalexin = kb.drugs["heparin"], kb.drugs["cephalexin"]
+    assert dose_for(heparin, "acute_coronary_syndrome", Body(90, 175, 90)).capped
+    assert not dose_for(heparin, "acute_coronary_syndrome", Body(60, 175, 90)).capped
+    rule = cephalexin.rule(None)
+    bands = [
+        clearance_band(rule, dose_for(cephalexin, None, Body(70, 170, c)).tier) for c in (95, 45, 20, 10)
+    ]
+    assert bands == [(60, None), (30, 60), (15, 30), (None, 15)]
 
 
 def test_patient_crcl_is_cockcroft_gault_of_the_patient(sample_cases):

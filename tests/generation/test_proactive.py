@@ -1,7 +1,11 @@
 """Proactive tasks write only problems the conversation has not already answered."""
 
 import re
+from dataclasses import replace
 
+from behaviorbench.checking.reading import orders
+from behaviorbench.generation.doses import Body, dose_for, indication_of
+from behaviorbench.generation.proactive import BODY_FOLD, CRCL_MARGIN
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -172,6 +176,62 @@ def test_a_decimal_slip_goes_both_ways(sample_twins):
         bigger += said > right
         smaller += said < right
     assert bigger > 0 and smaller > 0
+
+
+def _dosed(kb, case, drug_id: str, **other):
+    """The case's dose of a drug for its use, or the same patient's with `other` facts."""
+    p = case.patient
+    body = Body(p["weight_kg"], p["height_cm"], p["crcl_ml_min"], p["age"], p["creatinine_mg_dl"])
+    use = indication_of(kb, drug_id, [p["condition"], *p["chronic_conditions"]])
+    return kb.drugs[drug_id].rule(use), dose_for(kb.drugs[drug_id], use, replace(body, **other))
+
+
+def test_a_weight_based_dose_error_is_the_right_dose_for_another_weight(sample_twins):
+    """The problem's amount is the drug's dose for this use at the weight the flag names, and lies
+    BODY_FOLD or more outside this patient's range; the control's is this patient's dose."""
+    kb = load_knowledge_base()
+    pairs = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/dose"):
+        other = re.search(r"for a patient of (\d+) kg", sp.gold_response)
+        if other is None:
+            continue
+        (wrong,), (right,) = (
+            orders(kb, c.utterances[s.index].text) for c, s in ((problem, sp), (control, sc))
+        )
+        rule, mine = _dosed(kb, problem, wrong.drug)
+        _, theirs = _dosed(kb, problem, wrong.drug, weight_kg=float(other.group(1)))
+        assert rule.per_kg and f"{problem.patient['weight_kg']} kg" in sp.gold_response
+        assert (wrong.amount, right.amount) == (theirs.amount, mine.amount), problem.case_id
+        high, low = mine.high or mine.amount, mine.low or mine.amount
+        assert wrong.amount >= high * BODY_FOLD or wrong.amount <= low / BODY_FOLD, problem.case_id
+        pairs += 1
+    assert pairs > 5
+
+
+def test_a_renal_dose_error_is_the_right_dose_for_kidneys_clearly_across_a_limit(sample_twins):
+    """The problem's amount is this patient's dose at a CrCl in the band the flag names, which
+    this patient's CrCl (said before the order in both twins) is clearly outside of."""
+    kb = load_knowledge_base()
+    pairs = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/dose"):
+        band = re.search(r"for a CrCl (?:(?:of|from) (\d+)|below (\d+))", sp.gold_response)
+        if band is None:
+            continue
+        (wrong,), (right,) = (
+            orders(kb, c.utterances[s.index].text) for c, s in ((problem, sp), (control, sc))
+        )
+        inside = float(band.group(1)) + 1 if band.group(1) else float(band.group(2)) - 1
+        rule, mine = _dosed(kb, problem, wrong.drug)
+        _, theirs = _dosed(kb, problem, wrong.drug, crcl=inside)
+        assert (wrong.amount, right.amount) == (theirs.amount, mine.amount), problem.case_id
+        crcl = problem.patient["crcl_ml_min"]
+        crossed = [t.crcl_below for t in rule.renal if min(crcl, inside) < t.crcl_below <= max(crcl, inside)]
+        assert crossed and all(abs(crcl - t) >= CRCL_MARGIN * t for t in crossed), problem.case_id
+        for case, slot in ((problem, sp), (control, sc)):
+            before = [u.text for u in case.utterances[: slot.index]]
+            assert any(f"{crcl} mL/min" in text for text in before), case.case_id
+        pairs += 1
+    assert pairs > 2
 
 
 def test_a_critical_result_is_missed_when_the_team_acts_on_the_other_result(sample_twins):

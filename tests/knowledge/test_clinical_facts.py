@@ -192,8 +192,10 @@ def test_a_clip_stands_for_drugs_whose_names_start_with_it_or_a_brand_that_does(
 
 
 def test_a_weight_based_dose_is_rounded_to_what_the_products_allow(kb):
-    levothyroxine = dose(kb, "levothyroxine", None, weight=83)  # 1.6 mcg/kg = 132.8 mcg
+    levothyroxine = dose_for(kb.drugs["levothyroxine"], None, Body(83, 175, 90, 45))  # 132.8 mcg
     assert levothyroxine.amount == 125 and "rounded to the nearest 25 mcg" in levothyroxine.working
+    older = dose_for(kb.drugs["levothyroxine"], None, Body(83, 175, 90, 70))
+    assert older.amount == 50  # ATA: from about 60 years, start at 50 mcg, not the full dose
     assert dose(kb, "heparin", "venous_thromboembolism", weight=83).amount == 6600  # 6640 units
     assert dose(kb, "vancomycin", None, weight=83).amount == 1250  # 1245 mg
     assert dose(kb, "methotrexate", "ectopic_pregnancy", weight=60, height=165).amount == 83  # unrounded

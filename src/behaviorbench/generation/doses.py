@@ -59,6 +59,21 @@ class Dose:
         return f"{drug.name} {self.text} {self.route} {self.frequency}"
 
     @property
+    def tier(self) -> RenalTier | None:
+        """The renal tier this dose was adjusted for (None: the usual dose)."""
+        return None if self.basis is None else self.basis[2]
+
+    @property
+    def capped(self) -> bool:
+        """Whether the amount is the rule's maximum reached by scaling (heparin's 4000 units for
+        anyone over 66 kg): no other weight gives another amount there."""
+        if self.basis is None:
+            return False
+        rule, patient, tier, reduced = self.basis
+        base = rule.amount if tier is None or tier.amount is None else tier.amount
+        return not reduced and rule.max_dose is not None and base * _size(rule, patient) > rule.max_dose
+
+    @property
     def working(self) -> list[str]:
         """The arithmetic that led here ("60 units/kg x 82 kg", "capped at 4000 units", ...)."""
         if self.basis is None:
@@ -116,23 +131,26 @@ def renal_applies(rule: DoseRule, crcl: float) -> bool:
     return rule.renal_tier(crcl) is not None
 
 
+def _size(rule: DoseRule, patient: Dosed) -> float:
+    """What the rule's amount is multiplied by: the weight, the BSA (to 0.01 m2) or 1."""
+    if rule.per_kg:
+        return patient.weight_kg
+    if rule.per_m2:
+        return round(mosteller_bsa(patient.weight_kg, patient.height_cm), 2)
+    return 1.0
+
+
 def _scaled(rule: DoseRule, amount: float, patient: Dosed, working: list[str] | None) -> float:
     """`amount` per kg or per m2 times the patient's size, capped at `max_dose`."""
     unit = rule.unit
-    if rule.per_kg:
-        scaled = amount * patient.weight_kg
-        if working is not None:
-            working.append(f"{number(amount)} {unit}/kg x {number(patient.weight_kg)} kg")
-    elif rule.per_m2:
-        bsa = round(mosteller_bsa(patient.weight_kg, patient.height_cm), 2)
-        scaled = amount * bsa
-        if working is not None:
-            working.append(
-                f"{number(amount)} {unit}/m2 x {number(bsa)} m2 (Mosteller, "
-                f"{number(patient.height_cm)} cm, {number(patient.weight_kg)} kg)"
-            )
-    else:
-        scaled = amount
+    scaled = amount * _size(rule, patient)
+    if working is not None and rule.per_kg:
+        working.append(f"{number(amount)} {unit}/kg x {number(patient.weight_kg)} kg")
+    elif working is not None and rule.per_m2:
+        working.append(
+            f"{number(amount)} {unit}/m2 x {number(_size(rule, patient))} m2 (Mosteller, "
+            f"{number(patient.height_cm)} cm, {number(patient.weight_kg)} kg)"
+        )
     if rule.max_dose is not None and scaled > rule.max_dose:
         scaled = rule.max_dose
         if working is not None:
@@ -179,6 +197,16 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
         None if high is None else fit(high),
         (rule, patient, tier, reduced),
     )
+
+
+def clearance_band(rule: DoseRule, tier: RenalTier | None) -> tuple[float | None, float | None]:
+    """The CrCl range (mL/min, from `low` up to below `high`; None: open) in which a tier's dose,
+    or with None the usual dose, applies."""
+    limits = [t.crcl_below for t in rule.renal]
+    if tier is None:
+        return (limits[0] if limits else None), None
+    below = limits[limits.index(tier.crcl_below) + 1 :]
+    return (below[0] if below else None), tier.crcl_below
 
 
 def avoided(drug: Drug, indication: str | None, crcl: float) -> bool:

@@ -10,10 +10,14 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from behaviorbench.generation.doses import cockcroft_gault, mosteller_bsa
+from behaviorbench.generation.doses import Body, cockcroft_gault, mosteller_bsa
 from behaviorbench.generation.pools import ConditionView, Pools
 from behaviorbench.knowledge.models import Analyte
 
+ADULT_AGES = (24, 88)
+"""The ages a patient is drawn from when the condition sets none."""
+CHRONIC_SHARE = 0.6
+"""Share of patients drawn with a chronic comorbidity besides those the plan needs."""
 RENAL_FUNCTION = frozenset({"creatinine", "egfr", "crcl"})
 """The ways kidney function is said (a creatinine, an eGFR or a CrCl): once any one of them has been
 heard, no check of renal function can be written as missing."""
@@ -199,6 +203,37 @@ a blood gas, a drug level). An analyte that follows another (hematocrit) is neve
 its value is the other's times a ratio."""
 
 
+def body_size(rng: random.Random, female: bool) -> tuple[int, int]:
+    """An adult's weight (kg) and height (cm) by sex: every patient's size is drawn here, so
+    another patient's can be drawn from the same population."""
+    weight = round(min(max(rng.gauss(70 if female else 83, 13), 46), 135))
+    height = round(min(max(rng.gauss(163 if female else 177, 7), 148), 200))
+    return weight, height
+
+
+def other_size(rng: random.Random, patient: Patient) -> Body:
+    """Another patient of this sex, age and kidney function, with a size drawn the way every
+    patient's is: whose weight-based doses are as common as this patient's."""
+    weight, height = body_size(rng, patient.female)
+    return Body(weight, height, patient.crcl, patient.age, patient.creatinine)
+
+
+def other_clearance(rng: random.Random, patient: Patient) -> Body:
+    """This patient with the CrCl (Cockcroft-Gault) of another age drawn the way ages are, the
+    rest alike: whose renal doses are as common as this patient's."""
+    age = rng.randint(*ADULT_AGES)
+    crcl = round(cockcroft_gault(age, patient.weight_kg, patient.creatinine, patient.female))
+    return Body(patient.weight_kg, patient.height_cm, crcl, patient.age, patient.creatinine)
+
+
+def other_diagnoses(rng: random.Random, pools: Pools) -> list[str]:
+    """Another patient's condition and comorbidity, drawn the way a case draws them: whose uses
+    of a drug are as common as this patient's."""
+    condition = rng.choice(pools.conditions)
+    chronic = [c for c in pools.chronic if c != condition]
+    return [condition, *([rng.choice(chronic)] if chronic and rng.random() < CHRONIC_SHARE else [])]
+
+
 def simulate_patient(
     rng: random.Random,
     pools: Pools,
@@ -213,13 +248,12 @@ def simulate_patient(
     rules = demographics or {}
     draw = rng.random()
     female = True if needs.female_of_childbearing_age or rules.get("female") else draw < 0.5
-    low, high = rules.get("age", (24, 88))
+    low, high = rules.get("age", ADULT_AGES)
     age = rng.randint(22, 40) if needs.female_of_childbearing_age else rng.randint(low, high)
-    weight = round(min(max(rng.gauss(70 if female else 83, 13), 46), 135))
-    height = round(min(max(rng.gauss(163 if female else 177, 7), 148), 200))
+    weight, height = body_size(rng, female)
     chronic = [c for c in needs.chronic if c != condition.id]
     options = [c for c in pools.chronic if c != condition.id and c not in chronic]
-    if options and rng.random() < 0.6:
+    if options and rng.random() < CHRONIC_SHARE:
         chronic.append(rng.choice(options))
 
     labs = {a.id: normal_value(rng, a, female) for a in kb.analytes.values()}

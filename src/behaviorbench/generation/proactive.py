@@ -13,11 +13,18 @@ import random
 from dataclasses import dataclass
 
 from behaviorbench.generation.banks import stable_hash
-from behaviorbench.generation.context import INPATIENT_ROUTES, CaseContext, spoken, tidy
-from behaviorbench.generation.doses import Dose, dose_for, number
-from behaviorbench.generation.patient import RENAL_FUNCTION, just_outside, normal_bounds
+from behaviorbench.generation.context import INPATIENT_ROUTES, PRONOUNS, CaseContext, spoken, tidy
+from behaviorbench.generation.doses import Body, Dose, clearance_band, dose_for, indication_of, number
+from behaviorbench.generation.patient import (
+    RENAL_FUNCTION,
+    just_outside,
+    normal_bounds,
+    other_clearance,
+    other_diagnoses,
+    other_size,
+)
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
-from behaviorbench.knowledge.models import PATIENT_STATES
+from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -177,17 +184,27 @@ def _fits(dose: Dose, amount: float) -> bool:
     return low * (1 - DOSE_TOLERANCE) <= amount <= high * (1 + DOSE_TOLERANCE)
 
 
-SWAP_SHARE = 0.25
-"""Share of dose errors drawn among drugs with another indication's far-off dose (when the patient
-has one); the others go to high-alert drugs first, and are swapped too when the drug drawn has one."""
 SWAP_FOLD = 2.5
 """Another indication's dose counts as a wrong dose only this many times off (or less than its
 inverse): ceftriaxone 1 g for a 2 g indication is a choice within practice, 325 mg of aspirin for
 81 mg is not."""
+CRCL_MARGIN = 0.1
+"""How far (as a share of the limit) both CrCls must lie from a renal limit between them."""
+OTHER_PATIENTS = 8
+"""Patients of other weights, or other kidney function, drawn per drug before it is given up. One
+would make each wrong number exactly as common as the right one, but a patient of average size
+and kidneys would then rarely have any and get a 10-fold slip, a number no patient has; more
+draws find one for most patients, at the cost of wrong numbers a little more often from the tails
+of the population than right ones. A use of the drug is drawn once: other uses are rare, and more
+draws would make them wrong far more often than right."""
+BODY_FOLD = 1.5
+"""Another patient's weight-based or renal dose counts as a wrong one only this many times off
+this patient's range, and this patient's as far off the other's (so whether a pair of patients is
+used does not depend on which of the two is this one)."""
 
 
-def other_indication_doses(ctx: CaseContext, drug_id: str) -> list[tuple[str, Dose]]:
-    """The drug's doses for uses this patient does not have (label, dose), in the unit and route
+def other_indication_doses(ctx: CaseContext, drug_id: str) -> list[tuple[DoseRule, Dose]]:
+    """The drug's doses for uses this patient does not have (rule, dose), in the unit and route
     of this patient's dose and outside its range: the dose of another indication written by
     mistake (aspirin's 325 mg loading dose for a patient on 81 mg a day), a number that is right
     for some other patient."""
@@ -205,57 +222,185 @@ def other_indication_doses(ctx: CaseContext, drug_id: str) -> list[tuple[str, Do
             and not _fits(dose, other.amount)
             and not 1 / SWAP_FOLD < other.amount / dose.amount < SWAP_FOLD
         ):
-            found.append((rule.label, other))
+            found.append((rule, other))
     return found
 
 
-def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """Another indication's dose of the drug, or a 10-fold (subtly, 2-fold) overdose or underdose.
+def _apart(a: Dose, b: Dose) -> bool:
+    """Whether each dose lies `BODY_FOLD` or more outside the other's range."""
 
-    When the drug has a use this patient does not have whose dose is far off, that dose is the
-    error: the wrong number is a right one elsewhere and only the patient's indication decides."""
-    candidates = _dose_candidates(ctx)
-    swappable = [d for d in candidates if other_indication_doses(ctx, d)]
-    if swappable and rng.random() < SWAP_SHARE:
-        candidates = swappable
-    drug_id = ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
+    def off(dose: Dose, amount: float) -> bool:
+        return (
+            amount >= (dose.high or dose.amount) * BODY_FOLD
+            or amount <= (dose.low or dose.amount) / BODY_FOLD
+        )
+
+    return off(a, b.amount) and off(b, a.amount)
+
+
+def _clear_of_limits(rule: DoseRule, crcl: float, other: float) -> bool:
+    """Whether every renal limit between two CrCls lies `CRCL_MARGIN` or more from both (a CrCl of
+    48 or 53 against a limit of 50 is too close to call, an estimate being what it is)."""
+    low, high = sorted((crcl, other))
+    limits = [t.crcl_below for t in rule.renal if low < t.crcl_below <= high]
+    return all(min(abs(crcl - t), abs(other - t)) >= CRCL_MARGIN * t for t in limits)
+
+
+def _treated_fit(ctx: CaseContext, drug_id: str, amount: float) -> bool:
+    """Whether `amount` is this patient's dose for a use of the drug they have (a second one)."""
+    drug = ctx.drug(drug_id)
+    diagnoses = {ctx.patient.condition.id, *ctx.patient.chronic}
+    uses = [dose_for(drug, r.indication, ctx.patient) for r in drug.doses if set(r.conditions) & diagnoses]
+    return any(dose is not None and _fits(dose, amount) for dose in uses)
+
+
+def other_body_dose(ctx: CaseContext, drug_id: str, other: Body) -> Dose | None:
+    """The drug's dose for this patient's use in `other` (another weight, or another CrCl) when it
+    is a wrong one here: far off this patient's (and theirs far off it), at no cap (heparin's 4000
+    units fit every weight above 66 kg), for a CrCl clearly across a renal limit, and of a drug
+    not titrated as needed (a lighter patient's fentanyl is a cautious start, not an error)."""
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    if "as needed" in dose.frequency:
+        return None
+    rule = drug.rule(ctx.indication(drug_id))
+    wrong = dose_for(drug, rule.indication, other)
+    if wrong is None or wrong.capped or dose.capped or not _apart(dose, wrong):
+        return None
+    if not _clear_of_limits(rule, ctx.patient.crcl, other.crcl):
+        return None
+    return None if _treated_fit(ctx, drug_id, wrong.amount) else wrong
+
+
+@dataclass
+class WrongDose:
+    """A wrong order of a drug and the flag that says why it is wrong for this patient."""
+
+    dose: Dose
+    flag: str
+    fact: str = ""
+    """The patient's fact the flag rests on: "weight" (said at the opening), "kidney" (said
+    before the order), or "" (the indication, or the number itself)."""
+
+
+def _other_weight(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDose | None:
+    """The drug's dose for this patient's use in another patient of another weight."""
+    drug, dose, p = ctx.drug(drug_id), ctx.dose(drug_id), ctx.patient
+    if not drug.rule(ctx.indication(drug_id)).per_kg:
+        return None
+    for _ in range(OTHER_PATIENTS):
+        other = other_size(rng, p)
+        wrong = other_body_dose(ctx, drug_id, other)
+        if wrong is not None:
+            flag = ctx.bank.get("problems.error_correction.dose_flag_weight").format(
+                drug=drug.name,
+                given=wrong.text,
+                other=number(other.weight_kg),
+                other_working=wrong.working[0],
+                kg=number(p.weight_kg),
+                right=dose.text,
+                working="; ".join(dose.working),
+                **PRONOUNS[p.female],
+            )
+            return WrongDose(wrong, flag, "weight")
+    return None
+
+
+def _other_kidneys(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDose | None:
+    """The drug's dose for this patient's use in a patient of another kidney function."""
+    drug, dose, p = ctx.drug(drug_id), ctx.dose(drug_id), ctx.patient
+    rule = drug.rule(ctx.indication(drug_id))
+    if not rule.renal:
+        return None
+    base = ctx.bank.get("problems.error_correction")
+    for _ in range(OTHER_PATIENTS):
+        wrong = other_body_dose(ctx, drug_id, other_clearance(rng, p))
+        if wrong is not None:
+            low, high = clearance_band(rule, wrong.tier)
+            band = "above" if high is None else "below" if low is None else "between"
+            flag = base["dose_flag_kidney"].format(
+                drug=drug.name,
+                given=wrong.order(drug),
+                band=base["dose_kidney_bands"][band].format(low=number(low or 0), high=number(high or 0)),
+                crcl=number(p.crcl),
+                right=dose.order(drug),
+                **PRONOUNS[p.female],
+            )
+            return WrongDose(wrong, flag, "kidney")
+    return None
+
+
+def _other_use(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDose | None:
+    """The drug's dose for the use of another patient (drawn like this one), in this patient."""
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    uses = drug.rule(indication_of(ctx.kb, drug_id, other_diagnoses(rng, ctx.pools)))
+    for rule, wrong in other_indication_doses(ctx, drug_id):
+        if rule is uses:
+            flag = ctx.bank.get("problems.error_correction.dose_flag_indication").format(
+                drug=drug.name, given=wrong.order(drug), other=rule.label, right=dose.order(drug)
+            )
+            return WrongDose(wrong, flag)
+    return None
+
+
+def _wrong_doses(ctx: CaseContext, rng: random.Random, drug_id: str) -> list[WrongDose]:
+    """Right doses of the drug for other patients that are wrong for this one: for another
+    weight, another kidney function, another use, each other patient drawn the way this one was
+    (see `OTHER_PATIENTS`), so a wrong number is about as common as a right one and only this
+    patient's facts tell them apart."""
+    found = [kind(ctx, rng, drug_id) for kind in (_other_weight, _other_kidneys, _other_use)]
+    return [wrong for wrong in found if wrong is not None]
+
+
+def _slip(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDose:
+    """A 10-fold (subtly, 2-fold) overdose or underdose: the error when no other patient's dose
+    is wrong for this one."""
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     base = ctx.bank.get("problems.error_correction")
-    swaps = other_indication_doses(ctx, drug_id)
-    if swaps:
-        label, wrong = rng.choice(swaps)
-        flag = base["dose_flag_indication"].format(
-            drug=drug.name, given=wrong.order(drug), other=label, right=dose.order(drug)
-        )
-    else:
-        # Twice or half a dose is an error only beyond a known range (morphine 8 mg is a dose).
-        fold = 2 if ctx.knobs["subtle_deviation"] and dose.high is not None else 10
-        # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
-        over = rng.random() < 0.5
+    # Twice or half a dose is an error only beyond a known range (morphine 8 mg is a dose).
+    fold = 2 if ctx.knobs["subtle_deviation"] and dose.high is not None else 10
+    # Too much or too little alike, so a wrong number is not simply a larger one than controls say.
+    over = rng.random() < 0.5
 
-        def outside(over: bool, fold: int) -> bool:  # a halved 2 g is no error where 1-2 g is right
-            return not _fits(dose, dose.amount * fold if over else dose.amount / fold)
+    def outside(over: bool, fold: int) -> bool:  # a halved 2 g is no error where 1-2 g is right
+        return not _fits(dose, dose.amount * fold if over else dose.amount / fold)
 
-        if not outside(over, fold):
-            over = not over if outside(not over, fold) else over
-            fold = fold if outside(over, fold) else 10
-        wrong = Dose(
-            dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency
-        )
-        flag = (base["dose_flag"] if over else base["dose_flag_low"]).format(
-            drug=drug.name, given=wrong.text, fold=fold, right=dose.text, part=base["dose_parts"][fold]
-        )
+    if not outside(over, fold):
+        over = not over if outside(not over, fold) else over
+        fold = fold if outside(over, fold) else 10
+    wrong = Dose(dose.amount * fold if over else dose.amount / fold, dose.unit, dose.route, dose.frequency)
+    flag = (base["dose_flag"] if over else base["dose_flag_low"]).format(
+        drug=drug.name, given=wrong.text, fold=fold, right=dose.text, part=base["dose_parts"][fold]
+    )
+    return WrongDose(wrong, flag)
+
+
+def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """A right dose of the drug for another patient: another weight's, another kidney function's,
+    another indication's; a 10-fold (subtly, 2-fold) slip only when no drug the case could order
+    has one. High-alert drugs first."""
+    candidates = _dose_candidates(ctx)
+    wrongs = {d: _wrong_doses(ctx, rng, d) for d in candidates}
+    candidates = [d for d in candidates if wrongs[d]] or candidates
+    drug_id = ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
+    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+    wrong = rng.choice(wrongs[drug_id]) if wrongs[drug_id] else _slip(ctx, rng, drug_id)
     lead = _distractor(ctx, rng)
+    facts = [ctx.vitals] if wrong.fact == "weight" and ctx.vitals is not None else []
+    if wrong.fact == "kidney":  # said alike in both twins, whatever either heard before
+        line, _ = ctx.phrase("problems.error_correction.dose_kidney_lines", rng, crcl=ctx.patient.crcl)
+        ctx.patient.said_in_either.add("crcl")
+        facts = [line]
+        lead.append(line)
     trigger = _order(
-        ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
+        ctx, rng, positive, wrong.dose.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
     )
     task = _pair_task(
         Category.error_correction,
         trigger,
         positive,
-        flag,
+        wrong.flag,
         Target(kind="issue", answers=[drug.name]),
-        [trigger.line],
+        [*facts, trigger.line],
         subtype="dose",
     )
     ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
