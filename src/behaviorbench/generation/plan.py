@@ -222,10 +222,10 @@ class _Needs:
     def _hits_home_med(self, allergy_class: str) -> bool:
         return any(self.pools.kb.drugs[d].allergy_class == allergy_class for d in self.needs.home_meds)
 
-    def interaction_pair(self) -> tuple[str, str] | None:
-        """A drug and a home medication it interacts with. The home medication is one a patient
-        plausibly takes: a background drug, or the first-line drug of a chronic condition, which
-        the patient then has."""
+    def _interaction_pairs(self, story_first: bool = True) -> list[tuple[str, str]]:
+        """Drugs and a home medication each interacts with: a home medication a patient plausibly
+        takes (a background drug, or the first-line drug of a chronic condition); those whose drug
+        the story could order, when there are any and `story_first`."""
         kb = self.pools.kb
         allowed = set(self.pools.drugs)
         pairs = [
@@ -240,13 +240,55 @@ class _Needs:
             and i.drug not in self.needs.home_meds
             and d not in self.own_drugs  # no KCl withheld in hypokalemia
         ]
-        pair = self.pick(sorted(self.story_first(pairs, lambda p: p[0])))
+        return sorted(self.story_first(pairs, lambda p: p[0]) if story_first else pairs)
+
+    def _takes(self, home_med: str) -> None:
+        """The patient takes this home medication (and has the chronic condition it treats)."""
+        self.needs.home_meds.append(home_med)
+        chronic = self.home_options[home_med]
+        if chronic and chronic not in self.needs.chronic:
+            self.needs.chronic.append(chronic)
+
+    def interaction_pair(self) -> tuple[str, str] | None:
+        """A drug and a home medication it interacts with, which the patient then takes."""
+        pair = self.pick(self._interaction_pairs())
         if pair:
-            self.needs.home_meds.append(pair[1])
-            chronic = self.home_options[pair[1]]
-            if chronic and chronic not in self.needs.chronic:
-                self.needs.chronic.append(chronic)
+            self._takes(pair[1])
         return pair
+
+    def interaction_with_alternative(self) -> tuple[str, str, str | None] | None:
+        """A drug, the home medication it interacts with, and the drug its control orders: two
+        pairs drawn alike and a coin for which home medication the patient takes, so each drug is
+        as often the problem's order as the control's."""
+        kb = self.pools.kb
+        pairs = self._interaction_pairs()
+        pair = self.pick(pairs)
+        if pair is None:
+            return None
+
+        def clashes(drug: str, home_med: str) -> bool:
+            return any(
+                i.drug == b and i.severity == "major"
+                for a, b in ((drug, home_med), (home_med, drug))
+                for i in kb.drugs[a].interactions
+            )
+
+        candidates = self._interaction_pairs(story_first=False)
+        fitting = [p for p in candidates if p in pairs]
+        other = self.pick(
+            [
+                p
+                for p in (fitting if len(fitting) > 1 else candidates)
+                if p[0] != pair[0]
+                and p[1] != pair[1]
+                and not clashes(p[0], pair[1])
+                and not clashes(pair[0], p[1])
+            ]
+        )
+        if other is not None and self.rng.random() < 0.5:
+            pair, other = other, pair
+        self._takes(pair[1])
+        return pair[0], pair[1], other[0] if other else None
 
     def allergy_drug(self) -> tuple[str, str | None] | None:
         """The drug ordered against the patient's allergy, and the drug its control orders: two
@@ -333,12 +375,12 @@ def _spec(category: Category, subtype: str, needs: _Needs) -> TaskSpec | None:
                 else None
             )
         if subtype == "interaction":
-            pair = needs.interaction_pair()
-            return (
-                TaskSpec(category, proactive.safety_interaction, {"drug_id": pair[0], "other_id": pair[1]})
-                if pair
-                else None
-            )
+            found = needs.interaction_with_alternative()
+            if found is None:
+                return None
+            drug, home_med, alternative = found
+            kwargs = {"drug_id": drug, "other_id": home_med, "alternative_id": alternative}
+            return TaskSpec(category, proactive.safety_interaction, kwargs)
         pair = needs.contraindicated()
         return (
             TaskSpec(category, proactive.safety_contraindication, {"drug_id": pair[0], "state": pair[1]})

@@ -1439,14 +1439,20 @@ def safety_allergy(
 
 
 def safety_interaction(
-    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, other_id: str
+    ctx: CaseContext,
+    rng: random.Random,
+    positive: bool,
+    drug_id: str,
+    other_id: str,
+    alternative_id: str | None = None,
 ) -> Scene:
-    """An order for a drug with a major interaction with a home medication."""
+    """An order for a drug with a major interaction with a home medication; the control orders
+    the drug the plan drew with it (see `interaction_with_alternative` in the plan)."""
     drug, other = ctx.drug(drug_id), ctx.drug(other_id)
     effect = next(i.effect for i in drug.interactions if i.drug == other_id)
     note, _ = ctx.phrase("problems.safety_alert.home_med_note", rng, drug=other.name)
     lead = _distractor(ctx, rng)
-    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "interaction")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "interaction", alternative_id)
     flag = ctx.bank.get("problems.safety_alert.interaction_flag").format(
         drug=drug.name, other=other.name, effect=effect.rstrip(".")
     )
