@@ -50,8 +50,6 @@ MARKER_WORDS = frozenset(
 """First words that already open a line the way a marker would."""
 MIN_STORY_DRUGS = 8
 """Fewer dosable story drugs than this and tasks may draw any safe drug (with its reason)."""
-LOW_SYSTOLIC = 110
-"""Systolic pressure (mmHg) below which no task orders a drug that lowers it."""
 MARKER_PERCENT = 30
 """Share (percent) of lines after the opening that start with a conversational marker."""
 NAME_TITLES = frozenset({"Dr", "Mr", "Mrs", "Ms"})
@@ -332,10 +330,7 @@ class CaseContext:
         self._dosable = None
 
     def hypotensive(self) -> bool:
-        """Whether the patient's pressure rules out a drug that lowers it: a systolic below
-        LOW_SYSTOLIC, or a condition that brings shock."""
-        systolic = self.patient.vitals.get("systolic_bp", LOW_SYSTOLIC)
-        return systolic < LOW_SYSTOLIC or self.patient.condition.source.shock
+        return self.patient.hypotensive
 
     def unsafe_names(self) -> list[str]:
         """Lower-case names of drugs and drug classes this patient must not get (to filter free text)."""

@@ -23,6 +23,10 @@ RENAL_FUNCTION = frozenset({"creatinine", "egfr", "crcl"})
 heard, no check of renal function can be written as missing."""
 
 
+LOW_SYSTOLIC = 110
+"""Systolic pressure (mmHg) below which no task orders a drug that lowers it."""
+
+
 @dataclass
 class Needs:
     """What the planned tasks require of the patient before it is drawn."""
@@ -83,6 +87,12 @@ class Patient:
         """Whether a check of these analytes means anything for this patient (no pregnancy test
         for a man, or a woman past childbearing age or known to be pregnant)."""
         return "beta_hcg" not in analytes or self.could_be_pregnant
+
+    @property
+    def hypotensive(self) -> bool:
+        """Whether the pressure rules out a drug that lowers it: a systolic below LOW_SYSTOLIC, or
+        a condition that brings shock."""
+        return self.vitals.get("systolic_bp", LOW_SYSTOLIC) < LOW_SYSTOLIC or self.condition.source.shock
 
     @property
     def could_be_pregnant(self) -> bool:

@@ -378,7 +378,8 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """A right dose of the drug for another patient: another weight's, another kidney function's,
     another indication's; a 10-fold (subtly, 2-fold) slip only when no drug the case could order
     has one. High-alert drugs first."""
-    candidates = _dose_candidates(ctx)
+    skip = ctx.bank.get("problems.error_correction.no_dose_errors")
+    candidates = [d for d in _dose_candidates(ctx) if d not in skip] or _dose_candidates(ctx)
     wrongs = {d: _wrong_doses(ctx, rng, d) for d in candidates}
     candidates = [d for d in candidates if wrongs[d]] or candidates
     drug_id = ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
@@ -1378,13 +1379,23 @@ def _unsafe_order(
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
     home = set(ctx.patient.home_meds)  # a control re-ordering a home medication would stand out
+    present = home | {d for d in [*ctx.given, *ctx.used] if d in ctx.kb.drugs}
+
+    def clear(d: str) -> bool:
+        """Safe here: no interaction of any severity with what the patient takes or was given, and
+        nothing that lowers a low pressure."""
+        meets = any(i.drug in present for i in ctx.drug(d).interactions) or any(
+            i.drug == d for p in present for i in ctx.drug(p).interactions
+        )
+        return not meets and not (ctx.hypotensive() and ctx.drug(d).lowers_blood_pressure)
+
     # Drawn as the plan draws a problem drug of this kind (from the same pool, the story's drugs
     # first, each as often as it has problems of the kind), less the drugs unsafe for this
     # patient: so each drug is as common in controls as in problems.
     pool = [
         d
         for d in problem_pool(ctx, kind)
-        if d in ctx.safe_drugs and d != drug_id and d not in home and ctx.dose(d) is not None
+        if d in ctx.safe_drugs and d != drug_id and d not in home and ctx.dose(d) is not None and clear(d)
     ]
     kb, condition = ctx.kb, ctx.patient.condition
     story = set(condition.first_line_drugs) | set(ctx.bank.get("indications.supportive"))
