@@ -1194,10 +1194,14 @@ def _clip_drugs(ctx: CaseContext) -> dict[str, ClipDrugs]:
     """Each clip with what a scene can give of it: drugs this patient can be given by the dose
     today (safe, with a dose, not an infusion, which has no "next dose"; by mouth in a clinic; none
     that lowers the pressure in low pressure or shock). A clip is left out when a drug of it the
-    scene cannot give, or two of them, may have been named (ordered, planned, taken at home, or
-    the allergy a chart lists by brand): those would be readings the scene does not control."""
+    scene cannot give, or two of them, may have been named (ordered, planned, taken at home, in
+    the history, or the allergy a chart lists by brand): those would be readings the scene does
+    not control."""
     patient = ctx.patient
     named = {*ctx.given, *ctx.used, *ctx.planned, *patient.home_meds}
+    # A history the opening says by name ("hypothyroidism on levothyroxine") names its drug too.
+    history = " ".join(ctx.kb.conditions[c].name.lower() for c in [patient.condition.id, *patient.chronic])
+    named |= {d for clip in ctx.kb.clips.values() for d in clip.drugs if ctx.drug(d).name in history}
 
     def givable(drug_id: str) -> bool:
         dose, drug = ctx.dose(drug_id), ctx.drug(drug_id)
