@@ -56,7 +56,7 @@ class DemoPlan:
     """The trained agent evaluated beside the systems trained on the spot (None: left out)."""
 
 
-FULL = DemoPlan(cases=200, scenes=2, steps=56, batch_size=1, eval_split="test", max_tokens=16, bootstrap=1000)
+FULL = DemoPlan(cases=200, scenes=2, steps=52, batch_size=1, eval_split="test", max_tokens=16, bootstrap=1000)
 QUICK = DemoPlan(cases=80, scenes=2, steps=10, batch_size=1, eval_split="test", max_tokens=16, bootstrap=200)
 
 SYSTEMS: dict[str, str] = {
