@@ -186,18 +186,25 @@ def _dosed(kb, case, drug_id: str, **other):
     return kb.drugs[drug_id].rule(use), dose_for(kb.drugs[drug_id], use, replace(body, **other))
 
 
+def _dose_errors(kb, sample_twins, flagged: str):
+    """Dose pairs whose flag matches `flagged`: the match, both twins and slots, and both orders."""
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/dose"):
+        found = re.search(flagged, sp.gold_response)
+        if found is not None:
+            (wrong,), (right,) = (
+                orders(kb, c.utterances[s.index].text) for c, s in ((problem, sp), (control, sc))
+            )
+            yield found, problem, control, sp, sc, wrong, right
+
+
 def test_a_weight_based_dose_error_is_the_right_dose_for_another_weight(sample_twins):
     """The problem's amount is the drug's dose for this use at the weight the flag names, and lies
     BODY_FOLD or more outside this patient's range; the control's is this patient's dose."""
     kb = load_knowledge_base()
     pairs = 0
-    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/dose"):
-        other = re.search(r"for a patient of (\d+) kg", sp.gold_response)
-        if other is None:
-            continue
-        (wrong,), (right,) = (
-            orders(kb, c.utterances[s.index].text) for c, s in ((problem, sp), (control, sc))
-        )
+    for other, problem, _, sp, _, wrong, right in _dose_errors(
+        kb, sample_twins, r"for a patient of (\d+) kg"
+    ):
         rule, mine = _dosed(kb, problem, wrong.drug)
         _, theirs = _dosed(kb, problem, wrong.drug, weight_kg=float(other.group(1)))
         assert rule.per_kg and f"{problem.patient['weight_kg']} kg" in sp.gold_response
@@ -213,13 +220,8 @@ def test_a_renal_dose_error_is_the_right_dose_for_kidneys_clearly_across_a_limit
     this patient's CrCl (said before the order in both twins) is clearly outside of."""
     kb = load_knowledge_base()
     pairs = 0
-    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/dose"):
-        band = re.search(r"for a CrCl (?:(?:of|from) (\d+)|below (\d+))", sp.gold_response)
-        if band is None:
-            continue
-        (wrong,), (right,) = (
-            orders(kb, c.utterances[s.index].text) for c, s in ((problem, sp), (control, sc))
-        )
+    kidney = r"for a CrCl (?:(?:of|from) (\d+)|below (\d+))"
+    for band, problem, control, sp, sc, wrong, right in _dose_errors(kb, sample_twins, kidney):
         inside = float(band.group(1)) + 1 if band.group(1) else float(band.group(2)) - 1
         rule, mine = _dosed(kb, problem, wrong.drug)
         _, theirs = _dosed(kb, problem, wrong.drug, crcl=inside)

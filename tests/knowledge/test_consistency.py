@@ -261,3 +261,10 @@ def test_each_kind_of_inconsistency_is_refused_naming_file_entry_and_field(
 ) -> None:
     edit_entry(file, entry, change)
     _expect(data_copy, *fragments)
+
+
+def test_interacts_reads_either_drug_and_can_leave_moderate_ones_out(kb: KnowledgeBase) -> None:
+    assert kb.interacts("simvastatin", ["lisinopril", "clarithromycin"])  # major
+    assert not kb.interacts("clarithromycin", ["warfarin"])  # moderate: only when asked for
+    assert kb.interacts("warfarin", ["clarithromycin"], major_only=False)
+    assert not kb.interacts("lisinopril", ["clarithromycin"], major_only=False)

@@ -320,7 +320,7 @@ class CaseContext:
             fitting = [d for d in self.safe_drugs if d in story and self.dose(d) is not None]
             if len(fitting) < MIN_STORY_DRUGS:
                 fitting = [d for d in self.safe_drugs if self.dose(d) is not None]
-            if self.hypotensive():  # no amlodipine for a septic patient at 104/67
+            if self.patient.hypotensive:  # no amlodipine for a septic patient at 104/67
                 fitting = [d for d in fitting if not self.drug(d).lowers_blood_pressure]
             self._dosable = fitting
         return self._dosable
@@ -328,9 +328,6 @@ class CaseContext:
     def forget_dosable(self) -> None:
         """Work the dosable drugs out again (after `safe_drugs` shrank)."""
         self._dosable = None
-
-    def hypotensive(self) -> bool:
-        return self.patient.hypotensive
 
     def unsafe_names(self) -> list[str]:
         """Lower-case names of drugs and drug classes this patient must not get (to filter free text)."""

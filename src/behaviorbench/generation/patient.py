@@ -21,8 +21,6 @@ CHRONIC_SHARE = 0.6
 RENAL_FUNCTION = frozenset({"creatinine", "egfr", "crcl"})
 """The ways kidney function is said (a creatinine, an eGFR or a CrCl): once any one of them has been
 heard, no check of renal function can be written as missing."""
-
-
 LOW_SYSTOLIC = 110
 """Systolic pressure (mmHg) below which no task orders a drug that lowers it."""
 

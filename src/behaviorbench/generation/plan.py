@@ -266,13 +266,6 @@ class _Needs:
         if pair is None:
             return None
 
-        def clashes(drug: str, home_med: str) -> bool:
-            return any(
-                i.drug == b and i.severity == "major"
-                for a, b in ((drug, home_med), (home_med, drug))
-                for i in kb.drugs[a].interactions
-            )
-
         candidates = self._interaction_pairs(story_first=False)
         fitting = [p for p in candidates if p in pairs]
         other = self.pick(
@@ -281,8 +274,8 @@ class _Needs:
                 for p in (fitting if len(fitting) > 1 else candidates)
                 if p[0] != pair[0]
                 and p[1] != pair[1]
-                and not clashes(p[0], pair[1])
-                and not clashes(pair[0], p[1])
+                and not kb.interacts(p[0], [pair[1]])
+                and not kb.interacts(pair[0], [p[1]])
             ]
         )
         if other is not None and self.rng.random() < 0.5:

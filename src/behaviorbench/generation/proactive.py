@@ -379,7 +379,8 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     another indication's; a 10-fold (subtly, 2-fold) slip only when no drug the case could order
     has one. High-alert drugs first."""
     skip = ctx.bank.get("problems.error_correction.no_dose_errors")
-    candidates = [d for d in _dose_candidates(ctx) if d not in skip] or _dose_candidates(ctx)
+    candidates = _dose_candidates(ctx)
+    candidates = [d for d in candidates if d not in skip] or candidates
     wrongs = {d: _wrong_doses(ctx, rng, d) for d in candidates}
     candidates = [d for d in candidates if wrongs[d]] or candidates
     drug_id = ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
@@ -574,8 +575,8 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 
 def _band(ctx: CaseContext, analyte_id: str, value: float) -> int:
-    """Below (-1), inside (0) or above (1) this patient's reference range; a normal value only
-    where normal values are drawn (a swap into the range's edge would be a value no patient has)."""
+    """Below (-1), inside (0) or above (1) this patient's reference range, or 2 inside it but
+    where no normal value is drawn (its edges): a swap into an edge would be a value no patient has."""
     analyte = ctx.analyte(analyte_id)
     low, high = analyte.range_for(ctx.patient.female)
     inner_low, inner_high = normal_bounds(analyte, ctx.patient.female)
@@ -831,10 +832,7 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
     classes = {kb.drugs[d].drug_class.split(" (")[0] for d in home}  # no second statin on a list
 
     def fits(d: str) -> bool:
-        quiet = not any(i.drug in near and i.severity == "major" for i in kb.drugs[d].interactions)
-        quiet = quiet and not any(
-            i.drug == d and i.severity == "major" for n in near for i in kb.drugs[n].interactions
-        )
+        quiet = not kb.interacts(d, near)
         alone = kb.drugs[d].drug_class.split(" (")[0] not in classes
         return d in ctx.pools.drugs and d not in home and d in ctx.safe_drugs and quiet and alone
 
@@ -942,7 +940,7 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
             item in ctx.kb.drugs
             and item in ctx.safe_drugs
             and ctx.dose(item) is not None
-            and not (ctx.drug(item).lowers_blood_pressure and ctx.hypotensive())
+            and not (ctx.drug(item).lowers_blood_pressure and ctx.patient.hypotensive)
             or (
                 item in ctx.procedures
                 and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
@@ -1091,6 +1089,23 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 # --- ambiguity_clarification ------------------------------------------------------------------
 
 
+def _given_line(
+    ctx: CaseContext, rng: random.Random, bank: str, drug_id: str, time: str, **extra: str
+) -> Line:
+    """A line saying the drug's dose was given at a clock time, in full ("had morphine 4 mg IV at six")."""
+    dose = ctx.dose(drug_id)
+    line, _ = ctx.phrase(
+        f"problems.ambiguity_clarification.{bank}",
+        rng,
+        drug=ctx.drug(drug_id).name,
+        dose=dose.text,
+        route=dose.route,
+        time=time,
+        **extra,
+    )
+    return line
+
+
 def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """A dose said without its unit where nothing said fixes the unit.
 
@@ -1112,15 +1127,8 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     earlier, other = (first, second) if rng.random() < 0.5 else (second, first)
     drug_id = other if positive else earlier
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    before = ctx.dose(earlier)
-    given, _ = ctx.phrase(
-        "problems.ambiguity_clarification.units_given",
-        rng,
-        drug=ctx.drug(earlier).name,
-        dose=before.text,
-        route=before.route,
-        time=rng.choice(ctx.bank.get("problems.ambiguity_clarification.units_times")),
-    )
+    time = rng.choice(ctx.bank.get("problems.ambiguity_clarification.units_times"))
+    given = _given_line(ctx, rng, "units_given", earlier, time)
     bare = f"{drug.name} {number(dose.amount)} {dose.route} {dose.frequency}"
     lead = _distractor(ctx, rng)
     # Said without the unit in both twins; a drafted order writes it out.
@@ -1210,7 +1218,7 @@ def _clip_drugs(ctx: CaseContext) -> dict[str, ClipDrugs]:
             and dose is not None
             and "infusion" not in dose.frequency
             and not (ctx.setting.get("outpatient") and dose.route in INPATIENT_ROUTES)
-            and not (ctx.hypotensive() and drug.lowers_blood_pressure)
+            and not (ctx.patient.hypotensive and drug.lowers_blood_pressure)
         )
 
     found = {}
@@ -1250,17 +1258,11 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
     pair = [ordered, sibling if positive else stranger]
     said = []
     for drug_id, time in zip(pair[::-1] if swap else pair, times, strict=True):
-        dose = ctx.dose(drug_id)
-        line, _ = ctx.phrase(
-            "problems.ambiguity_clarification.clip_given",
-            rng,
-            drug=ctx.drug(drug_id).name,
-            dose=dose.text,
-            route=dose.route,
-            time=base["units_times"][time],
-            reason=ctx.reason(drug_id),
+        said.append(
+            _given_line(
+                ctx, rng, "clip_given", drug_id, base["units_times"][time], reason=ctx.reason(drug_id)
+            )
         )
-        said.append(line)
     lead = _distractor(ctx, rng)
     drug, dose = ctx.drug(ordered), ctx.dose(ordered)
     ack = rng.choice(ctx.bank.get("problems.order_ack")).format(order=dose.order(drug))
@@ -1286,7 +1288,7 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
     """Two patients with the same surname and an order naming the other one's bed."""
     patient = ctx.patient
     options = list(patient.home_meds) or _dose_candidates(ctx)
-    if ctx.hypotensive():  # no lisinopril at 92/51
+    if ctx.patient.hypotensive:  # no lisinopril at 92/51
         options = [d for d in options if not ctx.drug(d).lowers_blood_pressure] or _dose_candidates(ctx)
     drug_id = ctx.choose_drug(rng, options)
     bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
@@ -1388,10 +1390,8 @@ def _unsafe_order(
     def clear(d: str) -> bool:
         """Safe here: no interaction of any severity with what the patient takes or was given, and
         nothing that lowers a low pressure."""
-        meets = any(i.drug in present for i in ctx.drug(d).interactions) or any(
-            i.drug == d for p in present for i in ctx.drug(p).interactions
-        )
-        return not meets and not (ctx.hypotensive() and ctx.drug(d).lowers_blood_pressure)
+        meets = ctx.kb.interacts(d, present, major_only=False)
+        return not meets and not (ctx.patient.hypotensive and ctx.drug(d).lowers_blood_pressure)
 
     # Drawn as the plan draws a problem drug of this kind (from the same pool, the story's drugs
     # first, each as often as it has problems of the kind), less the drugs unsafe for this
@@ -1566,15 +1566,13 @@ def safety_critical(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         f.analyte for c in [patient.condition.id, *patient.chronic] for f in ctx.kb.conditions[c].labs
     }
     followed = {a.follows for a in ctx.kb.analytes.values()}
-    # Nothing a later check report would read out again as the record's value (K, platelets, INR).
+    # Nothing a later check report would read out again as the record's value (K, platelets, INR),
+    # nothing heard already, nothing the bank keeps out.
     checked = {a for check in ctx.kb.prechecks.values() for a in check.analytes}
     heard = patient.said_in_either | patient.mentioned_labs
-    checked |= set(ctx.bank.get("problems.safety_alert.critical_pair_skip"))
-    pool = [
-        a
-        for a in options
-        if a not in explained | followed | checked | heard and ctx.analyte(a).follows is None
-    ]
+    skipped = set(ctx.bank.get("problems.safety_alert.critical_pair_skip"))
+    left_out = explained | followed | checked | heard | skipped
+    pool = [a for a in options if a not in left_out and ctx.analyte(a).follows is None]
     if len(pool) < 2:
         return _critical_or_normal(ctx, rng, positive, options)
     critical_id, mild_id = rng.sample(pool, 2)

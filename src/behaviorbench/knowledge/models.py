@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cached_property
 from typing import Literal
 
@@ -353,6 +354,13 @@ class KnowledgeBase(_Strict):
     def implied_states(self, condition_ids: list[str]) -> set[str]:
         """Patient states that these conditions establish."""
         return {s for c in condition_ids if c in self.conditions for s in self.conditions[c].implies_states}
+
+    def interacts(self, drug_id: str, others: Collection[str], major_only: bool = True) -> bool:
+        """Whether the drug interacts with any of `others` (only major interactions when
+        `major_only`); every interaction is listed on both drugs with one severity, so the drug's
+        own list says it."""
+        listed = [i for i in self.drugs[drug_id].interactions if i.drug in others]
+        return any(i.severity == "major" or not major_only for i in listed)
 
     def treats(self, drug_id: str, condition_id: str) -> bool:
         """Whether the drug is a first-line treatment of the condition or has a dose rule for it."""
