@@ -19,6 +19,7 @@ from behaviorbench.evaluation.runner import run_eval
 
 CASES = 16
 SLOTS_PER_CASE = 9
+RUN_OPTIONS = ["--max-tokens", "8", "--bootstrap", "200"]
 
 
 def eval_args(model, data, out) -> list[str]:
@@ -46,8 +47,7 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tiny_model, tmp_p
             "-m",
             "behaviorbench.cli",
             *eval_args(tiny_model, data, killed),
-            "--max-tokens",
-            "8",
+            *RUN_OPTIONS,
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -68,9 +68,16 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tiny_model, tmp_p
     assert 0 < line_count(samples_file) < CASES * SLOTS_PER_CASE
     assert not (killed / "results.json").exists()
 
-    config = EvalConfig(model=f"hf:{tiny_model}", data=data, max_tokens=8, bootstrap=200)
-    run_eval(config, killed)
-    run_eval(config, tmp_path / "whole")
+    # The rerun and the uninterrupted run are fresh processes like the killed one: a model run in
+    # this process could inherit state (thread settings, loaded libraries) from earlier tests and
+    # differ in the last bits of a probability.
+    for out in (killed, tmp_path / "whole"):
+        subprocess.run(
+            [sys.executable, "-m", "behaviorbench.cli", *eval_args(tiny_model, data, out), *RUN_OPTIONS],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
 
     resumed, _ = read_samples(killed)
     whole, _ = read_samples(tmp_path / "whole")
