@@ -166,16 +166,21 @@ def test_a_unit_error_keeps_the_digits_and_its_number_and_unit_are_right_in_some
     assert sum((digits, unit) in written for digits, unit, _ in wrong) > len(wrong) / 2
 
 
-def test_a_decimal_slip_goes_both_ways(sample_twins):
-    bigger = smaller = 0
-    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/lab"):
-        if "swapped" in sp.gold_response:  # a transposition, not a decimal slip
-            continue
-        said = float(re.findall(r"\d+(?:\.\d+)?", problem.utterances[sp.index].text)[-1])
-        right = float(re.findall(r"\d+(?:\.\d+)?", control.utterances[sc.index].text)[-1])
-        bigger += said > right
-        smaller += said < right
-    assert bigger > 0 and smaller > 0
+SLIPS = r"the usual|not physiologically plausible"
+"""What a flag says of a number no patient has (a 10-fold dose, a decimal slip in a lab)."""
+
+
+def test_an_error_is_a_slip_only_where_context_decides_none(sample_twins):
+    """Dose, lab, unit and frequency errors come from the case's facts: a slip is a word any model
+    learns, so it is the last resort (every drug without another patient's dose used to slip)."""
+    errors = [
+        sp
+        for kind in ("dose", "lab", "unit", "frequency")
+        for _, _, sp, _ in _pairs(sample_twins, f"error_correction/{kind}")
+    ]
+    slips = [sp for sp in errors if re.search(SLIPS, sp.gold_response)]
+    assert len(errors) > 100
+    assert len(slips) <= 0.05 * len(errors), [s.gold_response for s in slips]
 
 
 def _dosed(kb, case, drug_id: str, **other):
@@ -260,9 +265,10 @@ def test_a_critical_result_is_missed_when_the_team_acts_on_the_other_result(samp
 
 
 def test_a_transposed_lab_value_swaps_two_digits_of_the_value_just_reported(sample_twins):
-    """The swap is another value on the same side of the range, so neither number is a problem's."""
+    """The swap is another value on the same side of the range, and either of the two is the
+    patient's (a coin), so neither number is a problem's."""
     kb = load_knowledge_base()
-    swapped = 0
+    swapped = larger = 0
     for problem, control, sp, sc in _pairs(sample_twins, "error_correction/lab"):
         if "swapped" not in sp.gold_response:  # a decimal slip
             continue
@@ -273,6 +279,7 @@ def test_a_transposed_lab_value_swaps_two_digits_of_the_value_just_reported(samp
         charted_problem = re.findall(number, problem.utterances[sp.index].text)[0]
         charted_control = re.findall(number, control.utterances[sc.index].text)[0]
         assert charted_control == said and charted_problem != said
+        larger += float(said) > float(charted_problem)
         assert sorted(charted_problem.replace(".", "")) == sorted(said.replace(".", ""))
         name = sp.target.answers[0].split("|")[-1]
         analyte = next(a for a in kb.analytes.values() if a.name == name)
@@ -281,3 +288,4 @@ def test_a_transposed_lab_value_swaps_two_digits_of_the_value_just_reported(samp
         assert len(set(side.values())) == 1, (reported, charted_problem)  # both low, normal or high
         swapped += 1
     assert swapped > 10
+    assert 0.25 < larger / swapped < 0.75

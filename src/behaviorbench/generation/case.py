@@ -18,7 +18,7 @@ from behaviorbench.generation.context import CaseContext, spoken
 from behaviorbench.generation.doses import avoided, indication_of
 from behaviorbench.generation.given import PLAN_TRIES, Given
 from behaviorbench.generation.patient import Patient, simulate_patient
-from behaviorbench.generation.plan import Phase, TaskSpec, make_plan
+from behaviorbench.generation.plan import WEIGHT_TASKS, Phase, TaskSpec, make_plan
 from behaviorbench.generation.pools import Pools, pools_for
 from behaviorbench.generation.script import Scene, Script, assemble
 from behaviorbench.generation.splits import split_of
@@ -26,7 +26,7 @@ from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import Behavior, Category
 
-GENERATOR_VERSION = "2.4.0"
+GENERATOR_VERSION = "2.5.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -121,6 +121,7 @@ def build_case(
     usable = [d for d in pools.drugs if d in treated or d not in home["own_indication_only"]]
     ctx.safe_drugs = _safe_drugs(pools, patient, usable)
     ctx.planned = set(problem_drugs)
+    ctx.weight_said = any((s.category, s.subtype) in WEIGHT_TASKS for scene in plan.scenes for s in scene)
     ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
 

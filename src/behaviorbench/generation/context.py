@@ -87,6 +87,8 @@ class CaseContext:
     a timeline's "first dose of" names only one of these."""
     planned: set[str] = field(default_factory=set)
     """Drugs the plan chose for safety problems before any scene was written."""
+    weight_said: bool = False
+    """Whether a task already restates the patient's weight (one per case: two would contradict)."""
     used: set[str] = field(default_factory=set)
     """Drugs and prechecks tasks have already featured, so later tasks can prefer fresh ones."""
     lab_tables: list[tuple[list[Analyte], dict[str, float]]] = field(default_factory=list)

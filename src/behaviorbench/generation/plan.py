@@ -87,14 +87,16 @@ SUBTYPES: dict[Category, tuple[str, ...]] = {
     Category.already_addressed: ("dose", "allergy", "check", "interaction", "units", "weight"),
     Category.non_actionable: ("chronic", "borderline", "expected", "small_talk"),
 }
+WEIGHT_TASKS = frozenset(
+    {
+        (Category.error_correction, "weight"),
+        (Category.consistency_check, "weight"),
+        (Category.already_addressed, "weight"),
+    }
+)
+"""Tasks that restate the patient's weight."""
 EXCLUSIVE: tuple[frozenset[tuple[Category, str]], ...] = (
-    frozenset(
-        {
-            (Category.error_correction, "weight"),
-            (Category.consistency_check, "weight"),
-            (Category.already_addressed, "weight"),
-        }
-    ),
+    WEIGHT_TASKS,
     frozenset({(Category.consistency_check, "medlist"), (Category.ambiguity_clarification, "home_meds")}),
 )
 """Subtypes that would contradict each other's facts if one case held both."""

@@ -10,6 +10,7 @@ the weight it confirms), never on the positive's problem.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from behaviorbench.generation.banks import stable_hash
@@ -193,10 +194,11 @@ CRCL_MARGIN = 0.1
 OTHER_PATIENTS = 8
 """Patients of other weights, or other kidney function, drawn per drug before it is given up. One
 would make each wrong number exactly as common as the right one, but a patient of average size
-and kidneys would then rarely have any and get a 10-fold slip, a number no patient has; more
-draws find one for most patients, at the cost of wrong numbers a little more often from the tails
-of the population than right ones. A use of the drug is drawn once: other uses are rare, and more
-draws would make them wrong far more often than right."""
+and kidneys would then rarely have any, and the case another kind of error; more draws find one
+for most patients, at the cost of wrong numbers a little more often from the tails of the
+population than right ones (on 3,000-case builds a bag of words decided 252 dose pairs at 0.67 /
+0.66 / 0.59 with eight draws, 112 at 0.68 / 0.70 / 0.67 with one). A use of the drug is drawn
+once: other uses are rare, and more draws would make them wrong far more often than right."""
 BODY_FOLD = 1.5
 """Another patient's weight-based or renal dose counts as a wrong one only this many times off
 this patient's range, and this patient's as far off the other's (so whether a pair of patients is
@@ -375,17 +377,44 @@ def _slip(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDose:
 
 
 def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A right dose of the drug for another patient: another weight's, another kidney function's,
-    another indication's; a 10-fold (subtly, 2-fold) slip only when no drug the case could order
-    has one. High-alert drugs first."""
+    """A right dose of the drug for another patient (see `_dose_by_context`); where no drug the
+    case could order has one, another error that context decides (see `_decided_by_context`), and
+    a 10-fold (subtly, 2-fold) slip only when there is none."""
+    return _decided_by_context(ctx, rng, positive, _dose_by_context) or _dose_scene(
+        ctx, rng, positive, *_slipped(ctx, rng)
+    )
+
+
+def _dose_drugs(ctx: CaseContext) -> list[str]:
     skip = ctx.bank.get("problems.error_correction.no_dose_errors")
     candidates = _dose_candidates(ctx)
-    candidates = [d for d in candidates if d not in skip] or candidates
-    wrongs = {d: _wrong_doses(ctx, rng, d) for d in candidates}
-    candidates = [d for d in candidates if wrongs[d]] or candidates
-    drug_id = ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
+    return [d for d in candidates if d not in skip] or candidates
+
+
+def _high_alert_first(ctx: CaseContext, rng: random.Random, candidates: list[str]) -> str:
+    return ctx.choose_drug(rng, [d for d in candidates if ctx.drug(d).high_alert] or candidates)
+
+
+def _dose_by_context(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """A right dose of the drug for another patient: another weight's, another kidney function's,
+    another indication's (high-alert drugs first); None when no drug the case could order has one."""
+    wrongs = {d: found for d in _dose_drugs(ctx) if (found := _wrong_doses(ctx, rng, d))}
+    if not wrongs:
+        return None
+    drug_id = _high_alert_first(ctx, rng, list(wrongs))
+    return _dose_scene(ctx, rng, positive, drug_id, rng.choice(wrongs[drug_id]))
+
+
+def _slipped(ctx: CaseContext, rng: random.Random) -> tuple[str, WrongDose]:
+    drug_id = _high_alert_first(ctx, rng, _dose_drugs(ctx))
+    return drug_id, _slip(ctx, rng, drug_id)
+
+
+def _dose_scene(
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, wrong: WrongDose
+) -> Scene:
+    """The order of `drug_id`: `wrong` in the problem, the patient's dose in the control."""
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    wrong = rng.choice(wrongs[drug_id]) if wrongs[drug_id] else _slip(ctx, rng, drug_id)
     lead = _distractor(ctx, rng)
     facts = [ctx.vitals] if wrong.fact == "weight" and ctx.vitals is not None else []
     if wrong.fact == "kidney":  # said alike in both twins, whatever either heard before
@@ -407,6 +436,22 @@ def error_dose(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     )
     ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
+
+
+Builder = Callable[[CaseContext, random.Random, bool], Scene | None]
+
+
+def _decided_by_context(ctx: CaseContext, rng: random.Random, positive: bool, first: Builder) -> Scene | None:
+    """The first error, `first` before the others, that only the case's facts tell from its control:
+    a dose right for another patient, a weight in the other unit, a lab's digits swapped, digits
+    right with one unit and wrong with the other, one drug's frequency for another's. None when the
+    case allows none of them: a slip to a number no patient has (magnesium 20 g, potassium 45) is
+    then the error, a word any model can learn rather than a judgement, so it comes last."""
+    chain = [first, _dose_by_context, _weight_instead, _lab_swapped, _unit_by_digits, _frequency_by_pairs]
+    for build in dict.fromkeys(chain):
+        if (scene := build(ctx, rng, positive)) is not None:
+            return scene
+    return None
 
 
 MICROGRAMS = (10, 1000)
@@ -441,6 +486,30 @@ def _last_digits(dose: Dose) -> str:
 
 
 def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
+    """The right digits with the wrong unit (see `_unit_by_digits`); where the case has no digits
+    that read rightly in both units, another error that context decides (see
+    `_decided_by_context`), and only without one a drug with a dose that reads in both units, in
+    the unit a coin picks, else a drug dosed in mg or in mcg (as often one as the other) with the
+    other unit: "0.125 mcg" is a number no right order has."""
+    if (scene := _decided_by_context(ctx, rng, positive, _unit_by_digits)) is not None:
+        return scene
+    options = _unit_drugs(ctx)
+    in_mcg = rng.random() < 0.5
+    if either := [d for d in options if _in_micrograms(ctx.dose(d)) is not None]:
+        drug_id = ctx.choose_drug(rng, either)
+        right = _writings(ctx.dose(drug_id))[0 if in_mcg else 1]
+    else:
+        want = "mcg" if in_mcg else "mg"
+        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).unit == want] or options)
+        right = ctx.dose(drug_id)
+    return _unit_scene(ctx, rng, positive, drug_id, right)
+
+
+def _unit_drugs(ctx: CaseContext) -> list[str]:
+    return [d for d in _dose_candidates(ctx) if ctx.dose(d).unit in ("mg", "mcg")]
+
+
+def _unit_by_digits(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
     """The right digits with the wrong unit: mg for mcg (a thousand-fold overdose) or the reverse.
 
     The digits next to the unit come first: ones the case can write rightly both with mg and with
@@ -448,33 +517,29 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     two (hydromorphone 500 mcg, azithromycin 500 mg). A coin both twins share then picks the right
     unit; the control writes the dose so, the problem the same digits with the other unit ("125 mg",
     "0.125 mcg", "500 mcg" of azithromycin). Each number then sits next to each unit as often in
-    problems as in controls, and only whether the pair fits the drug decides. Without such digits:
-    a drug with a dose that reads in both units, in the unit a coin picks, else a drug dosed in mg
-    or in mcg (as often one as the other) with the other unit."""
-    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).unit in ("mg", "mcg")]
-    written = [(d, w) for d in options for w in _writings(ctx.dose(d))]
+    problems as in controls, and only whether the pair fits the drug decides. None without such
+    digits."""
+    written = [(d, w) for d in _unit_drugs(ctx) for w in _writings(ctx.dose(d))]
     # Digits the case can write rightly next to mg and next to mcg, on one route when it can.
     sides = {(_last_digits(w), w.route, w.unit) for _, w in written}
     keys = sorted({(n, r) for n, r, u in sides if u == "mg" and (n, r, "mcg") in sides})
     if not keys:
         units = {(n, u) for n, _, u in sides}
         keys = sorted({(n, "") for n, u in units if u == "mg" and (n, "mcg") in units})
-    in_mcg = rng.random() < 0.5
-    if keys:
-        digits, route = rng.choice(keys)
-        unit = "mcg" if in_mcg else "mg"
-        fitting = {
-            d: w for d, w in written if (_last_digits(w), w.unit) == (digits, unit) and route in ("", w.route)
-        }
-        drug_id = ctx.choose_drug(rng, list(fitting))
-        right = fitting[drug_id]
-    elif either := [d for d in options if _in_micrograms(ctx.dose(d)) is not None]:
-        drug_id = ctx.choose_drug(rng, either)
-        right = _writings(ctx.dose(drug_id))[0 if in_mcg else 1]
-    else:
-        want = "mcg" if in_mcg else "mg"
-        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).unit == want] or options)
-        right = ctx.dose(drug_id)
+    if not keys:
+        return None
+    unit = "mcg" if rng.random() < 0.5 else "mg"
+    digits, route = rng.choice(keys)
+    fitting = {
+        d: w for d, w in written if (_last_digits(w), w.unit) == (digits, unit) and route in ("", w.route)
+    }
+    drug_id = ctx.choose_drug(rng, list(fitting))
+    return _unit_scene(ctx, rng, positive, drug_id, fitting[drug_id])
+
+
+def _unit_scene(ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, right: Dose) -> Scene:
+    """The order of `drug_id` written `right` in the control, its digits with the other unit in
+    the problem."""
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     wrong_unit = "mcg" if right.unit == "mg" else "mg"
     wrong = Dose(right.amount, wrong_unit, right.route, right.frequency)
@@ -496,45 +561,64 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 
 def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A drug ordered at another drug's frequency (too often or too rarely)."""
+    """A drug ordered at another drug's frequency (see `_frequency_by_pairs`); where the case has
+    no pair of frequencies, another error that context decides (see `_decided_by_context`), and
+    only without one the drug's frequency swapped for a like one."""
+    if (scene := _decided_by_context(ctx, rng, positive, _frequency_by_pairs)) is not None:
+        return scene
     hours = ctx.bank.get("problems.frequency_hours")
-    options = [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
+    drug_id = ctx.choose_drug(rng, _frequency_drugs(ctx))
+    right = ctx.dose(drug_id).frequency
+    wrong = rng.choice(
+        [f for f in hours if _alike(hours, f, right)] or [f for f, h in hours.items() if h != hours[right]]
+    )
+    return _frequency_scene(ctx, rng, positive, drug_id, wrong)
 
-    def alike(a: str, b: str) -> bool:  # "every 8 hours" for "every 12 hours", "once daily" for "twice daily"
-        return hours[a] != hours[b] and a.startswith("every") == b.startswith("every")
 
-    # A pair of frequencies right for drugs of one route, then a coin for which one is the drug's
-    # right one: every frequency is then as common among the wrong ones as among the right ones, by
-    # route too ("INH three times daily" is no tell when some inhaled drug is given so).
+def _frequency_drugs(ctx: CaseContext) -> list[str]:
+    hours = ctx.bank.get("problems.frequency_hours")
+    return [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
+
+
+def _alike(hours: dict[str, float], a: str, b: str) -> bool:
+    """Whether one frequency passes for the other: "every 8 hours" for "every 12 hours", "once
+    daily" for "twice daily"."""
+    return hours[a] != hours[b] and a.startswith("every") == b.startswith("every")
+
+
+def _frequency_by_pairs(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """A pair of frequencies right for drugs of one route, then a coin for which one is the drug's
+    right one: every frequency is then as common among the wrong ones as among the right ones, by
+    route too ("INH three times daily" is no tell when some inhaled drug is given so). None when
+    the case's drugs have no two like frequencies."""
+    hours = ctx.bank.get("problems.frequency_hours")
+    options = _frequency_drugs(ctx)
     said = sorted({(ctx.dose(d).route, ctx.dose(d).frequency) for d in options})
-    pairs = [(r, a, b) for r, a in said for q, b in said if r == q and a < b and alike(a, b)]
+    pairs = [(r, a, b) for r, a in said for q, b in said if r == q and a < b and _alike(hours, a, b)]
     if not pairs:
-        pairs = [("", a, b) for _, a in said for _, b in said if a < b and alike(a, b)]
-    if pairs:
-        route, *pair = rng.choice(sorted(set(pairs)))
-        right_frequency, wrong_frequency = pair if rng.random() < 0.5 else pair[::-1]
-        drug_id = ctx.choose_drug(
-            rng,
-            [
-                d
-                for d in options
-                if ctx.dose(d).frequency == right_frequency and route in ("", ctx.dose(d).route)
-            ],
-        )
-    else:
-        drug_id = ctx.choose_drug(rng, options)
-        right = ctx.dose(drug_id).frequency
-        wrong_frequency = rng.choice(
-            [f for f in hours if alike(f, right)] or [f for f, h in hours.items() if h != hours[right]]
-        )
+        pairs = [("", a, b) for _, a in said for _, b in said if a < b and _alike(hours, a, b)]
+    if not pairs:
+        return None
+    route, *pair = rng.choice(sorted(set(pairs)))
+    right, wrong = pair if rng.random() < 0.5 else pair[::-1]
+    drug_id = ctx.choose_drug(
+        rng, [d for d in options if ctx.dose(d).frequency == right and route in ("", ctx.dose(d).route)]
+    )
+    return _frequency_scene(ctx, rng, positive, drug_id, wrong)
+
+
+def _frequency_scene(
+    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, frequency: str
+) -> Scene:
+    """The order of `drug_id` at `frequency` in the problem, at its own in the control."""
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    wrong = Dose(dose.amount, dose.unit, dose.route, wrong_frequency)
+    wrong = Dose(dose.amount, dose.unit, dose.route, frequency)
     lead = _distractor(ctx, rng)
     trigger = _order(
         ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
     )
     flag = ctx.bank.get("problems.error_correction.frequency_flag").format(
-        drug=drug.name, wrong_frequency=wrong_frequency, right_frequency=dose.frequency
+        drug=drug.name, wrong_frequency=frequency, right_frequency=dose.frequency
     )
     target = Target(kind="issue", answers=[drug.name])
     task = _pair_task(
@@ -574,6 +658,14 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     return Scene([line], [task])
 
 
+def _weight_instead(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """A weight in the wrong unit, unless a task of the case restates the weight already."""
+    if ctx.weight_said:
+        return None
+    ctx.weight_said = True
+    return error_weight(ctx, rng, positive)
+
+
 def _band(ctx: CaseContext, analyte_id: str, value: float) -> int:
     """Below (-1), inside (0) or above (1) this patient's reference range, or 2 inside it but
     where no normal value is drawn (its edges): a swap into an edge would be a value no patient has."""
@@ -611,19 +703,11 @@ def _transposed(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float 
 
 
 def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A lab value charted with two digits swapped, or a decimal slip that makes it impossible.
-
-    A transposition is heard first as the lab reported it, in both twins; the control charts that
-    value, the problem its digits swapped. Both numbers are possible values of the analyte, so only
-    whether the two agree decides. Otherwise (no value that allows it): a decimal slip (ten times
-    too large or too small) that no patient can have."""
-    swappable = [
-        (a, t)
-        for a in ctx.bank.get("problems.transposable_analytes")
-        if a not in ctx.patient.said_in_either and (t := _transposed(ctx, rng, a)) is not None
-    ]
-    if swappable:
-        return _lab_transposed(ctx, rng, positive, *rng.choice(swappable))
+    """A lab value charted with two digits swapped (see `_lab_transposed`); where no lab allows
+    that, another error that context decides (see `_decided_by_context`), and only without one a
+    decimal slip (ten times too large or too small) that no patient can have."""
+    if (scene := _decided_by_context(ctx, rng, positive, _lab_swapped)) is not None:
+        return scene
     candidates = [a for a in ctx.bank.get("problems.implausible_analytes") if a in ctx.kb.analytes]
     analyte_id = rng.choice(candidates)
     analyte = ctx.analyte(analyte_id)
@@ -665,10 +749,26 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     return Scene([line], [task])
 
 
+def _lab_swapped(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """A transposition (see `_lab_transposed`) of a lab not said yet; None when no lab allows one."""
+    swappable = [
+        (a, t)
+        for a in ctx.bank.get("problems.transposable_analytes")
+        if a not in ctx.patient.said_in_either and (t := _transposed(ctx, rng, a)) is not None
+    ]
+    return _lab_transposed(ctx, rng, positive, *rng.choice(swappable)) if swappable else None
+
+
 def _lab_transposed(
     ctx: CaseContext, rng: random.Random, positive: bool, analyte_id: str, swapped: float
 ) -> Scene:
-    """The lab's value said, then charted as it is (control) or with its digits swapped (problem)."""
+    """The lab's value said, then charted as it is (control) or with its digits swapped (problem).
+
+    A coin both twins share makes either number of the pair the patient's (both lie in one band
+    and neither has been said), so each is as often the right one as the slip; a creatinine stays
+    as drawn, the kidney function worked out from it."""
+    if analyte_id not in RENAL_FUNCTION and rng.random() < 0.5:
+        ctx.patient.labs[analyte_id], swapped = swapped, ctx.patient.labs[analyte_id]
     base = ctx.bank.get("problems.error_correction")
     name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
     right = number(ctx.patient.labs[analyte_id])
@@ -1375,6 +1475,47 @@ def problem_pool(ctx: CaseContext, kind: str) -> list[str]:
     ]
 
 
+def _present(ctx: CaseContext) -> set[str]:
+    """What the patient takes or was given so far."""
+    return set(ctx.patient.home_meds) | {d for d in [*ctx.given, *ctx.used] if d in ctx.kb.drugs}
+
+
+def _clear(ctx: CaseContext, drug_id: str, besides: str | None = None) -> bool:
+    """Safe to order here (`besides` aside): no interaction of any severity with what the patient
+    takes or was given, and nothing that lowers a low pressure."""
+    meets = ctx.kb.interacts(drug_id, _present(ctx) - {besides}, major_only=False)
+    return not meets and not (ctx.patient.hypotensive and ctx.drug(drug_id).lowers_blood_pressure)
+
+
+def _indicated(ctx: CaseContext, drug_id: str) -> bool:
+    """Whether the drug may be ordered for this patient at all: warfarin, lithium or potassium
+    chloride only for a condition of theirs that it treats (as for every drug a control orders)."""
+    p = ctx.patient
+    treated = {
+        d
+        for c in (p.condition.source, *(ctx.kb.conditions[c] for c in p.chronic))
+        for d in c.first_line_drugs
+    }
+    return drug_id in treated or drug_id not in ctx.bank.get("indications.own_indication_only")
+
+
+def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:
+    """The drugs a control may order instead of `drug_id`: drawn as the plan draws a problem drug
+    of this kind (from the same pool, each as often as it has problems of the kind), less those
+    unsafe for this patient, so each drug is as common in controls as in problems. No home
+    medication: a control re-ordering one would stand out."""
+    home = set(ctx.patient.home_meds)
+    return [
+        d
+        for d in problem_pool(ctx, kind)
+        if d in ctx.safe_drugs
+        and d != drug_id
+        and d not in home
+        and ctx.dose(d) is not None
+        and _clear(ctx, d)
+    ]
+
+
 def _unsafe_order(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str, planned: str | None = None
 ) -> tuple[Trigger, list[Line]]:
@@ -1384,23 +1525,7 @@ def _unsafe_order(
     drug needs first."""
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
-    home = set(ctx.patient.home_meds)  # a control re-ordering a home medication would stand out
-    present = home | {d for d in [*ctx.given, *ctx.used] if d in ctx.kb.drugs}
-
-    def clear(d: str) -> bool:
-        """Safe here: no interaction of any severity with what the patient takes or was given, and
-        nothing that lowers a low pressure."""
-        meets = ctx.kb.interacts(d, present, major_only=False)
-        return not meets and not (ctx.patient.hypotensive and ctx.drug(d).lowers_blood_pressure)
-
-    # Drawn as the plan draws a problem drug of this kind (from the same pool, the story's drugs
-    # first, each as often as it has problems of the kind), less the drugs unsafe for this
-    # patient: so each drug is as common in controls as in problems.
-    pool = [
-        d
-        for d in problem_pool(ctx, kind)
-        if d in ctx.safe_drugs and d != drug_id and d not in home and ctx.dose(d) is not None and clear(d)
-    ]
+    pool = _control_pool(ctx, kind, drug_id)
     kb, condition = ctx.kb, ctx.patient.condition
     story = set(condition.first_line_drugs) | set(ctx.bank.get("indications.supportive"))
     story |= {
@@ -1463,6 +1588,16 @@ def safety_interaction(
 ) -> Scene:
     """An order for a drug with a major interaction with a home medication; the control orders
     the drug the plan drew with it (see `interaction_with_alternative` in the plan)."""
+    # Both drugs of the plan's pair or neither: the problem drug meeting nothing but its partner,
+    # the control's meeting nothing. Another control drug, drawn when the plan's is unsafe here,
+    # would be one that meets little (azathioprine), and drugs that meet much (warfarin, lithium)
+    # orders of problems only.
+    if (
+        not _clear(ctx, drug_id, besides=other_id)
+        or not _indicated(ctx, drug_id)
+        or alternative_id not in _control_pool(ctx, "interaction", drug_id)
+    ):
+        return safety_critical(ctx, rng, positive)
     drug, other = ctx.drug(drug_id), ctx.drug(other_id)
     effect = next(i.effect for i in drug.interactions if i.drug == other_id)
     note, _ = ctx.phrase("problems.safety_alert.home_med_note", rng, drug=other.name)
