@@ -217,7 +217,7 @@ def test_a_weight_based_dose_error_is_the_right_dose_for_another_weight(sample_t
         high, low = mine.high or mine.amount, mine.low or mine.amount
         assert wrong.amount >= high * BODY_FOLD or wrong.amount <= low / BODY_FOLD, problem.case_id
         pairs += 1
-    assert pairs > 5
+    assert pairs > 2  # few: most patients have no other patient's dose far from their own
 
 
 def test_a_renal_dose_error_is_the_right_dose_for_kidneys_clearly_across_a_limit(sample_twins):

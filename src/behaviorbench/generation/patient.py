@@ -234,14 +234,6 @@ def other_clearance(rng: random.Random, patient: Patient) -> Body:
     return Body(patient.weight_kg, patient.height_cm, crcl, patient.age, patient.creatinine)
 
 
-def other_diagnoses(rng: random.Random, pools: Pools) -> list[str]:
-    """Another patient's condition and comorbidity, drawn the way a case draws them: whose uses
-    of a drug are as common as this patient's."""
-    condition = rng.choice(pools.conditions)
-    chronic = [c for c in pools.chronic if c != condition]
-    return [condition, *([rng.choice(chronic)] if chronic and rng.random() < CHRONIC_SHARE else [])]
-
-
 def simulate_patient(
     rng: random.Random,
     pools: Pools,

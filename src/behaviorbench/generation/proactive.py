@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 from behaviorbench.generation.banks import stable_hash
 from behaviorbench.generation.context import INPATIENT_ROUTES, PRONOUNS, CaseContext, spoken, tidy
-from behaviorbench.generation.doses import Body, Dose, clearance_band, dose_for, indication_of, number
+from behaviorbench.generation.doses import Body, Dose, clearance_band, dose_for, number
 from behaviorbench.generation.patient import (
     RENAL_FUNCTION,
     just_outside,
     normal_bounds,
     other_clearance,
-    other_diagnoses,
     other_size,
 )
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
@@ -185,47 +184,12 @@ def _fits(dose: Dose, amount: float) -> bool:
     return low * (1 - DOSE_TOLERANCE) <= amount <= high * (1 + DOSE_TOLERANCE)
 
 
-SWAP_FOLD = 2.5
-"""Another indication's dose counts as a wrong dose only this many times off (or less than its
-inverse): ceftriaxone 1 g for a 2 g indication is a choice within practice, 325 mg of aspirin for
-81 mg is not."""
 CRCL_MARGIN = 0.1
 """How far (as a share of the limit) both CrCls must lie from a renal limit between them."""
-OTHER_PATIENTS = 8
-"""Patients of other weights, or other kidney function, drawn per drug before it is given up. One
-would make each wrong number exactly as common as the right one, but a patient of average size
-and kidneys would then rarely have any, and the case another kind of error; more draws find one
-for most patients, at the cost of wrong numbers a little more often from the tails of the
-population than right ones (on 3,000-case builds a bag of words decided 252 dose pairs at 0.67 /
-0.66 / 0.59 with eight draws, 112 at 0.68 / 0.70 / 0.67 with one). A use of the drug is drawn
-once: other uses are rare, and more draws would make them wrong far more often than right."""
 BODY_FOLD = 1.5
 """Another patient's weight-based or renal dose counts as a wrong one only this many times off
 this patient's range, and this patient's as far off the other's (so whether a pair of patients is
 used does not depend on which of the two is this one)."""
-
-
-def other_indication_doses(ctx: CaseContext, drug_id: str) -> list[tuple[DoseRule, Dose]]:
-    """The drug's doses for uses this patient does not have (rule, dose), in the unit and route
-    of this patient's dose and outside its range: the dose of another indication written by
-    mistake (aspirin's 325 mg loading dose for a patient on 81 mg a day), a number that is right
-    for some other patient."""
-    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    diagnoses = {ctx.patient.condition.id, *ctx.patient.chronic}
-    own = drug.rule(ctx.indication(drug_id))
-    found = []
-    for rule in drug.doses:
-        if rule is own or set(rule.conditions) & diagnoses:
-            continue
-        other = dose_for(drug, rule.indication, ctx.patient)
-        if (
-            other is not None
-            and (other.unit, other.route) == (dose.unit, dose.route)
-            and not _fits(dose, other.amount)
-            and not 1 / SWAP_FOLD < other.amount / dose.amount < SWAP_FOLD
-        ):
-            found.append((rule, other))
-    return found
 
 
 def _apart(a: Dose, b: Dose) -> bool:
@@ -289,22 +253,21 @@ def _other_weight(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDo
     drug, dose, p = ctx.drug(drug_id), ctx.dose(drug_id), ctx.patient
     if not drug.rule(ctx.indication(drug_id)).per_kg:
         return None
-    for _ in range(OTHER_PATIENTS):
-        other = other_size(rng, p)
-        wrong = other_body_dose(ctx, drug_id, other)
-        if wrong is not None:
-            flag = ctx.bank.get("problems.error_correction.dose_flag_weight").format(
-                drug=drug.name,
-                given=wrong.text,
-                other=number(other.weight_kg),
-                other_working=wrong.working[0],
-                kg=number(p.weight_kg),
-                right=dose.text,
-                working="; ".join(dose.working),
-                **PRONOUNS[p.female],
-            )
-            return WrongDose(wrong, flag, "weight")
-    return None
+    other = other_size(rng, p)
+    wrong = other_body_dose(ctx, drug_id, other)
+    if wrong is None:
+        return None
+    flag = ctx.bank.get("problems.error_correction.dose_flag_weight").format(
+        drug=drug.name,
+        given=wrong.text,
+        other=number(other.weight_kg),
+        other_working=wrong.working[0],
+        kg=number(p.weight_kg),
+        right=dose.text,
+        working="; ".join(dose.working),
+        **PRONOUNS[p.female],
+    )
+    return WrongDose(wrong, flag, "weight")
 
 
 def _other_kidneys(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDose | None:
@@ -313,43 +276,34 @@ def _other_kidneys(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongD
     rule = drug.rule(ctx.indication(drug_id))
     if not rule.renal:
         return None
+    wrong = other_body_dose(ctx, drug_id, other_clearance(rng, p))
+    if wrong is None:
+        return None
     base = ctx.bank.get("problems.error_correction")
-    for _ in range(OTHER_PATIENTS):
-        wrong = other_body_dose(ctx, drug_id, other_clearance(rng, p))
-        if wrong is not None:
-            low, high = clearance_band(rule, wrong.tier)
-            band = "above" if high is None else "below" if low is None else "between"
-            flag = base["dose_flag_kidney"].format(
-                drug=drug.name,
-                given=wrong.order(drug),
-                band=base["dose_kidney_bands"][band].format(low=number(low or 0), high=number(high or 0)),
-                crcl=number(p.crcl),
-                right=dose.order(drug),
-                **PRONOUNS[p.female],
-            )
-            return WrongDose(wrong, flag, "kidney")
-    return None
-
-
-def _other_use(ctx: CaseContext, rng: random.Random, drug_id: str) -> WrongDose | None:
-    """The drug's dose for the use of another patient (drawn like this one), in this patient."""
-    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    uses = drug.rule(indication_of(ctx.kb, drug_id, other_diagnoses(rng, ctx.pools)))
-    for rule, wrong in other_indication_doses(ctx, drug_id):
-        if rule is uses:
-            flag = ctx.bank.get("problems.error_correction.dose_flag_indication").format(
-                drug=drug.name, given=wrong.order(drug), other=rule.label, right=dose.order(drug)
-            )
-            return WrongDose(wrong, flag)
-    return None
+    low, high = clearance_band(rule, wrong.tier)
+    band = "above" if high is None else "below" if low is None else "between"
+    flag = base["dose_flag_kidney"].format(
+        drug=drug.name,
+        given=wrong.order(drug),
+        band=base["dose_kidney_bands"][band].format(low=number(low or 0), high=number(high or 0)),
+        crcl=number(p.crcl),
+        right=dose.order(drug),
+        **PRONOUNS[p.female],
+    )
+    return WrongDose(wrong, flag, "kidney")
 
 
 def _wrong_doses(ctx: CaseContext, rng: random.Random, drug_id: str) -> list[WrongDose]:
     """Right doses of the drug for other patients that are wrong for this one: for another
-    weight, another kidney function, another use, each other patient drawn the way this one was
-    (see `OTHER_PATIENTS`), so a wrong number is about as common as a right one and only this
-    patient's facts tell them apart."""
-    found = [kind(ctx, rng, drug_id) for kind in (_other_weight, _other_kidneys, _other_use)]
+    weight, another kidney function, the other patient drawn once, the way this one was. This
+    patient and the other are then alike as the pair's right and wrong one, so each number is as
+    common wrong as right and only this patient's facts tell them apart. More draws would find a
+    pair for more patients, but the wrong numbers from the tails of the population (famotidine
+    10 mg, the dose below a CrCl of 50, was wrong four times as often as right); another use's
+    dose was wrong far more often than right (aspirin 325 mg chewed), the drug being a case's
+    candidate mostly for its case's use. On 3,000-case builds a bag of words decided the pairs at
+    0.67 / 0.66 / 0.59 with eight draws and other uses, at 0.51 / 0.52 / 0.53 so."""
+    found = [kind(ctx, rng, drug_id) for kind in (_other_weight, _other_kidneys)]
     return [wrong for wrong in found if wrong is not None]
 
 
@@ -396,8 +350,8 @@ def _high_alert_first(ctx: CaseContext, rng: random.Random, candidates: list[str
 
 
 def _dose_by_context(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
-    """A right dose of the drug for another patient: another weight's, another kidney function's,
-    another indication's (high-alert drugs first); None when no drug the case could order has one."""
+    """A right dose of the drug for another patient: another weight's, another kidney function's
+    (high-alert drugs first); None when no drug the case could order has one."""
     wrongs = {d: found for d in _dose_drugs(ctx) if (found := _wrong_doses(ctx, rng, d))}
     if not wrongs:
         return None
@@ -765,9 +719,8 @@ def _lab_transposed(
     """The lab's value said, then charted as it is (control) or with its digits swapped (problem).
 
     A coin both twins share makes either number of the pair the patient's (both lie in one band
-    and neither has been said), so each is as often the right one as the slip; a creatinine stays
-    as drawn, the kidney function worked out from it."""
-    if analyte_id not in RENAL_FUNCTION and rng.random() < 0.5:
+    and neither has been said), so each is as often the right one as the slip."""
+    if rng.random() < 0.5:
         ctx.patient.labs[analyte_id], swapped = swapped, ctx.patient.labs[analyte_id]
     base = ctx.bank.get("problems.error_correction")
     name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
