@@ -1062,24 +1062,33 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
     options = [o for o in options if o[0] in featured] if ctx.unseen and featured else options
     fresh = [o for o in options if o[0] not in ctx.used]
+    # Two options whose checks differ, fresh ones first: the pair (and its coin) is what keeps
+    # reported checks from telling problems, so a used option is better than none.
+    for candidates in ([o for o in fresh if o[1] not in ctx.used], fresh, options):
+        pairs = [
+            (a, b)
+            for i, a in enumerate(candidates)
+            for b in candidates[i + 1 :]
+            if a[0] != b[0] and not _overlaps(a[1], b[1], ctx)
+        ]
+        if pairs:
+            break
     candidates = [o for o in fresh if o[1] not in ctx.used] or fresh or options
-    pairs = [
-        (a, b)
-        for i, a in enumerate(candidates)
-        for b in candidates[i + 1 :]
-        if a[0] != b[0] and not _overlaps(a[1], b[1], ctx)
-    ]
     if pairs:
         # Two options, and a coin for which one is planned: each check is as often the decoy as
         # the needed one, so no reported check belongs to problems.
         (item, precheck_id), (_, decoy) = sorted(rng.choice(pairs), key=lambda _: rng.random())
     else:
+        # One option left: the decoy is a check something this patient could be given needs,
+        # else any check (hepatitis serologies were a decoy only).
         item, precheck_id = rng.choice(candidates)
         others = [
             p
             for p, check in ctx.kb.prechecks.items()
             if not _overlaps(p, precheck_id, ctx) and ctx.patient.may_have(check.analytes)
         ]
+        needed = {c for _, c in omission_options(ctx) if not _touched(ctx, c)}
+        others = [p for p in others if p in needed] or others
         if not others:
             return ambiguity_units(ctx, rng, positive)
         decoy = rng.choice(others)
