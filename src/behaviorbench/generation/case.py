@@ -113,13 +113,7 @@ def build_case(
         speaks=speaks,
         stream=stream,
     )
-    treated = {
-        d
-        for c in (condition.source, *(kb.conditions[c] for c in patient.chronic))
-        for d in c.first_line_drugs
-    }
-    usable = [d for d in pools.drugs if d in treated or d not in home["own_indication_only"]]
-    ctx.safe_drugs = _safe_drugs(pools, patient, usable)
+    ctx.safe_drugs = _safe_drugs(pools, patient, [d for d in pools.drugs if ctx.indicated(d)])
     ctx.planned = set(problem_drugs)
     ctx.weight_said = any((s.category, s.subtype) in WEIGHT_TASKS for scene in plan.scenes for s in scene)
     ctx.procedures = procedures_for(bank, condition.source)

@@ -104,6 +104,7 @@ class CaseContext:
     _relevant: set[str] | None = None
     _reasons: dict[str, str] = field(default_factory=dict)
     _tiers: list[set[str]] | None = None
+    _treated: set[str] | None = None
     phase: str = ""
     """The phase of the course the scene being written belongs to (`Phase` name)."""
     stream: str = ""
@@ -358,6 +359,16 @@ class CaseContext:
             text = data["reasons"].get(drug_id, data["fallback"]).format(**PRONOUNS[self.patient.female])
             self._reasons[drug_id] = " " + (text if self.pools.text_ok(text) else data["fallback"])
         return self._reasons[drug_id]
+
+    def indicated(self, drug_id: str) -> bool:
+        """Whether the drug may be ordered for this patient at all: a drug given only for its own
+        indication (warfarin, lithium, potassium chloride) only when it treats the patient's
+        condition or a comorbidity."""
+        if self._treated is None:
+            p, kb = self.patient, self.kb
+            conditions = (p.condition.source, *(kb.conditions[c] for c in p.chronic))
+            self._treated = {d for c in conditions for d in c.first_line_drugs}
+        return drug_id in self._treated or drug_id not in self.bank.get("indications.own_indication_only")
 
     def drug_said(self, drug_id: str) -> str:
         """The drug's name with its reason when it needs one ("vancomycin for the line infection")."""

@@ -1054,26 +1054,27 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
     Both twins hear a check reported in the same words: the control the one the plan needs, the
     problem another check drawn from the same options, so no report is a problem-only line."""
-    options = [o for o in omission_options(ctx) if not _touched(ctx, o[1])]
-    if not options:  # every check this patient could skip has been reported: no omission to write
+    possible = [o for o in omission_options(ctx) if not _touched(ctx, o[1])]
+    if not possible:  # every check this patient could skip has been reported: no omission to write
         return ambiguity_units(ctx, rng, positive)
-    fitting = set(ctx.plausible([i for i, _ in options if i in ctx.kb.drugs])) | ctx.procedures
-    options = [o for o in options if o[0] in fitting] or options
+    fitting = set(ctx.plausible([i for i, _ in possible if i in ctx.kb.drugs])) | ctx.procedures
+    options = [o for o in possible if o[0] in fitting] or possible
     featured = set(ctx.pools.featured([item for item, _ in options if item in ctx.kb.drugs]))
     options = [o for o in options if o[0] in featured] if ctx.unseen and featured else options
     fresh = [o for o in options if o[0] not in ctx.used]
+    unchecked = [o for o in fresh if o[1] not in ctx.used]
     # Two options whose checks differ, fresh ones first: the pair (and its coin) is what keeps
     # reported checks from telling problems, so a used option is better than none.
-    for candidates in ([o for o in fresh if o[1] not in ctx.used], fresh, options):
+    for pool in (unchecked, fresh, options):
         pairs = [
             (a, b)
-            for i, a in enumerate(candidates)
-            for b in candidates[i + 1 :]
+            for i, a in enumerate(pool)
+            for b in pool[i + 1 :]
             if a[0] != b[0] and not _overlaps(a[1], b[1], ctx)
         ]
         if pairs:
             break
-    candidates = [o for o in fresh if o[1] not in ctx.used] or fresh or options
+    candidates = unchecked or fresh or options
     if pairs:
         # Two options, and a coin for which one is planned: each check is as often the decoy as
         # the needed one, so no reported check belongs to problems.
@@ -1087,7 +1088,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
             for p, check in ctx.kb.prechecks.items()
             if not _overlaps(p, precheck_id, ctx) and ctx.patient.may_have(check.analytes)
         ]
-        needed = {c for _, c in omission_options(ctx) if not _touched(ctx, c)}
+        needed = {c for _, c in possible}
         others = [p for p in others if p in needed] or others
         if not others:
             return ambiguity_units(ctx, rng, positive)
@@ -1449,18 +1450,6 @@ def _clear(ctx: CaseContext, drug_id: str, besides: str | None = None) -> bool:
     return not meets and not (ctx.patient.hypotensive and ctx.drug(drug_id).lowers_blood_pressure)
 
 
-def _indicated(ctx: CaseContext, drug_id: str) -> bool:
-    """Whether the drug may be ordered for this patient at all: warfarin, lithium or potassium
-    chloride only for a condition of theirs that it treats (as for every drug a control orders)."""
-    p = ctx.patient
-    treated = {
-        d
-        for c in (p.condition.source, *(ctx.kb.conditions[c] for c in p.chronic))
-        for d in c.first_line_drugs
-    }
-    return drug_id in treated or drug_id not in ctx.bank.get("indications.own_indication_only")
-
-
 def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:
     """The drugs a control may order instead of `drug_id`: drawn as the plan draws a problem drug
     of this kind (from the same pool, each as often as it has problems of the kind), less those
@@ -1556,7 +1545,7 @@ def safety_interaction(
     # orders of problems only.
     if (
         not _clear(ctx, drug_id, besides=other_id)
-        or not _indicated(ctx, drug_id)
+        or not ctx.indicated(drug_id)
         or alternative_id not in _control_pool(ctx, "interaction", drug_id)
     ):
         return safety_critical(ctx, rng, positive)
