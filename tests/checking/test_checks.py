@@ -239,6 +239,17 @@ def test_a_value_charted_with_its_digits_swapped_right_after_the_lab_is_a_transp
     assert kinds(run(kb, [reported, nurse("I'm charting the creatinine as 1.3 mg/dL.")])) == []
 
 
+def test_yesterdays_value_charted_right_after_a_line_gave_both_is_stale(kb):
+    reported = resident(
+        "The lab portal shows potassium 4.2 mmol/L this morning; yesterday it was 3.6 mmol/L."
+    )
+    stale = run(kb, [reported, nurse("I'm charting today's potassium as 3.6 mmol/L.")])
+    assert kinds(stale) == ["stale"]
+    assert kinds(run(kb, [reported, nurse("I'm charting today's potassium as 4.2 mmol/L.")])) == []
+    later = [reported, attending("Fine."), nurse("I'm charting today's potassium as 3.6 mmol/L.")]
+    assert kinds(run(kb, later)) == []  # only the line right after the report counts
+
+
 def test_a_procedure_needs_its_checks_and_respects_contrast_allergy(kb):
     allergic = run(
         kb,

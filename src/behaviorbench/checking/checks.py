@@ -14,6 +14,7 @@ from behaviorbench.checking.reading import (
     LabReading,
     Order,
     drug_mentions,
+    earlier_labs,
     interval_hours,
     orders,
     procedures,
@@ -37,6 +38,7 @@ KINDS: tuple[str, ...] = (
     "critical",
     "implausible",
     "transposed",
+    "stale",
     "precheck",
     "ambiguous",
     "abbreviation",
@@ -87,6 +89,8 @@ class Chart:
     """The last QTc reported (ms)."""
     just_read: dict[str, float] = field(default_factory=dict)
     """The values the previous utterance reported, by analyte."""
+    just_earlier: dict[str, float] = field(default_factory=dict)
+    """Yesterday's values the previous utterance gave beside today's, by analyte."""
     stated: set[tuple[str, float]] = field(default_factory=set)
     """Doses said with their unit (drug, amount): a later order of the same amount without the
     unit has one reading."""
@@ -141,6 +145,9 @@ class Chart:
         for reading in readings:
             self.labs[reading.analyte] = reading.value
         self.just_read = {reading.analyte: reading.value for reading in readings}
+        self.just_earlier = {
+            reading.analyte: reading.value for reading in earlier_labs(self.kb, utterance.text)
+        }
         self.stated |= {(o.drug, o.amount) for o in said if o.unit is not None}
         self.named |= {drug_id for drug_id, _, _ in drug_mentions(self.kb, utterance.text)}
 
@@ -149,7 +156,7 @@ def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Find
     """Every problem the knowledge base sees in this utterance, given the chart before it."""
     kb, case_id = chart.kb, chart.case.case_id
     readings, findings = _plausible(chart, index, utterance_labs(kb, utterance))
-    readings, swapped = _transposed(chart, index, readings)
+    readings, swapped = _mischarted(chart, index, readings)
     findings += swapped + _critical(chart, index, utterance, readings)
     findings += _abbreviations(chart, index, utterance.text)
     findings += _clips(chart, index, utterance.text)
@@ -379,19 +386,25 @@ def _digits(value: float) -> list[str]:
     return sorted(f"{value:g}".replace(".", ""))
 
 
-def _transposed(
+def _mischarted(
     chart: Chart, index: int, readings: list[LabReading]
 ) -> tuple[list[LabReading], list[Finding]]:
-    """Readings that are not the value the line before reported with its digits in another order
-    (2.1 charted as 1.2), and a finding for each that is: a transcription slip, not a new result.
-    Only the line before counts: a repeat result hours later may by chance reuse the digits."""
+    """Readings that are neither the value the line before reported with its digits in another
+    order (2.1 charted as 1.2) nor yesterday's value it gave beside today's, and a finding for each
+    that is: a transcription slip, not a new result. Only the line before counts: a repeat result
+    hours later may by chance reuse the digits or come back to yesterday's value."""
     kept, found = [], []
     for reading in readings:
         before = chart.just_read.get(reading.analyte)
-        if before is not None and before != reading.value and _digits(before) == _digits(reading.value):
-            name = chart.kb.analytes[reading.analyte].name
+        name = chart.kb.analytes[reading.analyte].name
+        if before is None or before == reading.value:
+            kept.append(reading)
+        elif _digits(before) == _digits(reading.value):
             detail = f"{name} {reading.value:g} right after {before:g} was reported: digits swapped"
             found.append(Finding(chart.case.case_id, index, "transposed", name, detail))
+        elif chart.just_earlier.get(reading.analyte) == reading.value:
+            detail = f"{name} {reading.value:g} is yesterday's value; {before:g} was reported for today"
+            found.append(Finding(chart.case.case_id, index, "stale", name, detail))
         else:
             kept.append(reading)
     return kept, found

@@ -199,6 +199,19 @@ def text_labs(kb: KnowledgeBase, text: str) -> list[LabReading]:
     return readings
 
 
+_EARLIER = re.compile(rf"\byesterday(?:'s)?(?: it)? was (?P<value>{_NUMBER})", re.IGNORECASE)
+
+
+def earlier_labs(kb: KnowledgeBase, text: str) -> list[LabReading]:
+    """Yesterday's value of the one lab a line reports ("K 4.2 today; yesterday it was 3.6"):
+    the number after "yesterday ... was"."""
+    today = {reading.analyte for reading in text_labs(kb, text)}
+    match = _EARLIER.search(text)
+    if match is None or len(today) != 1:
+        return []
+    return [LabReading(today.pop(), float(match.group("value").replace(",", "")))]
+
+
 def table_labs(kb: KnowledgeBase, table: TableAttachment) -> list[LabReading]:
     """Lab values in a results table: a row whose first cell names an analyte and whose second is a number."""
     loose, exact, owner = _analyte_names(kb)

@@ -19,7 +19,7 @@ EXPECTED: dict[tuple[Category, str], frozenset[str]] = {
     (Category.error_correction, "dose"): frozenset({"dose", "renal"}),
     (Category.error_correction, "unit"): frozenset({"unit", "dose"}),
     (Category.error_correction, "frequency"): frozenset({"frequency", "renal"}),
-    (Category.error_correction, "lab"): frozenset({"implausible", "transposed"}),
+    (Category.error_correction, "lab"): frozenset({"implausible", "transposed", "stale"}),
     (Category.omission_detection, "precheck"): frozenset({"precheck"}),
     (Category.ambiguity_clarification, "units"): frozenset({"ambiguous"}),
     (Category.ambiguity_clarification, "abbreviation"): frozenset({"abbreviation"}),

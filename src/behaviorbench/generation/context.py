@@ -160,11 +160,17 @@ class CaseContext:
         text = capitalized(tidy(template.format(**self.fields(extra))))
         if role in ("patient", "family") and role not in self.cast:
             return self._relayed(role, text)
-        while role not in self.cast:
-            role = FALLBACK_ROLE[role]
+        role = self.stand_in(role)
         if vary and self.vitals is not None:
             text = self._varied(role, text)
         return Line(role, self.cast[role], text)
+
+    def stand_in(self, role: str) -> str:
+        """The role that speaks a line written for `role` in this case's cast (a resident where
+        the setting has no intern)."""
+        while role not in self.cast:
+            role = FALLBACK_ROLE[role]
+        return role
 
     def _varied(self, role: str, text: str) -> str:
         """The line as this speaker starts it, drawn from the case's stream and the number of lines

@@ -401,7 +401,7 @@ def _decided_by_context(ctx: CaseContext, rng: random.Random, positive: bool, fi
     right with one unit and wrong with the other, one drug's frequency for another's. None when the
     case allows none of them: a slip to a number no patient has (magnesium 20 g, potassium 45) is
     then the error, a word any model can learn rather than a judgement, so it comes last."""
-    chain = [first, _dose_by_context, _weight_instead, _lab_swapped, _unit_by_digits, _frequency_by_pairs]
+    chain = [first, _dose_by_context, _weight_instead, _lab_by_context, _unit_by_digits, _frequency_by_pairs]
     for build in dict.fromkeys(chain):
         if (scene := build(ctx, rng, positive)) is not None:
             return scene
@@ -657,10 +657,11 @@ def _transposed(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float 
 
 
 def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A lab value charted with two digits swapped (see `_lab_transposed`); where no lab allows
-    that, another error that context decides (see `_decided_by_context`), and only without one a
-    decimal slip (ten times too large or too small) that no patient can have."""
-    if (scene := _decided_by_context(ctx, rng, positive, _lab_swapped)) is not None:
+    """A lab value charted with two digits swapped or yesterday's value charted as today's (see
+    `_lab_by_context`); where no lab allows either, another error that context decides (see
+    `_decided_by_context`), and only without one a decimal slip (ten times too large or too small)
+    that no patient can have."""
+    if (scene := _decided_by_context(ctx, rng, positive, _lab_by_context)) is not None:
         return scene
     candidates = [a for a in ctx.bank.get("problems.implausible_analytes") if a in ctx.kb.analytes]
     analyte_id = rng.choice(candidates)
@@ -703,6 +704,68 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     return Scene([line], [task])
 
 
+def _lab_by_context(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """A lab charted with its digits swapped or yesterday's value charted as today's, a coin both
+    twins share picking which is tried first. In a swap only the problem says a second number, so
+    a model that counts numbers learns a little from which one comes twice; yesterday's value is
+    said in both twins, and a mix of the two keeps lab pairs undecidable by counting."""
+    kinds = [_lab_swapped, _lab_stale]
+    if rng.random() < 0.5:
+        kinds.reverse()
+    return next((scene for build in kinds if (scene := build(ctx, rng, positive)) is not None), None)
+
+
+def _earlier(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float | None:
+    """Yesterday's value of a lab: 10-30% away from today's, up or down, on the same side of the
+    reference range, possible and not critical; None when a few draws find none."""
+    analyte = ctx.analyte(analyte_id)
+    value = ctx.patient.labs[analyte_id]
+    for _ in range(4):
+        change = rng.uniform(0.1, 0.3) * (1 if rng.random() < 0.5 else -1)
+        other = round(value * (1 + change), analyte.decimals)
+        inside = (analyte.critical_low or 0.0) < other < (analyte.critical_high or float("inf"))
+        possible = (analyte.plausible_low or 0.0) <= other <= (analyte.plausible_high or float("inf"))
+        if (
+            other != value
+            and inside
+            and possible
+            and _band(ctx, analyte_id, other) == _band(ctx, analyte_id, value)
+        ):
+            return other
+    return None
+
+
+def _lab_stale(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """Today's and yesterday's value of a lab said, then today's charted (control) or yesterday's
+    charted as today's (problem); None when no lab not said yet allows it.
+
+    Both twins say both numbers and chart one of them, and a coin both twins share makes either
+    number today's, so only which one the report dates today decides."""
+    trended = [
+        (a, e)
+        for a in ctx.bank.get("problems.transposable_analytes")
+        if a not in ctx.patient.said_in_either and (e := _earlier(ctx, rng, a)) is not None
+    ]
+    if not trended:
+        return None
+    analyte_id, earlier = rng.choice(trended)
+    if rng.random() < 0.5:
+        ctx.patient.labs[analyte_id], earlier = earlier, ctx.patient.labs[analyte_id]
+    name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
+    right = number(ctx.patient.labs[analyte_id])
+    ctx.patient.mentioned_labs.add(analyte_id)
+    ctx.patient.said_in_either.add(analyte_id)
+    reported, _ = ctx.phrase(
+        "problems.error_correction.lab_trend",
+        rng,
+        analyte=name,
+        value=right,
+        earlier=number(earlier),
+        unit=unit,
+    )
+    return _lab_charted(ctx, rng, positive, analyte_id, reported, number(earlier), "lab_stale_flag")
+
+
 def _lab_swapped(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
     """A transposition (see `_lab_transposed`) of a lab not said yet; None when no lab allows one."""
     swappable = [
@@ -722,7 +785,6 @@ def _lab_transposed(
     and neither has been said), so each is as often the right one as the slip."""
     if rng.random() < 0.5:
         ctx.patient.labs[analyte_id], swapped = swapped, ctx.patient.labs[analyte_id]
-    base = ctx.bank.get("problems.error_correction")
     name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
     right = number(ctx.patient.labs[analyte_id])
     ctx.patient.mentioned_labs.add(analyte_id)
@@ -730,16 +792,33 @@ def _lab_transposed(
     reported, _ = ctx.phrase(
         "problems.error_correction.lab_reported", rng, analyte=name, value=right, unit=unit
     )
-    variant = ctx.pick("problems.error_correction.lab_charted", rng)
-    shown = number(swapped) if positive else right
+    return _lab_charted(ctx, rng, positive, analyte_id, reported, number(swapped), "lab_transposed_flag")
+
+
+def _lab_charted(
+    ctx: CaseContext,
+    rng: random.Random,
+    positive: bool,
+    analyte_id: str,
+    reported: Line,
+    wrong: str,
+    flag_key: str,
+) -> Scene:
+    """The lab just reported charted right (control) or as `wrong` (problem), by someone other than
+    who reported it."""
+    base = ctx.bank.get("problems.error_correction")
+    name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
+    right = number(ctx.patient.labs[analyte_id])
+    variant = ctx.pick(
+        "problems.error_correction.lab_charted", rng, lambda v: ctx.stand_in(v["role"]) != reported.role
+    )
+    shown = wrong if positive else right
     line = ctx.say(variant["role"], variant["text"], analyte=name, value=shown, unit=unit)
     logged = Target(kind="issue", answers=[ctx.analyte_answer(analyte_id), right])
     trigger = Trigger(
         line, variant["ask"], tidy(base["lab_ack"].format(analyte=name, value=right, unit=unit)), logged
     )
-    flag = tidy(
-        base["lab_transposed_flag"].format(analyte=name, value=number(swapped), unit=unit, right=right)
-    )
+    flag = tidy(base[flag_key].format(analyte=name, value=wrong, unit=unit, right=right))
     task = _pair_task(
         Category.error_correction,
         trigger,
