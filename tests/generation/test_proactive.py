@@ -5,7 +5,8 @@ from dataclasses import replace
 
 from behaviorbench.checking.reading import orders
 from behaviorbench.generation.doses import Body, dose_for, indication_of
-from behaviorbench.generation.proactive import BODY_FOLD, CRCL_MARGIN
+from behaviorbench.generation.patient import WEIGHT_RANGE
+from behaviorbench.generation.proactive import BODY_FOLD, CRCL_MARGIN, LB_PER_KG
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -314,3 +315,26 @@ def test_yesterdays_lab_value_is_said_in_both_twins_and_charted_in_the_problem(s
         stale += 1
     assert stale > 5
     assert 0.2 < larger / stale < 0.8
+
+
+def test_a_weight_in_the_wrong_unit_says_a_number_possible_in_both_units(sample_twins):
+    """Both twins say the same number, a possible weight whether read in kilograms or in pounds;
+    the control's unit fits the recorded weight, the problem's does not."""
+    low, high = WEIGHT_RANGE
+    pairs = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/weight"):
+        kg = problem.patient["weight_kg"]
+        (said,) = {int(_numbers(c.utterances[s.index].text)[0]) for c, s in ((problem, sp), (control, sc))}
+        assert low <= said <= high and low <= said / LB_PER_KG <= high, (problem.case_id, said)
+        units = [
+            "kilograms" if "kilograms" in c.utterances[s.index].text else "pounds"
+            for c, s in ((problem, sp), (control, sc))
+        ]
+        right = "kilograms" if said == kg else "pounds"
+        assert said in (kg, round(kg * LB_PER_KG)) and units[1] == right != units[0], (
+            problem.case_id,
+            said,
+            units,
+        )
+        pairs += 1
+    assert pairs > 2

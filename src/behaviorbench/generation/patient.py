@@ -6,9 +6,11 @@ medication) is read from here, so the facts stay the same across the whole conve
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 from behaviorbench.generation.doses import Body, cockcroft_gault, mosteller_bsa
 from behaviorbench.generation.pools import ConditionView, Pools
@@ -211,12 +213,32 @@ a blood gas, a drug level). An analyte that follows another (hematocrit) is neve
 its value is the other's times a ratio."""
 
 
+WEIGHTS = {False: NormalDist(math.log(88), 0.24), True: NormalDist(math.log(74), 0.24)}
+"""Log body weight (kg) of adults by sex (female?): right-skewed, with medians of 88 and 74 kg,
+so means near US adults' 90.6 and 77.5 kg (NHANES 2015-2018); men's 10th-90th centiles 65-120 kg."""
+WEIGHT_RANGE = (40, 150)
+"""Weights drawn (kg): beyond them, doses would need obesity or frailty rules the base does not hold."""
+
+
 def body_size(rng: random.Random, female: bool) -> tuple[int, int]:
     """An adult's weight (kg) and height (cm) by sex: every patient's size is drawn here, so
     another patient's can be drawn from the same population."""
-    weight = round(min(max(rng.gauss(70 if female else 83, 13), 46), 135))
+    low, high = WEIGHT_RANGE
+    weight = 0
+    while not low <= weight <= high:
+        weight = round(math.exp(rng.gauss(WEIGHTS[female].mean, WEIGHTS[female].stdev)))
     height = round(min(max(rng.gauss(163 if female else 177, 7), 148), 200))
     return weight, height
+
+
+def weight_share(weight: int, female: bool) -> float:
+    """How often `body_size` draws this weight (kg) for this sex, up to a factor common to all
+    weights: a pair of weights can be made as common as each other."""
+    low, high = WEIGHT_RANGE
+    if not low <= weight <= high:
+        return 0.0
+    log = WEIGHTS[female]
+    return log.cdf(math.log(weight + 0.5)) - log.cdf(math.log(weight - 0.5))
 
 
 def other_size(rng: random.Random, patient: Patient) -> Body:

@@ -18,10 +18,12 @@ from behaviorbench.generation.context import INPATIENT_ROUTES, PRONOUNS, CaseCon
 from behaviorbench.generation.doses import Body, Dose, clearance_band, dose_for, number
 from behaviorbench.generation.patient import (
     RENAL_FUNCTION,
+    WEIGHT_RANGE,
     just_outside,
     normal_bounds,
     other_clearance,
     other_size,
+    weight_share,
 )
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
 from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule
@@ -583,20 +585,53 @@ def _frequency_scene(
 
 
 UNIT_WORDS = {"kg": "kilograms", "lb": "pounds"}
+LB_PER_KG = 2.2046
 
 
 def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
-    """A weight given with the wrong unit: pounds written as kilograms, or kilograms as pounds.
+    """A weight in the wrong unit (see `_weight_unit`); where this patient's weight allows none,
+    another error that context decides (see `_decided_by_context`), and a dose slip only without one."""
+    return _decided_by_context(ctx, rng, positive, _weight_unit) or _dose_scene(
+        ctx, rng, positive, *_slipped(ctx, rng)
+    )
 
-    A coin both twins share picks the number said (the weight in pounds or in kilograms); the
-    control gives it its right unit, the problem the other one, so numbers and units alike occur in
-    problems and controls and only whether they fit the recorded weight decides."""
-    kg = ctx.patient.weight_kg
-    pounds = round(kg * 2.2046)
+
+def _weight_instead(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """A weight in the wrong unit, unless a task of the case restates the weight already."""
+    if ctx.weight_said:
+        return None
+    scene = _weight_unit(ctx, rng, positive)
+    ctx.weight_said = scene is not None
+    return scene
+
+
+def _said_as(pounds: int) -> list[int]:
+    """The weights (kg) whose pounds round to `pounds`."""
+    low, high = WEIGHT_RANGE
+    return [kg for kg in range(low, high + 1) if round(kg * LB_PER_KG) == pounds]
+
+
+def _weight_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
+    """A weight said with the wrong unit: a heavy patient's kilograms as pounds (98 kg, "98
+    pounds"), or a light patient's pounds as kilograms (52 kg, "115 kilograms"); the control says
+    the same number with its right unit.
+
+    The number must be a weight patients have in either unit, and it is kept as often (a draw both
+    twins share) as patients of the other kind say it: "115 kilograms" is then as often a
+    115-kg patient's control as a 52-kg patient's problem, and only the recorded weight decides.
+    None where this patient's weight allows neither."""
+    kg, female = ctx.patient.weight_kg, ctx.patient.female
+    pounds = round(kg * LB_PER_KG)
+    if pounds <= WEIGHT_RANGE[1]:  # light: the pounds read as a weight in kilograms
+        value, in_pounds = pounds, True
+        own, other = sum(weight_share(w, female) for w in _said_as(pounds)), weight_share(pounds, female)
+    else:  # heavy: the kilograms read as some lighter patient's pounds
+        value, in_pounds = kg, False
+        own, other = weight_share(kg, female), sum(weight_share(w, female) for w in _said_as(kg))
+    if other == 0.0 or rng.random() >= min(own, other) / own:
+        return None
     base = ctx.bank.get("problems.error_correction")
     variant = ctx.pick("problems.error_correction.weight_lines", rng)
-    in_pounds = rng.random() < 0.5
-    value = pounds if in_pounds else kg
     unit = ("kg" if in_pounds else "lb") if positive else ("lb" if in_pounds else "kg")
     line = ctx.say(variant["role"], variant["text"], value=value, unit=UNIT_WORDS[unit])
     ack = base["weight_ack"].format(kg=kg) if unit == "kg" else base["weight_ack_lb"].format(kg=kg, lb=value)
@@ -604,20 +639,12 @@ def error_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     if in_pounds:
         flag = base["weight_flag"].format(value=pounds, kg=kg)
     else:
-        flag = base["weight_flag_kg"].format(value=kg, as_kg=round(kg / 2.2046), kg=kg)
+        flag = base["weight_flag_kg"].format(value=kg, as_kg=round(kg / LB_PER_KG), kg=kg)
     target = Target(kind="issue", answers=["weight"])
     task = _pair_task(
         Category.error_correction, trigger, positive, flag, target, [ctx.vitals, line], subtype="weight"
     )
     return Scene([line], [task])
-
-
-def _weight_instead(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
-    """A weight in the wrong unit, unless a task of the case restates the weight already."""
-    if ctx.weight_said:
-        return None
-    ctx.weight_said = True
-    return error_weight(ctx, rng, positive)
 
 
 def _band(ctx: CaseContext, analyte_id: str, value: float) -> int:
