@@ -135,6 +135,64 @@ def test_a_renal_tier_changes_the_interval(kb):
     assert kinds(run(kb, [line], crcl_ml_min=35)) == ["renal"]
 
 
+@pytest.mark.parametrize(
+    ("crcl", "right", "wrong", "kind"),
+    [
+        # the gabapentin label: 900-3600 mg/day in three doses from CrCl 60 (300 mg once on the
+        # first titration day), 400-1400 in two at 30-59, 200-700 once daily at 15-29, 100-300 below 15
+        (91, "300 mg PO once daily", "300 mg PO four times daily", "frequency"),
+        (91, "600 mg PO three times daily", "3000 mg PO three times daily", "dose"),
+        (45, "300 mg PO twice daily", "300 mg PO three times daily", "renal"),
+        (20, "300 mg PO once daily", "300 mg PO twice daily", "renal"),
+        (13, "300 mg PO once daily", "600 mg PO once daily", "renal"),
+    ],
+)
+def test_gabapentin_is_held_to_its_label_range_and_schedule_for_the_clearance(kb, crcl, right, wrong, kind):
+    assert kinds(run(kb, [attending(f"Gabapentin {right}.")], crcl_ml_min=crcl)) == []
+    assert kinds(run(kb, [attending(f"Gabapentin {wrong}.")], crcl_ml_min=crcl)) == [kind]
+
+
+def test_ceftriaxone_may_be_divided_twice_daily_but_not_given_more_often(kb):
+    # the label: 1-2 g once a day or in equally divided doses twice a day
+    assert kinds(run(kb, [attending("Ceftriaxone 1 g IV every 12 hours.")])) == []
+    assert kinds(run(kb, [attending("Ceftriaxone 1 g IV every 8 hours.")])) == ["frequency"]
+
+
+def test_ondansetron_in_decompensated_liver_disease_is_held_to_8_mg_a_day(kb):
+    line = attending("Ondansetron 4 mg IV every 8 hours as needed.")
+    assert kinds(run(kb, [line])) == []
+    assert kinds(run(kb, [line], states=["hepatic_failure"])) == ["frequency"]
+    assert (
+        kinds(
+            run(kb, [attending("Ondansetron 4 mg IV every 12 hours as needed.")], states=["hepatic_failure"])
+        )
+        == []
+    )
+
+
+def test_ondansetron_and_statins_need_no_precheck_of_their_own(kb):
+    # only the QTc noted at the top of `run` stands between these and a precheck finding
+    bare = [resident("Nothing back yet.")]
+    case = ward_case(
+        "c2",
+        [
+            *bare,
+            attending("Ondansetron 4 mg IV every 8 hours as needed."),
+            attending("Atorvastatin 80 mg PO once daily."),
+        ],
+        [Slot(index=i) for i in range(3)],
+        patient={**BASE, "condition": "nstemi"},
+    )
+    assert kinds(check_case(kb, case)) == []
+    azithromycin = ward_case(
+        "c3",
+        [*bare, attending("Azithromycin 500 mg IV once daily.")],
+        [Slot(index=i) for i in range(2)],
+        patient=BASE,
+    )
+    assert kinds(check_case(kb, azithromycin)) == ["precheck"]
+
+
 def test_the_dose_is_the_one_for_the_patients_indication(kb):
     # heparin in a STEMI is 60 units/kg to 4,000 units, not the 80 units/kg of a DVT
     stemi = {"condition": "stemi", "weight_kg": 90}

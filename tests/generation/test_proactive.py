@@ -3,7 +3,7 @@
 import re
 from dataclasses import replace
 
-from behaviorbench.checking.reading import orders
+from behaviorbench.checking.reading import interval_hours, orders
 from behaviorbench.generation.doses import Body, dose_for, indication_of
 from behaviorbench.generation.patient import WEIGHT_RANGE
 from behaviorbench.generation.proactive import BODY_FOLD, CRCL_MARGIN, LB_PER_KG
@@ -184,10 +184,59 @@ def test_an_error_is_a_slip_only_where_context_decides_none(sample_twins):
     assert len(slips) <= 0.05 * len(errors), [s.gold_response for s in slips]
 
 
+def test_a_frequency_error_is_never_a_schedule_the_label_allows(sample_twins):
+    """The problem's interval is none the label allows for this patient (ceftriaxone 1 g every 12
+    hours, gabapentin once daily on its first day are right); where the kidney function sets the
+    drug's frequency, both twins hear the CrCl before the order and the flag names it."""
+    kb = load_knowledge_base()
+    pairs = renal = 0
+    for problem, control, sp, sc in _pairs(sample_twins, "error_correction/frequency"):
+        (wrong,), (right,) = (
+            orders(kb, c.utterances[s.index].text) for c, s in ((problem, sp), (control, sc))
+        )
+        rule, mine = _dosed(kb, problem, wrong.drug)
+        allowed = {interval_hours(f) for f in mine.allowed}
+        assert interval_hours(right.rest) in allowed, control.case_id
+        assert interval_hours(wrong.rest) not in allowed, problem.case_id
+        if any(tier.frequency for tier in rule.renal):
+            crcl = f"{problem.patient['crcl_ml_min']} mL/min"
+            for case, slot in ((problem, sp), (control, sc)):
+                assert any(crcl in u.text for u in case.utterances[: slot.index]), case.case_id
+            assert crcl in sp.gold_response
+            renal += 1
+        pairs += 1
+    assert pairs > 10 and renal > 0
+
+
+def test_a_safety_control_orders_no_dose_lowered_for_the_liver(sample_twins):
+    """Ondansetron 4 mg every 12 hours (at most 8 mg a day in decompensated liver disease) is said
+    by no problem order, so a control saying it would tell the pair apart."""
+    kb = load_knowledge_base()
+    hepatic = controls = 0
+    for kind in ("allergy", "interaction", "contraindication"):
+        for _, control, _, sc in _pairs(sample_twins, f"safety_alert/{kind}"):
+            for order in orders(kb, control.utterances[sc.index].text):
+                _, dose = _dosed(kb, control, order.drug)
+                hepatic += "hepatic_failure" in control.patient["states"]
+                assert not dose.hepatic, control.case_id
+                controls += 1
+    assert controls > 50 and hepatic > 0
+
+
+def test_no_amount_is_written_as_1000_mcg_or_more(sample_cases):
+    """A clinician writes 26.5 mg of esmolol, not 26500 mcg."""
+    for case in sample_cases:
+        texts = [u.text for u in case.utterances] + [s.gold_response for s in case.slots]
+        assert not any(re.search(r"\b\d{4,}(?:\.\d+)? mcg\b", t.replace(",", "")) for t in texts), (
+            case.case_id
+        )
+
+
 def _dosed(kb, case, drug_id: str, **other):
     """The case's dose of a drug for its use, or the same patient's with `other` facts."""
     p = case.patient
-    body = Body(p["weight_kg"], p["height_cm"], p["crcl_ml_min"], p["age"], p["creatinine_mg_dl"])
+    hepatic = "hepatic_failure" in p["states"]
+    body = Body(p["weight_kg"], p["height_cm"], p["crcl_ml_min"], p["age"], p["creatinine_mg_dl"], hepatic)
     use = indication_of(kb, drug_id, [p["condition"], *p["chronic_conditions"]])
     return kb.drugs[drug_id].rule(use), dose_for(kb.drugs[drug_id], use, replace(body, **other))
 

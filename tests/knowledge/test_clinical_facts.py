@@ -199,3 +199,46 @@ def test_a_weight_based_dose_is_rounded_to_what_the_products_allow(kb):
     assert dose(kb, "heparin", "venous_thromboembolism", weight=83).amount == 6600  # 6640 units
     assert dose(kb, "vancomycin", None, weight=83).amount == 1250  # 1245 mg
     assert dose(kb, "methotrexate", "ectopic_pregnancy", weight=60, height=165).amount == 83  # unrounded
+
+
+@pytest.mark.parametrize(
+    ("crcl", "amount", "low", "high", "frequencies"),
+    [  # the Neurontin label's daily ranges, per dose
+        (91, 300, 300, 1200, ("three times daily", "once daily", "twice daily")),
+        (45, 300, 200, 700, ("twice daily",)),
+        (20, 300, 200, 700, ("once daily",)),
+        (13, 100, 100, 300, ("once daily",)),
+    ],
+)
+def test_gabapentin_follows_the_labels_renal_ranges_and_titration(kb, crcl, amount, low, high, frequencies):
+    gabapentin = dose(kb, "gabapentin", None, crcl=crcl)
+    assert (gabapentin.amount, gabapentin.low or gabapentin.amount, gabapentin.high) == (amount, low, high)
+    assert gabapentin.allowed == frequencies
+
+
+def test_ceftriaxone_may_be_divided_twice_daily_except_where_meningitis_sets_it(kb):
+    assert "every 12 hours" in dose(kb, "ceftriaxone", "community_acquired_pneumonia").allowed
+    assert dose(kb, "ceftriaxone", "bacterial_meningitis").allowed == ("every 12 hours",)
+
+
+def test_ondansetron_keeps_to_8_mg_a_day_in_severe_hepatic_impairment(kb):
+    usual = dose(kb, "ondansetron", None)
+    liver = dose_for(kb.drugs["ondansetron"], None, Body(80, 175, 90, hepatic_failure=True))
+    assert (usual.amount, usual.frequency) == (4, "every 8 hours as needed")
+    assert (liver.amount, liver.frequency) == (4, "every 12 hours as needed")
+    assert "8 mg a day" in liver.working[-1]
+
+
+def test_no_routine_ecg_before_ondansetron_nor_liver_enzymes_before_a_statin(kb):
+    assert kb.drugs["ondansetron"].required_checks == []
+    assert kb.drugs["atorvastatin"].required_checks == kb.drugs["simvastatin"].required_checks == []
+    assert "ondansetron" not in kb.prechecks["qtc_before_qt_drug"].applies_to
+
+
+def test_a_dose_of_1000_mcg_or_more_is_written_in_mg(kb):
+    esmolol = dose(kb, "esmolol", "aortic_dissection", weight=53)
+    assert (esmolol.amount, esmolol.unit, esmolol.text) == (26500, "mcg", "26.5 mg")
+    assert esmolol.as_written.amount == 26.5 and esmolol.order(kb.drugs["esmolol"]).startswith(
+        "esmolol 26.5 mg IV"
+    )
+    assert dose(kb, "fentanyl", None).text.endswith(" mcg")

@@ -135,6 +135,7 @@ class Chart:
             p.get("crcl_ml_min", 90),
             p.get("age", 60),
             p.get("creatinine_mg_dl", 1.0),
+            "hepatic_failure" in self.states(),
         )
 
     def record(self, utterance: Utterance, readings: list[LabReading], said: list[Order]) -> None:
@@ -283,11 +284,11 @@ def _dosing(chart: Chart, drug: Drug, order: Order) -> list[tuple[str, str]]:
     ordered_interval = interval_hours(order.rest)
     if ordered_interval is None:
         return []
-    intervals = {interval_hours(dose.frequency) for _, dose in fits}
+    intervals = {interval_hours(frequency) for _, dose in fits for frequency in dose.allowed}
     if None in intervals or any(abs(ordered_interval - i) <= 0.01 * i for i in intervals if i):
         return []
     kind = "renal" if any(rule.renal_tier(body.crcl) is not None for rule, _ in fits) else "frequency"
-    wanted = " or ".join(sorted({dose.frequency for _, dose in fits}))
+    wanted = " or ".join(sorted({frequency for _, dose in fits for frequency in dose.allowed}))
     return [(kind, f"{drug.name} every {ordered_interval:g} h; expected {wanted}")]
 
 

@@ -8,7 +8,7 @@ for ACS is not heparin for a DVT), so every question names the indication.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from behaviorbench.knowledge.models import DoseRule, Drug, KnowledgeBase, RenalTier
@@ -23,6 +23,11 @@ class Dosed(Protocol):
     age: int
     creatinine: float
 
+    @property
+    def hepatic_failure(self) -> bool:
+        """Whether the patient has decompensated liver disease (a rule's `hepatic` dose applies)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Body:
@@ -33,6 +38,7 @@ class Body:
     crcl: float
     age: int = 60
     creatinine: float = 1.0
+    hepatic_failure: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Dose:
     low: float | None = field(default=None, compare=False)
     high: float | None = field(default=None, compare=False)
     """The correct range for this patient (None: only `amount`)."""
+    frequencies: tuple[str, ...] = field(default=(), compare=False)
+    """Other schedules the label allows for this dose (see `DoseRule.frequencies`)."""
     basis: tuple[DoseRule, Dosed, RenalTier | None, bool] | None = field(
         default=None, compare=False, repr=False
     )
@@ -51,8 +59,26 @@ class Dose:
 
     @property
     def text(self) -> str:
-        """The amount with its unit, e.g. "80 mg"."""
-        return f"{number(self.amount)} {self.unit}"
+        """The amount with its unit as a clinician writes it, e.g. "80 mg", "26.5 mg" (not
+        "26500 mcg")."""
+        dose = self.as_written
+        return f"{number(dose.amount)} {dose.unit}"
+
+    @property
+    def as_written(self) -> Dose:
+        """This dose in the unit a clinician writes it in (esmolol 26.5 mg for 26500 mcg)."""
+        amount, unit = written(self.amount, self.unit)
+        if unit == self.unit:
+            return self
+        scale = amount / self.amount
+        low = None if self.low is None else round_dose(self.low * scale)
+        high = None if self.high is None else round_dose(self.high * scale)
+        return replace(self, amount=amount, unit=unit, low=low, high=high)
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """Every schedule the label allows for this dose: its own frequency first."""
+        return (self.frequency, *self.frequencies)
 
     def order(self, drug: Drug) -> str:
         """A full order, e.g. "enoxaparin 80 mg SC q12h"."""
@@ -74,6 +100,11 @@ class Dose:
         return not reduced and rule.max_dose is not None and base * _size(rule, patient) > rule.max_dose
 
     @property
+    def hepatic(self) -> bool:
+        """Whether the dose was lowered for severe hepatic impairment (ondansetron every 12 hours)."""
+        return self.basis is not None and self.basis[0].hepatic is not None and self.basis[1].hepatic_failure
+
+    @property
     def working(self) -> list[str]:
         """The arithmetic that led here ("60 units/kg x 82 kg", "capped at 4000 units", ...)."""
         if self.basis is None:
@@ -88,6 +119,8 @@ class Dose:
             steps.append(
                 f"renally adjusted for CrCl {number(patient.crcl)} mL/min (below {number(tier.crcl_below)})"
             )
+        if self.hepatic and rule.hepatic is not None:
+            steps.append(f"adjusted for severe hepatic impairment: {rule.hepatic.reason}")
         if _rounds_to_step(rule, reduced):
             steps.append(f"rounded to the nearest {number(rule.step)} {rule.unit}")
         return steps
@@ -96,6 +129,18 @@ class Dose:
 def number(value: float) -> str:
     """A dose or lab number without trailing zeros ("80", "2.5", "0.125")."""
     return f"{value:g}"
+
+
+MCG_IN_MG = 1000.0
+"""Micrograms from which an amount is written in milligrams: esmolol 26.5 mg, not 26500 mcg."""
+
+
+def written(amount: float, unit: str) -> tuple[float, str]:
+    """An amount and unit as a clinician writes them: 1000 mcg or more in mg (a computed amount
+    in mcg of four digits or more is hard to read and easy to misplace a zero in)."""
+    if unit == "mcg" and amount >= MCG_IN_MG:
+        return round(amount / MCG_IN_MG, 9), "mg"
+    return amount, unit
 
 
 def round_dose(amount: float) -> float:
@@ -165,7 +210,7 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
     amount = _scaled(rule, rule.amount, patient, None)
     low = _scaled(rule, rule.amount_low, patient, None) if rule.amount_low is not None else None
     high = _scaled(rule, rule.amount_high, patient, None) if rule.amount_high is not None else None
-    frequency = rule.frequency
+    frequency, frequencies = rule.frequency, tuple(rule.frequencies)
     reduced = rule.reduction is not None and rule.reduction.applies(
         patient.age, patient.weight_kg, patient.creatinine
     )
@@ -177,13 +222,20 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
             return None
         if tier.amount is not None:
             amount = _scaled(rule, tier.amount, patient, None)
-            low = high = None
+            low = None if tier.amount_low is None else _scaled(rule, tier.amount_low, patient, None)
+            high = None if tier.amount_high is None else _scaled(rule, tier.amount_high, patient, None)
         if tier.factor is not None:
             amount *= tier.factor
             low = low * tier.factor if low is not None else None
             high = high * tier.factor if high is not None else None
         if tier.frequency:
-            frequency = tier.frequency
+            frequency, frequencies = tier.frequency, ()
+    hepatic = rule.hepatic if patient.hepatic_failure else None
+    if hepatic is not None:
+        if hepatic.amount is not None:
+            amount, low, high = hepatic.amount, None, None
+        if hepatic.frequency:
+            frequency, frequencies = hepatic.frequency, ()
     computed = rule.per_kg or rule.per_m2 or (tier is not None and tier.factor is not None)
     fit = round_dose if computed else float
     if _rounds_to_step(rule, reduced):
@@ -195,6 +247,7 @@ def dose_for(drug: Drug, indication: str | None, patient: Dosed) -> Dose | None:
         frequency,
         None if low is None else fit(low),
         None if high is None else fit(high),
+        frequencies,
         (rule, patient, tier, reduced),
     )
 

@@ -89,6 +89,11 @@ class Patient:
         return "beta_hcg" not in analytes or self.could_be_pregnant
 
     @property
+    def hepatic_failure(self) -> bool:
+        """Whether the patient has decompensated liver disease: a dose rule's `hepatic` dose applies."""
+        return "hepatic_failure" in self.states
+
+    @property
     def hypotensive(self) -> bool:
         """Whether the pressure rules out a drug that lowers it: a systolic below LOW_SYSTOLIC, or
         a condition that brings shock."""
@@ -245,7 +250,7 @@ def other_size(rng: random.Random, patient: Patient) -> Body:
     """Another patient of this sex, age and kidney function, with a size drawn the way every
     patient's is: whose weight-based doses are as common as this patient's."""
     weight, height = body_size(rng, patient.female)
-    return Body(weight, height, patient.crcl, patient.age, patient.creatinine)
+    return Body(weight, height, patient.crcl, patient.age, patient.creatinine, patient.hepatic_failure)
 
 
 def other_clearance(rng: random.Random, patient: Patient) -> Body:
@@ -253,7 +258,9 @@ def other_clearance(rng: random.Random, patient: Patient) -> Body:
     rest alike: whose renal doses are as common as this patient's."""
     age = rng.randint(*ADULT_AGES)
     crcl = round(cockcroft_gault(age, patient.weight_kg, patient.creatinine, patient.female))
-    return Body(patient.weight_kg, patient.height_cm, crcl, patient.age, patient.creatinine)
+    return Body(
+        patient.weight_kg, patient.height_cm, crcl, patient.age, patient.creatinine, patient.hepatic_failure
+    )
 
 
 def simulate_patient(

@@ -429,7 +429,7 @@ def _writings(dose: Dose) -> list[Dose]:
     """The right ways to write a dose in mg or mcg: its own, and the other unit's when natural."""
     mcg = _in_micrograms(dose)
     if mcg is None:
-        return [dose]
+        return [dose.as_written]
     return [
         Dose(amount, unit, dose.route, dose.frequency)
         for amount, unit in ((mcg, "mcg"), (round(mcg / 1000, 9), "mg"))
@@ -456,8 +456,8 @@ def error_unit(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         right = _writings(ctx.dose(drug_id))[0 if in_mcg else 1]
     else:
         want = "mcg" if in_mcg else "mg"
-        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).unit == want] or options)
-        right = ctx.dose(drug_id)
+        drug_id = ctx.choose_drug(rng, [d for d in options if ctx.dose(d).as_written.unit == want] or options)
+        right = ctx.dose(drug_id).as_written
     return _unit_scene(ctx, rng, positive, drug_id, right)
 
 
@@ -524,16 +524,39 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
         return scene
     hours = ctx.bank.get("problems.frequency_hours")
     drug_id = ctx.choose_drug(rng, _frequency_drugs(ctx))
-    right = ctx.dose(drug_id).frequency
-    wrong = rng.choice(
-        [f for f in hours if _alike(hours, f, right)] or [f for f, h in hours.items() if h != hours[right]]
-    )
+    dose = ctx.dose(drug_id)
+    wrongs = [f for f in hours if not _allowed_near(ctx, hours, drug_id, f)]
+    wrong = rng.choice([f for f in wrongs if _alike(hours, f, dose.frequency)] or wrongs)
     return _frequency_scene(ctx, rng, positive, drug_id, wrong)
 
 
 def _frequency_drugs(ctx: CaseContext) -> list[str]:
     hours = ctx.bank.get("problems.frequency_hours")
     return [d for d in _dose_candidates(ctx) if ctx.dose(d).frequency in hours]
+
+
+def _allowed(hours: dict[str, float], dose: Dose, frequency: str) -> bool:
+    """Whether the label allows the dose at `frequency` (ceftriaxone 1 g every 12 hours as well as
+    every 24): no frequency error, whichever words say the interval."""
+    return any(hours.get(f) == hours[frequency] for f in dose.allowed)
+
+
+def _allowed_near(ctx: CaseContext, hours: dict[str, float], drug_id: str, frequency: str) -> bool:
+    """Whether the label allows the drug at `frequency` for this patient or at a CrCl within
+    `CRCL_MARGIN` of theirs: gabapentin once daily at a CrCl of 33 is too close to the once-daily
+    band below 30 to call wrong, an estimate being what it is."""
+    p = ctx.patient
+    rule = ctx.drug(drug_id).rule(ctx.indication(drug_id))
+    near = [p.crcl * (1 - CRCL_MARGIN), p.crcl * (1 + CRCL_MARGIN)] if rule.renal else []
+    doses = [ctx.dose(drug_id)] + [
+        dose_for(
+            ctx.drug(drug_id),
+            rule.indication,
+            Body(p.weight_kg, p.height_cm, crcl, p.age, p.creatinine, p.hepatic_failure),
+        )
+        for crcl in near
+    ]
+    return any(dose is not None and _allowed(hours, dose, frequency) for dose in doses)
 
 
 def _alike(hours: dict[str, float], a: str, b: str) -> bool:
@@ -546,39 +569,67 @@ def _frequency_by_pairs(ctx: CaseContext, rng: random.Random, positive: bool) ->
     """A pair of frequencies right for drugs of one route, then a coin for which one is the drug's
     right one: every frequency is then as common among the wrong ones as among the right ones, by
     route too ("INH three times daily" is no tell when some inhaled drug is given so). None when
-    the case's drugs have no two like frequencies."""
+    the case's drugs have no two like frequencies. A pair is used only when each of its
+    frequencies is wrong for some drug given at the other, so the coin can pick either."""
     hours = ctx.bank.get("problems.frequency_hours")
     options = _frequency_drugs(ctx)
+
+    def given(route: str, right: str, wrong: str) -> list[str]:
+        """The drugs given at `right` (on `route`) that the label does not allow at `wrong`."""
+        return [
+            d
+            for d in options
+            if ctx.dose(d).frequency == right
+            and route in ("", ctx.dose(d).route)
+            and not _allowed_near(ctx, hours, d, wrong)
+        ]
+
+    def usable(pairs: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        return [(r, a, b) for r, a, b in pairs if given(r, a, b) and given(r, b, a)]
+
     said = sorted({(ctx.dose(d).route, ctx.dose(d).frequency) for d in options})
-    pairs = [(r, a, b) for r, a in said for q, b in said if r == q and a < b and _alike(hours, a, b)]
+    pairs = usable([(r, a, b) for r, a in said for q, b in said if r == q and a < b and _alike(hours, a, b)])
     if not pairs:
-        pairs = [("", a, b) for _, a in said for _, b in said if a < b and _alike(hours, a, b)]
+        pairs = usable([("", a, b) for _, a in said for _, b in said if a < b and _alike(hours, a, b)])
     if not pairs:
         return None
     route, *pair = rng.choice(sorted(set(pairs)))
     right, wrong = pair if rng.random() < 0.5 else pair[::-1]
-    drug_id = ctx.choose_drug(
-        rng, [d for d in options if ctx.dose(d).frequency == right and route in ("", ctx.dose(d).route)]
-    )
+    drug_id = ctx.choose_drug(rng, given(route, right, wrong))
     return _frequency_scene(ctx, rng, positive, drug_id, wrong)
 
 
 def _frequency_scene(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, frequency: str
 ) -> Scene:
-    """The order of `drug_id` at `frequency` in the problem, at its own in the control."""
+    """The order of `drug_id` at `frequency` in the problem, at its own in the control. Where the
+    kidney function sets the drug's frequency (gabapentin three, two or one times daily), the CrCl
+    is said alike in both twins before the order and the flag rests on it."""
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     wrong = Dose(dose.amount, dose.unit, dose.route, frequency)
     lead = _distractor(ctx, rng)
+    base = ctx.bank.get("problems.error_correction")
+    facts = []
+    if any(tier.frequency for tier in drug.rule(ctx.indication(drug_id)).renal):
+        line, _ = ctx.phrase("problems.error_correction.dose_kidney_lines", rng, crcl=ctx.patient.crcl)
+        ctx.patient.said_in_either.add("crcl")
+        facts = [line]
+        lead.append(line)
     trigger = _order(
         ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
     )
-    flag = ctx.bank.get("problems.error_correction.frequency_flag").format(
-        drug=drug.name, wrong_frequency=frequency, right_frequency=dose.frequency
+    flag = base["frequency_flag_kidney" if facts else "frequency_flag"].format(
+        drug=drug.name, wrong_frequency=frequency, right_frequency=dose.frequency, crcl=ctx.patient.crcl
     )
     target = Target(kind="issue", answers=[drug.name])
     task = _pair_task(
-        Category.error_correction, trigger, positive, flag, target, [trigger.line], subtype="frequency"
+        Category.error_correction,
+        trigger,
+        positive,
+        flag,
+        target,
+        [*facts, trigger.line],
+        subtype="frequency",
     )
     ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
@@ -1298,12 +1349,13 @@ def ambiguity_units(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
     time = rng.choice(ctx.bank.get("problems.ambiguity_clarification.units_times"))
     given = _given_line(ctx, rng, "units_given", earlier, time)
-    bare = f"{drug.name} {number(dose.amount)} {dose.route} {dose.frequency}"
+    said = dose.as_written  # esmolol 26.5 (mg), not 26500 (mcg)
+    bare = f"{drug.name} {number(said.amount)} {dose.route} {dose.frequency}"
     lead = _distractor(ctx, rng)
     # Said without the unit in both twins; a drafted order writes it out.
     trigger = _order(ctx, rng, True, bare, dose.order(drug), _dose_target(dose), ctx.reason(drug_id))
     flag = ctx.bank.get("problems.ambiguity_clarification.units_flag").format(
-        drug=drug.name, amount=number(dose.amount), unit=dose.unit
+        drug=drug.name, amount=number(said.amount), unit=said.unit
     )
     task = _pair_task(
         Category.ambiguity_clarification,
@@ -1560,7 +1612,9 @@ def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:
     """The drugs a control may order instead of `drug_id`: drawn as the plan draws a problem drug
     of this kind (from the same pool, each as often as it has problems of the kind), less those
     unsafe for this patient, so each drug is as common in controls as in problems. No home
-    medication: a control re-ordering one would stand out."""
+    medication: a control re-ordering one would stand out. No dose lowered for the liver either:
+    ondansetron every 12 hours, said only in controls of decompensated liver disease, told them
+    from their problems (a bag of words read the contraindication pairs at 0.71)."""
     home = set(ctx.patient.home_meds)
     return [
         d
@@ -1568,7 +1622,8 @@ def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:
         if d in ctx.safe_drugs
         and d != drug_id
         and d not in home
-        and ctx.dose(d) is not None
+        and (dose := ctx.dose(d)) is not None
+        and not dose.hepatic
         and _clear(ctx, d)
     ]
 

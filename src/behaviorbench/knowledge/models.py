@@ -109,10 +109,13 @@ class Condition(_Strict):
 
 class RenalTier(_Strict):
     """Below `crcl_below` mL/min (Cockcroft-Gault) the dose changes: a new `amount`, a `factor`
-    on the amount, a new `frequency`, or `avoid` (no safe dose)."""
+    on the amount, a new `frequency`, or `avoid` (no safe dose). A new `amount` may come with its
+    own range (`amount_low`, `amount_high`): gabapentin's label gives a range for each CrCl band."""
 
     crcl_below: float = Field(gt=0)
     amount: float | None = Field(default=None, gt=0)
+    amount_low: float | None = Field(default=None, gt=0)
+    amount_high: float | None = Field(default=None, gt=0)
     factor: float | None = Field(default=None, gt=0, lt=1)
     frequency: str | None = None
     avoid: bool = False
@@ -124,6 +127,26 @@ class RenalTier(_Strict):
             raise ValueError("a renal tier either avoids the drug or changes amount, factor or frequency")
         if self.amount is not None and self.factor is not None:
             raise ValueError("a renal tier sets amount or factor, not both")
+        ranged = self.amount_low is not None or self.amount_high is not None
+        if ranged and self.amount is None:
+            raise ValueError("a renal tier's amount_low or amount_high needs its amount")
+        if not (self.amount_low or 0) <= (self.amount or 0) <= (self.amount_high or self.amount or 0):
+            raise ValueError("a renal tier's amount must lie between its amount_low and amount_high")
+        return self
+
+
+class HepaticDose(_Strict):
+    """The dose in severe hepatic impairment (the `hepatic_failure` state: decompensated liver
+    disease), where the label lowers it: a new `amount` or `frequency`, and why (`reason`)."""
+
+    amount: float | None = Field(default=None, gt=0)
+    frequency: str | None = None
+    reason: str
+
+    @model_validator(mode="after")
+    def _says_something(self) -> HepaticDose:
+        if self.amount is None and self.frequency is None:
+            raise ValueError("a hepatic dose changes the amount or the frequency")
         return self
 
 
@@ -154,8 +177,11 @@ class DoseRule(_Strict):
     caps a single dose; `step` rounds a computed dose to what the products allow. `amount` is the
     dose the generator orders; `amount_low` and `amount_high` bound the range a prescriber may
     correctly choose (both default to `amount`). `conditions` are the knowledge-base condition ids
-    this is the dose for. `renal` tiers are ordered from the highest
-    CrCl threshold down; the lowest one the patient is below applies.
+    this is the dose for. `frequencies` are other schedules the label allows for the same dose
+    (ceftriaxone once daily or divided twice daily, gabapentin once then twice daily while it is
+    titrated): never a wrong frequency. `renal` tiers are ordered from the highest CrCl threshold
+    down; the lowest one the patient is below applies, and a tier's frequency is then the only one.
+    `hepatic` is the dose in severe hepatic impairment, where the label lowers it.
     """
 
     indication: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -169,11 +195,13 @@ class DoseRule(_Strict):
     per_m2: bool = False
     route: Literal["PO", "IV", "IM", "SC", "SL", "INH", "PR", "TOP"]
     frequency: str
+    frequencies: list[str] = []
     max_dose: float | None = None
     step: float | None = Field(default=None, gt=0)
     """A computed dose is rounded to a multiple of this: what the products allow (levothyroxine in
     25 mcg tablets, a heparin bolus to 100 units)."""
     renal: list[RenalTier] = []
+    hepatic: HepaticDose | None = None
     reduction: DoseReduction | None = None
 
     @model_validator(mode="after")
