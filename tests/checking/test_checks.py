@@ -73,6 +73,19 @@ def test_warfarin_with_any_nsaid_is_a_class_interaction(kb):
     assert kinds(good) == []
 
 
+def test_an_nsaid_with_an_ace_inhibitor_or_arb_is_an_interaction(kb):
+    bad = run(kb, [attending("Start naproxen 500 mg PO twice daily with food.")], home_meds=["losartan"])
+    assert kinds(bad) == ["interaction"]
+    assert "losartan" in bad.findings[0].detail
+
+
+def test_spironolactone_on_an_ace_inhibitor_in_heart_failure_is_no_problem(kb):
+    order = attending("Start spironolactone 25 mg PO once daily.")
+    assert (
+        kinds(run(kb, [order], home_meds=["lisinopril"], chronic_conditions=["chronic_heart_failure"])) == []
+    )
+
+
 def test_two_serotonergic_drugs_and_two_qt_drugs_interact(kb):
     serotonin = run(
         kb, [attending("Start tramadol 50 mg PO every 6 hours as needed.")], home_meds=["sertraline"]
@@ -227,6 +240,8 @@ def test_a_critical_value_must_be_acted_on_by_the_next_line(kb):
     assert ignored.findings[0].slot == 3
     assert kinds(run(kb, [critical, attending("Repeat it and treat the potassium now.")])) == []
     assert kinds(run(kb, [nurse("Lab called: potassium is 5.4 mmol/L."), attending("Okay.")])) == []
+    glucose = [nurse("Lab called: glucose is 414 mg/dL."), attending("Okay, let's talk about discharge.")]
+    assert kinds(run(kb, glucose)) == ["critical"]
 
 
 def test_a_hematocrit_is_explained_when_its_hemoglobin_is(kb):

@@ -1,5 +1,9 @@
 """Reactive tasks ask about what the conversation has already shown."""
 
+from behaviorbench.generation.banks import load_phrase_bank
+from behaviorbench.generation.case import build_case
+from behaviorbench.generation.given import Given
+from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import Category
 
 
@@ -17,3 +21,25 @@ def test_a_timeline_first_dose_is_of_a_drug_already_given(sample_cases):
                     earlier = [u.text.lower() for u in case.utterances[:setup]]
                     assert any(drug in text for text in earlier), (case.case_id, drug)
     assert doses > 5
+
+
+def _treatment_golds(given_facts: dict, pairs: int = 12) -> list[str]:
+    """The first management answer of each of a few cases built around one given patient."""
+    kb, bank = load_knowledge_base(), load_phrase_bank()
+    golds = []
+    for pair in range(pairs):
+        given = Given((f"g{pair}-0", f"g{pair}-1"), f"given:{pair}", "train", **given_facts)
+        case = build_case(kb, bank, 0, 0, given=given)
+        asked = [s for s in case.designated if s.category is Category.treatment_recommendation]
+        golds += [asked[0].gold_response.lower()] if asked else []
+    return golds
+
+
+def test_management_never_names_an_nsaid_for_a_patient_who_cannot_take_one():
+    """Pericarditis on warfarin: colchicine with a low-dose steroid (ESC 2015), not an NSAID."""
+    golds = _treatment_golds({"condition": "pericarditis", "home_meds": ("warfarin",)})
+    assert golds
+    assert not any("nsaid" in g or "ibuprofen" in g for g in golds), golds
+    assert any("prednisone" in g for g in golds), golds
+    usual = _treatment_golds({"condition": "pericarditis", "home_meds": ("levothyroxine", "pantoprazole")})
+    assert any(g.startswith("high-dose nsaid") for g in usual), usual  # a plan's need may rule it out

@@ -103,8 +103,9 @@ def major(kb: KnowledgeBase, a: str, b: str) -> bool:
         ("fluoxetine", "sertraline"),
         ("azithromycin", "ondansetron"),
         ("haloperidol", "levofloxacin"),
-        ("lisinopril", "spironolactone"),
         ("losartan", "potassium_chloride"),
+        ("losartan", "naproxen"),
+        ("lisinopril", "ketorolac"),
         ("tmp_smx", "lisinopril"),
         ("morphine", "lorazepam"),
         ("lithium", "naproxen"),
@@ -116,6 +117,23 @@ def test_class_interactions_reach_every_pair_both_ways(kb, a, b):
 
 def test_low_dose_aspirin_does_not_count_as_an_nsaid_with_lithium(kb):
     assert not major(kb, "lithium", "aspirin")
+
+
+@pytest.mark.parametrize("raas", ["lisinopril", "losartan"])
+def test_an_mra_on_an_ace_inhibitor_or_arb_is_heart_failure_therapy_with_monitoring(kb, raas):
+    """2022 AHA/ACC/HFSA: spironolactone on top of an ACE inhibitor or ARB in HFrEF (class 1)."""
+    for a, b in ((raas, "spironolactone"), ("spironolactone", raas)):
+        assert [i.severity for i in kb.drugs[a].interactions if i.drug == b] == ["moderate"]
+    assert major(kb, "spironolactone", "potassium_chloride")
+
+
+def test_a_glucose_over_400_is_critical(kb):
+    assert kb.analytes["glucose"].critical_high == 400
+
+
+@pytest.mark.parametrize("nsaid", ["ibuprofen", "naproxen", "ketorolac"])
+def test_nsaids_are_contraindicated_in_decompensated_liver_disease(kb, nsaid):
+    assert "hepatic_failure" in {c.condition for c in kb.drugs[nsaid].contraindications}
 
 
 def test_a_qtc_check_needs_potassium_magnesium_and_the_qtc(kb):

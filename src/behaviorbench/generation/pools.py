@@ -27,6 +27,7 @@ class ConditionView:
     """Names of the differential diagnoses."""
     first_line: tuple[str, ...]
     first_line_drugs: tuple[str, ...]
+    alternatives: tuple[str, ...]
     source: Condition
 
 
@@ -76,6 +77,7 @@ def _view(
         differential=keep(differential),
         first_line=keep(condition.first_line),
         first_line_drugs=tuple(d for d in condition.first_line_drugs if d in drugs),
+        alternatives=keep(condition.alternatives),
         source=condition,
     )
 

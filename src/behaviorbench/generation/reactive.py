@@ -7,6 +7,7 @@ import re
 
 from behaviorbench.generation.context import CaseContext, spoken
 from behaviorbench.generation.doses import needs_calculation, number
+from behaviorbench.generation.pools import ConditionView
 from behaviorbench.generation.script import Scene, Task
 from behaviorbench.knowledge.models import Analyte
 from behaviorbench.schema import ImageAttachment, TableAttachment, Target
@@ -291,10 +292,11 @@ def treatment(ctx: CaseContext, rng: random.Random, comorbidity: bool = False) -
     )
     setup, _ = ctx.phrase(setup_path, rng, dx=spoken(condition.name))
     question, _ = ctx.phrase("questions.treatment_recommendation", rng, dx=spoken(condition.name))
-    unsafe = ctx.unsafe_names()
-    options = [o for o in condition.first_line if not any(n in o.lower() for n in unsafe)] or list(
-        condition.first_line
-    )
+    unsafe = ctx.unsafe_names() + _unsafe_classes(ctx, condition)
+    options = [o for o in condition.first_line if not any(n in o.lower() for n in unsafe)]
+    if len(options) < len(condition.first_line):  # the patient cannot take a first-line option
+        options = [o for o in condition.alternatives if not any(n in o.lower() for n in unsafe)] + options
+    options = options or list(condition.first_line)
     drugs = [ctx.drug(d).name for d in condition.first_line_drugs if d in ctx.safe_drugs]
     response = treatment_words(options)
     target = Target(kind="treatment", answers=list(dict.fromkeys(options + drugs)))
@@ -302,6 +304,14 @@ def treatment(ctx: CaseContext, rng: random.Random, comorbidity: bool = False) -
         Category.treatment_recommendation, question, Behavior.reactive, response, target, [setup, question]
     )
     return Scene([setup, question], [task])
+
+
+def _unsafe_classes(ctx: CaseContext, condition: ConditionView) -> list[str]:
+    """The class words ("nsaid") of the condition's first-line drugs this patient must not get:
+    "high-dose NSAID" names the ibuprofen a patient on warfarin cannot take."""
+    words = ctx.bank.get("problems.allergy_words")
+    blocked = [ctx.drug(d) for d in condition.first_line_drugs if d not in ctx.safe_drugs]
+    return [words[c] for drug in blocked for c in {drug.allergy_class, *drug.classes} if c in words]
 
 
 def treatment_words(options: list[str]) -> str:

@@ -98,6 +98,10 @@ class Condition(_Strict):
     differential: list[str]
     first_line: list[str]
     first_line_drugs: list[str] = []
+    alternatives: list[str] = []
+    """Management for a patient who cannot take a first-line drug (pericarditis without NSAIDs:
+    colchicine with a low-dose corticosteroid): said in place of the first-line options the
+    patient's drugs or conditions rule out, never to a patient who can take them."""
     ecg_rhythm: str | None = None
     chronic: bool = False
     implies_states: list[str] = []
