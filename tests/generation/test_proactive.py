@@ -233,12 +233,14 @@ def test_no_amount_is_written_as_1000_mcg_or_more(sample_cases):
 
 
 def _dosed(kb, case, drug_id: str, **other):
-    """The case's dose of a drug for its use, or the same patient's with `other` facts."""
+    """The case's dose of a drug for its use, or the same patient's with `other` facts, as an
+    order writes it (26.5 mg, not 26500 mcg)."""
     p = case.patient
     hepatic = "hepatic_failure" in p["states"]
     body = Body(p["weight_kg"], p["height_cm"], p["crcl_ml_min"], p["age"], p["creatinine_mg_dl"], hepatic)
     use = indication_of(kb, drug_id, [p["condition"], *p["chronic_conditions"]])
-    return kb.drugs[drug_id].rule(use), dose_for(kb.drugs[drug_id], use, replace(body, **other))
+    dose = dose_for(kb.drugs[drug_id], use, replace(body, **other))
+    return kb.drugs[drug_id].rule(use), None if dose is None else dose.as_written
 
 
 def _dose_errors(kb, sample_twins, flagged: str):
