@@ -208,21 +208,6 @@ def test_a_frequency_error_is_never_a_schedule_the_label_allows(sample_twins):
     assert pairs > 10 and renal > 0
 
 
-def test_a_safety_control_orders_no_dose_lowered_for_the_liver(sample_twins):
-    """Ondansetron 4 mg every 12 hours (at most 8 mg a day in decompensated liver disease) is said
-    by no problem order, so a control saying it would tell the pair apart."""
-    kb = load_knowledge_base()
-    hepatic = controls = 0
-    for kind in ("allergy", "interaction", "contraindication"):
-        for _, control, _, sc in _pairs(sample_twins, f"safety_alert/{kind}"):
-            for order in orders(kb, control.utterances[sc.index].text):
-                _, dose = _dosed(kb, control, order.drug)
-                hepatic += "hepatic_failure" in control.patient["states"]
-                assert not dose.hepatic, control.case_id
-                controls += 1
-    assert controls > 50 and hepatic > 0
-
-
 def test_no_amount_is_written_as_1000_mcg_or_more(sample_cases):
     """A clinician writes 26.5 mg of esmolol, not 26500 mcg."""
     for case in sample_cases:

@@ -1612,9 +1612,7 @@ def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:
     """The drugs a control may order instead of `drug_id`: drawn as the plan draws a problem drug
     of this kind (from the same pool, each as often as it has problems of the kind), less those
     unsafe for this patient, so each drug is as common in controls as in problems. No home
-    medication: a control re-ordering one would stand out. No dose lowered for the liver either:
-    ondansetron every 12 hours, said only in controls of decompensated liver disease, told them
-    from their problems (a bag of words read the contraindication pairs at 0.71)."""
+    medication: a control re-ordering one would stand out."""
     home = set(ctx.patient.home_meds)
     return [
         d
@@ -1622,8 +1620,7 @@ def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:
         if d in ctx.safe_drugs
         and d != drug_id
         and d not in home
-        and (dose := ctx.dose(d)) is not None
-        and not dose.hepatic
+        and ctx.dose(d) is not None
         and _clear(ctx, d)
     ]
 
