@@ -111,7 +111,7 @@ def test_settings_suit_the_condition(sample_cases):
 def test_every_unrelated_drug_in_an_order_or_dose_question_carries_a_reason(sample_cases):
     kb = load_knowledge_base()
     bank = load_phrase_bank()
-    reasons = bank.get("indications.reasons")
+    reasons = _reasons(bank)
     fallback = bank.get("indications.fallback")
     names = sorted(kb.drugs.values(), key=lambda d: len(d.name), reverse=True)
     checked = with_reason = 0
@@ -135,6 +135,67 @@ def test_every_unrelated_drug_in_an_order_or_dose_question_carries_a_reason(samp
             checked += 1
             with_reason += reason in text
     assert checked > 50 and with_reason > checked / 2
+
+
+def _reasons(bank) -> dict[str, str]:
+    """Every drug's reason clause, of either kind."""
+    standing = {d: entry["reason"] for d, entry in bank.get("indications.standing_reasons").items()}
+    return {**bank.get("indications.reasons"), **standing}
+
+
+def test_a_reason_that_names_a_long_standing_condition_follows_a_history_that_named_it(sample_cases):
+    """ "Azathioprine for his Crohn's disease" only after an opening that said Crohn's disease: a
+    reason adds no diagnosis the story never gave."""
+    standing = load_phrase_bank().get("indications.standing_reasons")
+    said = 0
+    for case in sample_cases:
+        opening = case.utterances[0].text
+        later = " ".join(u.text for u in case.utterances[1:])
+        pronouns = PRONOUNS[case.patient["sex"] == "female"]
+        for drug_id, entry in standing.items():
+            if f" {entry['reason'].format(**pronouns)}" in later:
+                assert entry["history"] in opening, (case.case_id, drug_id, opening)
+                said += 1
+    assert said > 10
+
+
+def test_reasons_are_of_one_kind_and_histories_follow_every_lead():
+    bank = load_phrase_bank()
+    kb = load_knowledge_base()
+    stay, standing = bank.get("indications.reasons"), bank.get("indications.standing_reasons")
+    assert not set(stay) & set(standing)
+    assert set(stay) | set(standing) <= set(kb.drugs)
+    for drug_id, text in stay.items():  # a finding of this stay, never "for {their} thyroid"
+        assert not re.match(r"(for|to cover) \{their\} \w+$", text), (drug_id, text)
+    for drug_id, entry in standing.items():  # "with known ..." reads with no article
+        assert not re.match(r"(a|an|the) ", entry["history"]), (drug_id, entry["history"])
+
+
+def test_a_reason_claims_only_what_the_drug_treats_at_its_dose():
+    """IV metronidazole is anaerobic cover, not a treatment of C. diff; clarithromycin alone does
+    not clear H. pylori."""
+    bank = load_phrase_bank()
+    kb = load_knowledge_base()
+    for drug_id, text in _reasons(bank).items():
+        if "C. diff" in text:
+            assert "difficile" in kb.drugs[drug_id].dose.label, (drug_id, text)
+        if "H. pylori" in text:
+            assert "triple therapy" in text, (drug_id, text)
+
+
+def test_the_opening_names_the_home_medications_the_history_does_not_explain(sample_cases):
+    """ "Home losartan" later in a case is a drug the opening already said."""
+    kb = load_knowledge_base()
+    named = 0
+    for case in sample_cases:
+        opening = case.utterances[0].text
+        p = case.patient
+        explained = {d for c in p["chronic_conditions"] for d in kb.conditions[c].first_line_drugs}
+        for drug_id in p["home_meds"]:
+            if drug_id not in explained:
+                assert kb.drugs[drug_id].name in opening, (case.case_id, drug_id, opening)
+                named += 1
+    assert named > 100
 
 
 def test_every_gold_response_passes_its_own_content_check(sample_cases):

@@ -77,6 +77,13 @@ def test_home_medications_come_from_the_comorbidities_or_a_background_that_suits
         assert set(p["home_meds"]) <= allowed, (case.case_id, set(p["home_meds"]) - allowed)
 
 
+def test_no_patient_takes_two_home_medications_of_one_kind(sample_cases):
+    groups = load_phrase_bank().get("indications.home_alike")
+    for case in sample_cases:
+        home = set(case.patient["home_meds"])
+        assert all(len(home & set(group)) <= 1 for group in groups), (case.case_id, sorted(home))
+
+
 def test_procedures_fit_the_condition(sample_cases):
     kb = load_knowledge_base()
     bank = load_phrase_bank()

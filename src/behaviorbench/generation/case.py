@@ -98,8 +98,13 @@ def build_case(
             rng, pools, patient, plan.needs.allergies, cast_data["allergy_reactions"], home, problem_drugs
         )
     for spec in problems:
+        if spec.subtype == "contraindication":
+            _explained_contraindication(
+                random.Random(f"{stream}:contraindication"), pools, bank, patient, spec
+            )
         if "drug_id" in spec.kwargs and not _only_intended(pools, patient, spec):
             spec.build, spec.kwargs, spec.subtype = proactive.safety_critical, {}, "critical"
+    ordered = [s.kwargs[k] for s in problems for k in ("drug_id", "alternative_id") if s.kwargs.get(k)]
     speaks = condition.id not in bank.get("settings.cannot_speak")
     cast = _cast(rng, bank, setting, patient, speaks)
     ctx = CaseContext(
@@ -113,8 +118,9 @@ def build_case(
         speaks=speaks,
         stream=stream,
     )
+    ctx.histories = _histories(random.Random(f"{stream}:history"), ctx, ordered)
     ctx.safe_drugs = _safe_drugs(pools, patient, [d for d in pools.drugs if ctx.indicated(d)])
-    ctx.planned = set(problem_drugs)
+    ctx.planned = set(problem_drugs) | set(ordered)
     ctx.weight_said = any((s.category, s.subtype) in WEIGHT_TASKS for scene in plan.scenes for s in scene)
     ctx.procedures = procedures_for(bank, condition.source)
     opening = _opening(ctx, random.Random(f"{stream}:opening"))
@@ -185,7 +191,8 @@ def _allergies_and_home_meds(
     problem_drugs: list[str],
 ) -> None:
     """Allergies the plan needs (plus maybe one more), then home meds that are safe together: those
-    of the patient's chronic conditions first, then common background drugs that suit their sex.
+    of the patient's chronic conditions first, then common background drugs that suit their sex,
+    never two of a kind (`home_alike`).
     Neither the extra allergy nor a home med the plan did not ask for may touch a drug a safety
     problem orders, so that order holds only the problem it was planned for."""
     kb = pools.kb
@@ -209,6 +216,7 @@ def _allergies_and_home_meds(
         for d in home["home_background"]
         if d in pools.drugs and (not patient.female or d not in home["male_only"])
     ]
+    alike = {d: set(group) for group in home["home_alike"] for d in group}
     for pool in (preferred, others):
         candidates = list(dict.fromkeys(pool))
         rng.shuffle(candidates)
@@ -216,8 +224,57 @@ def _allergies_and_home_meds(
             if len(patient.home_meds) >= wanted:
                 return
             clear = partners[drug].isdisjoint(ordered) and not any(drug in partners[d] for d in ordered)
-            if drug not in patient.home_meds and clear and _safe(pools, patient, drug):
+            second = not alike.get(drug, set()).isdisjoint(patient.home_meds)  # no two statins
+            if drug not in patient.home_meds and clear and not second and _safe(pools, patient, drug):
                 patient.home_meds.append(drug)
+
+
+def _histories(rng: random.Random, ctx: CaseContext, ordered: list[str]) -> tuple[str, ...]:
+    """What the opening history names beside the patient's conditions: the long-standing condition
+    behind each drug a safety problem orders that needs one (azathioprine: Crohn's disease), then
+    common ones each drawn for its share of patients old enough."""
+    data = ctx.bank.get("indications")
+    standing = data["standing_reasons"]
+    relevant = ctx.relevant_drugs()
+    names = [standing[d]["history"] for d in ordered if d in standing and d not in relevant]
+    for name, rule in data["background_history"].items():
+        if rng.random() < rule["share"] and ctx.patient.age >= rule["min_age"]:
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def _explained_contraindication(
+    rng: random.Random, pools: Pools, bank: PhraseBank, patient: Patient, spec: TaskSpec
+) -> None:
+    """Another drug the same state contraindicates, in the place of one whose reason would be a
+    long-standing condition the story never gave (methotrexate "for her psoriasis"): the control
+    orders a drug the story can give, so the problem's may not need a history either. Drugs the
+    story can order come first, as the plan draws them; the drug stays when none other fits."""
+    kb, data = pools.kb, bank.get("indications")
+    relevant = {*patient.condition.first_line_drugs, *patient.home_meds}
+    relevant |= {d for c in patient.chronic for d in kb.conditions[c].first_line_drugs}
+
+    unexplained = data["standing_reasons"].keys() | set(data["own_indication_only"])
+
+    def explained(drug_id: str) -> bool:
+        return drug_id in relevant or drug_id not in unexplained
+
+    if explained(spec.kwargs["drug_id"]):
+        return
+    state = spec.kwargs["state"]
+    options = [
+        d
+        for d in sorted(pools.featured(list(pools.drugs)))
+        if explained(d)
+        and any(c.condition == state for c in kb.drugs[d].contraindications)
+        and _only_intended(pools, patient, replace(spec, kwargs={**spec.kwargs, "drug_id": d}))
+    ]
+    system = patient.condition.source.system
+    story = {*patient.condition.first_line_drugs, *data["supportive"]}
+    story |= {d for c in kb.conditions.values() if c.system == system for d in c.first_line_drugs}
+    options = [d for d in options if d in story] or options
+    if options:
+        spec.kwargs = {**spec.kwargs, "drug_id": rng.choice(options)}
 
 
 def _only_intended(pools: Pools, patient: Patient, spec: TaskSpec) -> bool:
@@ -341,13 +398,22 @@ def _cast(
 
 
 def _opening(ctx: CaseContext, rng: random.Random) -> list:
-    """Who the patient is, and the first vitals with the recorded weight."""
+    """Who the patient is (their conditions and `ctx.histories`, then the home medications the
+    conditions do not explain), and the first vitals with the recorded weight."""
     patient = ctx.patient
     kb = ctx.kb
     words = ctx.bank.get("presentations")
     names = [spoken(kb.conditions[c].name) for c in patient.chronic]
     names += [words["state_history"][s] for s in patient.states if s in words["state_history"]]
-    history = f"{rng.choice(words['history_lead'])} {' and '.join(names)}" if names else words["no_history"]
+    names = list(dict.fromkeys([*names, *ctx.histories]))
+    explained = {d for c in patient.chronic for d in kb.conditions[c].first_line_drugs}
+    home = [kb.drugs[d].name for d in patient.home_meds if d not in explained]
+    forms = words["home_meds"]
+    if names:
+        history = f"{rng.choice(words['history_lead'])} {_join(names)}"
+        history += ", " + rng.choice(forms["after_history"]).format(meds=_join(home)) if home else ""
+    else:
+        history = rng.choice(forms["alone"]).format(meds=_join(home)) if home else words["no_history"]
     presentation, _ = ctx.phrase(
         "questions.opening_presentation",
         rng,

@@ -99,6 +99,10 @@ class CaseContext:
     """False when the patient's condition keeps them from speaking for themselves."""
     procedures: frozenset[str] = frozenset()
     """The procedures this patient's condition may call for (a plan proposes no other)."""
+    histories: tuple[str, ...] = ()
+    """Long-standing conditions the opening history names beside the patient's listed ones (those
+    behind a planned safety problem's drugs, common ones): drugs with a standing reason naming
+    one of them may be given."""
     _doses: dict[str, Dose | None] = field(default_factory=dict)
     _dosable: list[str] | None = None
     _relevant: set[str] | None = None
@@ -362,19 +366,33 @@ class CaseContext:
             return ""
         if drug_id not in self._reasons:
             data = self.bank.get("indications")
-            text = data["reasons"].get(drug_id, data["fallback"]).format(**PRONOUNS[self.patient.female])
+            standing = data["standing_reasons"].get(drug_id)
+            text = standing["reason"] if standing else data["reasons"].get(drug_id, data["fallback"])
+            text = text.format(**PRONOUNS[self.patient.female])
             self._reasons[drug_id] = " " + (text if self.pools.text_ok(text) else data["fallback"])
         return self._reasons[drug_id]
 
     def indicated(self, drug_id: str) -> bool:
         """Whether the drug may be ordered for this patient at all: a drug given only for its own
         indication (warfarin, lithium, potassium chloride) only when it treats the patient's
-        condition or a comorbidity."""
+        condition or a comorbidity; a drug whose reason is a long-standing condition (azathioprine
+        for Crohn's disease) also when it is a home medication or the history names its condition,
+        since a reason may not add a diagnosis the story never gave; none whose reason the
+        patient's conditions contradict (levothyroxine in thyroid storm)."""
         if self._treated is None:
             p, kb = self.patient, self.kb
             conditions = (p.condition.source, *(kb.conditions[c] for c in p.chronic))
             self._treated = {d for c in conditions for d in c.first_line_drugs}
-        return drug_id in self._treated or drug_id not in self.bank.get("indications.own_indication_only")
+        if drug_id in self._treated:
+            return True
+        data = self.bank.get("indications")
+        if drug_id in data["own_indication_only"]:
+            return False
+        conflicts = data["reason_conflicts"].get(drug_id, [])
+        if any(c in conflicts for c in (self.patient.condition.id, *self.patient.chronic)):
+            return False
+        standing = data["standing_reasons"].get(drug_id)
+        return not standing or standing["history"] in self.histories or drug_id in self.patient.home_meds
 
     def drug_said(self, drug_id: str) -> str:
         """The drug's name with its reason when it needs one ("vancomycin for the line infection")."""
