@@ -333,3 +333,5 @@ def test_a_procedure_needs_its_checks_and_respects_contrast_allergy(kb):
     assert kinds(run(kb, [attending("Let's book a lumbar puncture this afternoon.")])) == [
         "precheck"
     ]  # CT head
+    assert kinds(run(kb, [resident("I'm requesting a lumbar puncture now.")])) == ["precheck"]
+    assert kinds(run(kb, [resident("A lumbar puncture might come up later.")])) == []  # talked about

@@ -194,7 +194,7 @@ def check_utterance(chart: Chart, index: int, utterance: Utterance) -> list[Find
 
 
 _PLAN = re.compile(
-    r"\b(?:book|booking|order|ordering|request|schedule|scheduled|arrange|plan|planning|go ahead|"
+    r"\b(?:book|booking|order|ordering|request|requesting|schedule|scheduled|arrange|plan|planning|go ahead|"
     r"do|doing|get|getting|put in|place|placing|proceed|set up|consent|take \w+ (?:to|for))\b",
     re.IGNORECASE,
 )

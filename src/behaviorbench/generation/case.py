@@ -119,7 +119,9 @@ def build_case(
         stream=stream,
     )
     ctx.histories = _histories(random.Random(f"{stream}:history"), ctx, ordered)
-    ctx.safe_drugs = _safe_drugs(pools, patient, [d for d in pools.drugs if ctx.indicated(d)])
+    harmless = _safe_drugs(pools, patient, list(pools.drugs))
+    ctx.safe_drugs = [d for d in harmless if ctx.indicated(d)]
+    ctx.unindicated = frozenset(harmless) - set(ctx.safe_drugs)
     ctx.planned = set(problem_drugs) | set(ordered)
     ctx.weight_said = any((s.category, s.subtype) in WEIGHT_TASKS for scene in plan.scenes for s in scene)
     ctx.procedures = procedures_for(bank, condition.source)

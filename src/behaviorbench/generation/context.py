@@ -74,7 +74,11 @@ class CaseContext:
     assistant: str
     knobs: dict[str, bool]
     safe_drugs: list[str] = field(default_factory=list)
-    """Drugs that are harmless for this patient: usable wherever no problem is intended."""
+    """Drugs that are harmless for this patient and may be ordered for them (see `indicated`):
+    usable wherever no problem is intended."""
+    unindicated: frozenset[str] = frozenset()
+    """Drugs harmless for this patient that are not ordered for them only because nothing in the
+    story calls for them: a management answer may still name one (prednisone for pericarditis)."""
     presentation: Line | None = None
     """The opening line presenting the patient (evidence for diagnosis questions)."""
     vitals: Line | None = None
@@ -344,7 +348,7 @@ class CaseContext:
 
     def unsafe_names(self) -> list[str]:
         """Lower-case names of drugs and drug classes this patient must not get (to filter free text)."""
-        safe = set(self.safe_drugs)
+        safe = set(self.safe_drugs) | self.unindicated
         words = self.bank.get("problems.allergy_words")
         classes = [words[a] for a in self.patient.allergy_classes if a in words]
         return [d.name.lower() for d in self.kb.drugs.values() if d.id not in safe] + classes

@@ -963,6 +963,7 @@ def _decoy_allergy(ctx: CaseContext, rng: random.Random) -> str | None:
         return None
     decoy = rng.choice(classes)
     ctx.safe_drugs = [d for d in ctx.safe_drugs if kb.drugs[d].allergy_class != decoy]
+    ctx.unindicated = frozenset(d for d in ctx.unindicated if kb.drugs[d].allergy_class != decoy)
     ctx.forget_dosable()
     return decoy
 
@@ -1005,6 +1006,8 @@ def consistency_medlist(ctx: CaseContext, rng: random.Random, positive: bool) ->
     home = ctx.patient.home_meds
     missing = rng.choice(home)
     decoy = _decoy_home_med(ctx, rng)
+    if decoy is not None:
+        ctx.used.add(decoy)  # named by the problem's list: a later clip may not stand for it
     base = ctx.bank.get("problems.consistency_check")
     list_variant = ctx.pick("problems.consistency_check.medlist_pharmacy", rng)
     report, _ = ctx.phrase("problems.consistency_check.medlist_report", rng, drug=ctx.drug(missing).name)
@@ -1040,11 +1043,18 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
     # What this patient takes or has been given (a drug the list only wrongly holds meets nothing).
     near = home | {d for d in [*ctx.given, *ctx.used] if d in kb.drugs}
     classes = {kb.drugs[d].drug_class.split(" (")[0] for d in home}  # no second statin on a list
+    clipped: dict[str, list[set[str]]] = {}
+    for clip in kb.clips.values():
+        for d in clip.drugs:
+            clipped.setdefault(d, []).append(set(clip.drugs) - {d})
 
     def fits(d: str) -> bool:
         quiet = not kb.interacts(d, near)
         alone = kb.drugs[d].drug_class.split(" (")[0] not in classes
-        return d in ctx.pools.drugs and d not in home and d in ctx.safe_drugs and quiet and alone
+        harmless = d in ctx.safe_drugs or d in ctx.unindicated  # a wrong list needs no reason for it
+        # A list planted early may name it before a clip ("levo") that stands for a drug said here.
+        unclipped = all(c.isdisjoint(near) for c in clipped.get(d, []))
+        return d in ctx.pools.drugs and d not in home and harmless and quiet and alone and unclipped
 
     background = [d for d in ctx.bank.get("indications.home_background") if fits(d)]
     chronic = [
