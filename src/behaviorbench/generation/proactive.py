@@ -1231,8 +1231,9 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     fresh = [o for o in options if o[0] not in ctx.used]
     unchecked = [o for o in fresh if o[1] not in ctx.used]
     # Two options whose checks differ, fresh ones first: the pair (and its coin) is what keeps
-    # reported checks from telling problems, so a used option is better than none.
-    for pool in (unchecked, fresh, options):
+    # reported checks from telling problems, so a used option, or one the story would give a
+    # reason for, is better than none.
+    for pool in (unchecked, fresh, options, possible):
         pairs = [
             (a, b)
             for i, a in enumerate(pool)
@@ -1241,22 +1242,15 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         ]
         if pairs:
             break
-    candidates = unchecked or fresh or options
     if pairs:
         # Two options, and a coin for which one is planned: each check is as often the decoy as
         # the needed one, so no reported check belongs to problems.
         (item, precheck_id), (_, decoy) = sorted(rng.choice(pairs), key=lambda _: rng.random())
     else:
-        # One option left: the decoy is a check something this patient could be given needs,
-        # else any check (hepatitis serologies were a decoy only).
-        item, precheck_id = rng.choice(candidates)
-        others = [
-            p
-            for p, check in ctx.kb.prechecks.items()
-            if not _overlaps(p, precheck_id, ctx) and ctx.patient.may_have(check.analytes)
-        ]
-        needed = {c for _, c in possible}
-        others = [p for p in others if p in needed] or others
+        # One option left: the decoy is the check of another thing this patient could be given,
+        # one whose check was reported already among them (a QTc, the check planned most often).
+        item, precheck_id = rng.choice(unchecked or fresh or options)
+        others = sorted({c for _, c in omission_options(ctx) if not _overlaps(c, precheck_id, ctx)})
         if not others:
             return ambiguity_units(ctx, rng, positive)
         decoy = rng.choice(others)
