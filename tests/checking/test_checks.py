@@ -73,6 +73,13 @@ def test_warfarin_with_any_nsaid_is_a_class_interaction(kb):
     assert kinds(good) == []
 
 
+def test_a_second_anticoagulant_on_top_of_home_warfarin_is_an_interaction(kb):
+    bad = run(kb, [attending("Start enoxaparin 80 mg SC every 12 hours.")], home_meds=["warfarin"])
+    assert kinds(bad) == ["interaction"]
+    good = run(kb, [attending("Start enoxaparin 80 mg SC every 12 hours.")], home_meds=["atorvastatin"])
+    assert kinds(good) == []
+
+
 def test_an_nsaid_with_an_ace_inhibitor_or_arb_is_an_interaction(kb):
     bad = run(kb, [attending("Start naproxen 500 mg PO twice daily with food.")], home_meds=["losartan"])
     assert kinds(bad) == ["interaction"]

@@ -23,16 +23,23 @@ def test_a_timeline_first_dose_is_of_a_drug_already_given(sample_cases):
     assert doses > 5
 
 
-def _treatment_golds(given_facts: dict, pairs: int = 12) -> list[str]:
+def _treatment_golds(given_facts: dict, pairs: int = 12, split: str = "train") -> list[str]:
     """The first management answer of each of a few cases built around one given patient."""
     kb, bank = load_knowledge_base(), load_phrase_bank()
     golds = []
     for pair in range(pairs):
-        given = Given((f"g{pair}-0", f"g{pair}-1"), f"given:{pair}", "train", **given_facts)
+        given = Given((f"g{pair}-0", f"g{pair}-1"), f"given:{pair}", split, **given_facts)
         case = build_case(kb, bank, 0, 0, given=given)
         asked = [s for s in case.designated if s.category is Category.treatment_recommendation]
         golds += [asked[0].gold_response.lower()] if asked else []
     return golds
+
+
+def test_postpartum_hemorrhage_management_names_oxytocin_first():
+    """The first-line uterotonic leads the answer (WHO 2012), not only massage and tranexamic acid."""
+    facts = {"condition": "postpartum_hemorrhage", "female": True, "age": 31}
+    golds = _treatment_golds(facts, split="test_unseen")  # a held-out condition
+    assert golds and all(g.startswith("oxytocin") for g in golds), golds
 
 
 def test_management_never_names_an_nsaid_for_a_patient_who_cannot_take_one():
