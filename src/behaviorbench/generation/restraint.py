@@ -34,6 +34,7 @@ def addressed(
     category = Category.already_addressed
     if kind in ("dose", "units"):
         drug_id = _dose_drug(ctx, rng)
+        ctx.used.add(drug_id)  # named here: a later clip ("levo") may not stand for it unseen
         drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
         wrong = Dose(dose.amount * 10, dose.unit, dose.route, dose.frequency)
         return _silent(category, ctx, path, rng, drug=drug.name, wrong=wrong.text, right=dose.text)
@@ -59,11 +60,13 @@ def addressed(
             return addressed(ctx, rng, "dose")
         fitting = set(ctx.plausible([d for d, _ in options]))
         drug_id, check = rng.choice([o for o in options if o[0] in fitting])
+        ctx.used.add(drug_id)
         precheck = ctx.kb.prechecks[check]
         # Said done, so no later omission may leave it undone.
         ctx.patient.said_in_either |= set(precheck.analytes) | set(precheck.findings) | {precheck.test}
         return _silent(category, ctx, path, rng, drug=ctx.drug(drug_id).name, test=bare(precheck.test))
     if kind == "interaction":
+        ctx.used |= {drug_id, other_id}
         return _silent(category, ctx, path, rng, drug=ctx.drug(drug_id).name, other=ctx.drug(other_id).name)
     raise ValueError(f"unknown already-addressed kind {kind!r}")
 
