@@ -827,21 +827,7 @@ def _lab_stale(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | 
     if not trended:
         return None
     analyte_id, earlier = rng.choice(trended)
-    if rng.random() < 0.5:
-        ctx.patient.labs[analyte_id], earlier = earlier, ctx.patient.labs[analyte_id]
-    name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
-    right = number(ctx.patient.labs[analyte_id])
-    ctx.patient.mentioned_labs.add(analyte_id)
-    ctx.patient.said_in_either.add(analyte_id)
-    reported, _ = ctx.phrase(
-        "problems.error_correction.lab_trend",
-        rng,
-        analyte=name,
-        value=right,
-        earlier=number(earlier),
-        unit=unit,
-    )
-    return _lab_charted(ctx, rng, positive, analyte_id, reported, number(earlier), "lab_stale_flag")
+    return _lab_pair(ctx, rng, positive, analyte_id, earlier, "lab_trend", "lab_stale_flag")
 
 
 def _lab_swapped(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
@@ -857,20 +843,36 @@ def _lab_swapped(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene 
 def _lab_transposed(
     ctx: CaseContext, rng: random.Random, positive: bool, analyte_id: str, swapped: float
 ) -> Scene:
-    """The lab's value said, then charted as it is (control) or with its digits swapped (problem).
+    """The lab's value said, then charted as it is (control) or with its digits swapped (problem)."""
+    return _lab_pair(ctx, rng, positive, analyte_id, swapped, "lab_reported", "lab_transposed_flag")
 
-    A coin both twins share makes either number of the pair the patient's (both lie in one band
-    and neither has been said), so each is as often the right one as the slip."""
+
+def _lab_pair(
+    ctx: CaseContext,
+    rng: random.Random,
+    positive: bool,
+    analyte_id: str,
+    other: float,
+    report: str,
+    flag_key: str,
+) -> Scene:
+    """The lab reported (with `other` as yesterday's value where the report's words say one), then
+    charted right or as `other`. A coin both twins share makes either number of the pair the
+    patient's (both lie in one band and neither has been said), so each is as often the right one
+    as the slip."""
     if rng.random() < 0.5:
-        ctx.patient.labs[analyte_id], swapped = swapped, ctx.patient.labs[analyte_id]
-    name, unit = ctx.analyte_name(analyte_id), ctx.unit(analyte_id)
-    right = number(ctx.patient.labs[analyte_id])
+        ctx.patient.labs[analyte_id], other = other, ctx.patient.labs[analyte_id]
     ctx.patient.mentioned_labs.add(analyte_id)
     ctx.patient.said_in_either.add(analyte_id)
     reported, _ = ctx.phrase(
-        "problems.error_correction.lab_reported", rng, analyte=name, value=right, unit=unit
+        f"problems.error_correction.{report}",
+        rng,
+        analyte=ctx.analyte_name(analyte_id),
+        value=number(ctx.patient.labs[analyte_id]),
+        earlier=number(other),
+        unit=ctx.unit(analyte_id),
     )
-    return _lab_charted(ctx, rng, positive, analyte_id, reported, number(swapped), "lab_transposed_flag")
+    return _lab_charted(ctx, rng, positive, analyte_id, reported, number(other), flag_key)
 
 
 def _lab_charted(
