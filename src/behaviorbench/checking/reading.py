@@ -205,9 +205,11 @@ _EARLIER = re.compile(rf"\byesterday(?:'s)?(?: it)? was (?P<value>{_NUMBER})", r
 def earlier_labs(kb: KnowledgeBase, text: str) -> list[LabReading]:
     """Yesterday's value of the one lab a line reports ("K 4.2 today; yesterday it was 3.6"):
     the number after "yesterday ... was"."""
-    today = {reading.analyte for reading in text_labs(kb, text)}
     match = _EARLIER.search(text)
-    if match is None or len(today) != 1:
+    if match is None:  # most lines: no need to read their labs again
+        return []
+    today = {reading.analyte for reading in text_labs(kb, text)}
+    if len(today) != 1:
         return []
     return [LabReading(today.pop(), float(match.group("value").replace(",", "")))]
 

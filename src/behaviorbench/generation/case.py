@@ -271,9 +271,7 @@ def _explained_contraindication(
         and any(c.condition == state for c in kb.drugs[d].contraindications)
         and _only_intended(pools, patient, replace(spec, kwargs={**spec.kwargs, "drug_id": d}))
     ]
-    system = patient.condition.source.system
-    story = {*patient.condition.first_line_drugs, *data["supportive"]}
-    story |= {d for c in kb.conditions.values() if c.system == system for d in c.first_line_drugs}
+    story = proactive.story_drugs(kb, data["supportive"], patient.condition)
     options = [d for d in options if d in story] or options
     if options:
         spec.kwargs = {**spec.kwargs, "drug_id": rng.choice(options)}

@@ -101,7 +101,8 @@ class Dose:
 
     @property
     def hepatic(self) -> bool:
-        """Whether the dose was lowered for severe hepatic impairment (ondansetron every 12 hours)."""
+        """Whether the rule's dose for severe hepatic impairment applies (ondansetron held to every
+        12 hours)."""
         return self.basis is not None and self.basis[0].hepatic is not None and self.basis[1].hepatic_failure
 
     @property

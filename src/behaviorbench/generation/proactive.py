@@ -25,8 +25,9 @@ from behaviorbench.generation.patient import (
     other_size,
     weight_share,
 )
+from behaviorbench.generation.pools import ConditionView
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
-from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule
+from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule, KnowledgeBase
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -726,12 +727,19 @@ def _transposed(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float 
             continue
         swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
         other = float(swapped if point < 0 else swapped[:point] + "." + swapped[point:])
-        inside = (analyte.critical_low or 0.0) < other < (analyte.critical_high or float("inf"))
-        possible = (analyte.plausible_low or 0.0) <= other <= (analyte.plausible_high or float("inf"))
-        apart = abs(other - value) >= 0.1 * value
-        if inside and possible and apart and _band(ctx, analyte_id, other) == _band(ctx, analyte_id, value):
+        if abs(other - value) >= 0.1 * value and _alike_value(ctx, analyte_id, other):
             swaps.append(other)
     return rng.choice(swaps) if swaps else None
+
+
+def _alike_value(ctx: CaseContext, analyte_id: str, other: float) -> bool:
+    """Whether `other` could as well be the patient's value of the lab as the one drawn: possible,
+    not critical, and on the same side of the reference range."""
+    analyte = ctx.analyte(analyte_id)
+    inside = (analyte.critical_low or 0.0) < other < (analyte.critical_high or float("inf"))
+    possible = (analyte.plausible_low or 0.0) <= other <= (analyte.plausible_high or float("inf"))
+    value = ctx.patient.labs[analyte_id]
+    return inside and possible and _band(ctx, analyte_id, other) == _band(ctx, analyte_id, value)
 
 
 def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
@@ -784,9 +792,10 @@ def error_lab(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
 def _lab_by_context(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
     """A lab charted with its digits swapped or yesterday's value charted as today's, a coin both
-    twins share picking which is tried first. In a swap only the problem says a second number, so
-    a model that counts numbers learns a little from which one comes twice; yesterday's value is
-    said in both twins, and a mix of the two keeps lab pairs undecidable by counting."""
+    twins share picking which is tried first. In a swap only the control says its number twice,
+    so a model with a weight per number learns a little from which number of a recurring pair
+    comes twice; yesterday's value is said in both twins, and a mix of the two keeps lab pairs
+    undecidable by counting."""
     kinds = [_lab_swapped, _lab_stale]
     if rng.random() < 0.5:
         kinds.reverse()
@@ -801,14 +810,7 @@ def _earlier(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float | N
     for _ in range(4):
         change = rng.uniform(0.1, 0.3) * (1 if rng.random() < 0.5 else -1)
         other = round(value * (1 + change), analyte.decimals)
-        inside = (analyte.critical_low or 0.0) < other < (analyte.critical_high or float("inf"))
-        possible = (analyte.plausible_low or 0.0) <= other <= (analyte.plausible_high or float("inf"))
-        if (
-            other != value
-            and inside
-            and possible
-            and _band(ctx, analyte_id, other) == _band(ctx, analyte_id, value)
-        ):
+        if other != value and _alike_value(ctx, analyte_id, other):
             return other
     return None
 
@@ -1223,7 +1225,8 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
 
     Both twins hear a check reported in the same words: the control the one the plan needs, the
     problem another check drawn from the same options, so no report is a problem-only line."""
-    possible = [o for o in omission_options(ctx) if not _touched(ctx, o[1])]
+    every = omission_options(ctx)
+    possible = [o for o in every if not _touched(ctx, o[1])]
     if not possible:  # every check this patient could skip has been reported: no omission to write
         return ambiguity_units(ctx, rng, positive)
     fitting = set(ctx.plausible([i for i, _ in possible if i in ctx.kb.drugs])) | ctx.procedures
@@ -1252,7 +1255,7 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         # One option left: the decoy is the check of another thing this patient could be given,
         # one whose check was reported already among them (a QTc, the check planned most often).
         item, precheck_id = rng.choice(unchecked or fresh or options)
-        others = sorted({c for _, c in omission_options(ctx) if not _overlaps(c, precheck_id, ctx)})
+        others = sorted({c for _, c in every if not _overlaps(c, precheck_id, ctx)})
         if not others:
             return ambiguity_units(ctx, rng, positive)
         decoy = rng.choice(others)
@@ -1631,6 +1634,15 @@ def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:
     ]
 
 
+def story_drugs(kb: KnowledgeBase, supportive: list[str], condition: ConditionView) -> set[str]:
+    """Drugs a safety problem or its control is drawn from first: the condition's first-line
+    drugs, supportive ones, and those of conditions of the same organ system."""
+    story = set(condition.first_line_drugs) | set(supportive)
+    return story | {
+        d for c in kb.conditions.values() if c.system == condition.source.system for d in c.first_line_drugs
+    }
+
+
 def _unsafe_order(
     ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, kind: str, planned: str | None = None
 ) -> tuple[Trigger, list[Line]]:
@@ -1641,11 +1653,7 @@ def _unsafe_order(
     drug = ctx.drug(drug_id)
     dose = ctx.dose(drug_id) or Dose(drug.dose.amount, drug.dose.unit, drug.dose.route, drug.dose.frequency)
     pool = _control_pool(ctx, kind, drug_id)
-    kb, condition = ctx.kb, ctx.patient.condition
-    story = set(condition.first_line_drugs) | set(ctx.bank.get("indications.supportive"))
-    story |= {
-        d for c in kb.conditions.values() if c.system == condition.source.system for d in c.first_line_drugs
-    }
+    story = story_drugs(ctx.kb, ctx.bank.get("indications.supportive"), ctx.patient.condition)
     alike = [d for d in pool if d in story] or pool
     alternative = rng.choice(sorted(alike)) if alike else alternative_to(ctx, rng, drug_id)
     if planned in pool:  # the plan drew it with the problem drug (still safe for this patient)
