@@ -32,6 +32,22 @@ def test_no_renal_check_is_missing_once_kidney_function_was_said(sample_cases):
     assert renal > 0
 
 
+def test_each_check_report_is_heard_as_often_before_a_problem_as_before_a_control(sample_cases):
+    """The report both twins hear (the needed check in the control, another in the problem) must
+    not tell them apart: a check reported mostly in controls would mark the problem by its absence."""
+    heard: dict[str, list[bool]] = {"QTc": [], "INR": [], "creatinine": []}
+    for case in sample_cases:
+        for slot in case.designated:
+            if slot.category is Category.omission_detection:
+                report = case.utterances[slot.evidence[0]].text
+                for word, problems in heard.items():
+                    if word in report:
+                        problems.append(slot.gold_behavior is Behavior.proactive)
+    for word, problems in heard.items():
+        assert len(problems) >= 40, word
+        assert 0.35 <= sum(problems) / len(problems) <= 0.65, (word, sum(problems), len(problems))
+
+
 def test_a_time_critical_first_dose_is_drawn_for_not_held(sample_cases):
     antibiotics = 0
     for case, slot in _omissions(sample_cases):

@@ -457,7 +457,7 @@ def make_plan(
             specs += orders
         for spec in orders[: min(RESUSCITATION_TASKS, len(condition.first_line_drugs))]:
             spec.phase = Phase.resuscitation
-    specs.sort(key=lambda s: s.phase)
+    specs.sort(key=lambda s: (s.phase, s.category is not Category.omission_detection))
     _diagnosis_first(specs)
     scenes: list[list[TaskSpec]] = []
     for spec in specs:

@@ -27,7 +27,7 @@ from behaviorbench.generation.patient import (
 )
 from behaviorbench.generation.pools import ConditionView
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
-from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule, KnowledgeBase
+from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule, KnowledgeBase, Precheck
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -1174,6 +1174,16 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
     return sorted(options)
 
 
+def _routine(ctx: CaseContext, precheck: Precheck) -> bool:
+    """Whether a routine check could be reported done and normal for this patient."""
+    return (
+        precheck.routine
+        and ctx.patient.may_have(precheck.analytes)
+        and all(_normal(ctx, a) for a in precheck.analytes)
+        and not (precheck.findings and "long_qt" in ctx.patient.states)
+    )
+
+
 def _parts(ctx: CaseContext, precheck_id: str) -> set[str]:
     """What reporting a check says: its analytes and findings, or the test's name for a check
     that has neither. A check of kidney function is touched by any measure of it."""
@@ -1252,10 +1262,13 @@ def omission(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
         # the needed one, so no reported check belongs to problems.
         (item, precheck_id), (_, decoy) = sorted(rng.choice(pairs), key=lambda _: rng.random())
     else:
-        # One option left: the decoy is the check of another thing this patient could be given,
-        # one whose check was reported already among them (a QTc, the check planned most often).
+        # One option left: the decoy is the check of another thing this patient could be given, or
+        # routine bloods or an ECG, drawn by what its report says (the four renal checks all say
+        # a creatinine), so no report is mostly a decoy.
         item, precheck_id = rng.choice(unchecked or fresh or options)
-        others = sorted({c for _, c in every if not _overlaps(c, precheck_id, ctx)})
+        candidates = {c for _, c in every} | {c.id for c in ctx.kb.prechecks.values() if _routine(ctx, c)}
+        by_report = {frozenset(_parts(ctx, c)): c for c in sorted(candidates, reverse=True)}
+        others = sorted(c for c in by_report.values() if not _overlaps(c, precheck_id, ctx))
         if not others:
             return ambiguity_units(ctx, rng, positive)
         decoy = rng.choice(others)

@@ -333,6 +333,9 @@ class Precheck(_Strict):
     first_dose_waits: bool = True
     """False for a check that must not delay a time-critical first dose (an antibiotic in sepsis or
     meningitis): the check is drawn and the first dose given, the result sets what follows."""
+    routine: bool = False
+    """Bloods or an ECG that any admitted patient may have had for reasons of their own (a basic
+    panel, a blood count and clotting screen), so hearing it reported implies no plan needing it."""
 
 
 class Procedure(_Strict):
