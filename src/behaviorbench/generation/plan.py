@@ -308,7 +308,10 @@ class _Needs:
             self.needs.allergies.append(kb.drugs[drug].allergy_class)
         return drug, other
 
-    def contraindicated(self) -> tuple[str, str] | None:
+    def contraindicated(self) -> tuple[str, str, str | None] | None:
+        """A drug, the state that contraindicates it, and the drug its control orders: two pairs
+        drawn alike, neither drug contraindicated by the other's state, and a coin for which state
+        the patient has, so each drug is as often the problem's order as the control's."""
         kb = self.pools.kb
         options = []
         for d in self.pools.featured(list(self.pools.drugs)):
@@ -320,9 +323,26 @@ class _Needs:
             for o in options
             if o[1] not in ("severe_renal_impairment",) or "hyperkalemia" not in self.needs.states
         ]
-        pair = self.pick(sorted(self.story_first(options, lambda o: o[0])))
+        ranked = sorted(self.story_first(options, lambda o: o[0]))
+        pair = self.pick(ranked)
         if pair is None:
             return None
+
+        def barred(drug: str, state: str) -> bool:
+            return any(c.condition == state for c in kb.drugs[drug].contraindications)
+
+        other = self.pick(
+            [
+                o
+                for o in ranked
+                if o[0] != pair[0]
+                and o[1] != pair[1]
+                and not barred(o[0], pair[1])
+                and not barred(pair[0], o[1])
+            ]
+        )
+        if other is not None and self.rng.random() < 0.5:
+            pair, other = other, pair
         drug, state = pair
         if state in PATIENT_STATES:
             if state not in self.needs.states:
@@ -330,7 +350,7 @@ class _Needs:
             self.needs.female_of_childbearing_age |= state == "pregnancy"
         elif state not in self.needs.chronic:
             self.needs.chronic.append(state)
-        return pair
+        return drug, state, other[0] if other else None
 
 
 def _spec(category: Category, subtype: str, needs: _Needs) -> TaskSpec | None:
@@ -376,12 +396,12 @@ def _spec(category: Category, subtype: str, needs: _Needs) -> TaskSpec | None:
             drug, home_med, alternative = found
             kwargs = {"drug_id": drug, "other_id": home_med, "alternative_id": alternative}
             return TaskSpec(category, proactive.safety_interaction, kwargs)
-        pair = needs.contraindicated()
-        return (
-            TaskSpec(category, proactive.safety_contraindication, {"drug_id": pair[0], "state": pair[1]})
-            if pair
-            else None
-        )
+        found = needs.contraindicated()
+        if found is None:
+            return None
+        drug, state, alternative = found
+        kwargs = {"drug_id": drug, "state": state, "alternative_id": alternative}
+        return TaskSpec(category, proactive.safety_contraindication, kwargs)
     if category is C.already_addressed:
         if subtype == "allergy":
             allergen = needs.new_allergy()

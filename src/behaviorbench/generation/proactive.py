@@ -1756,9 +1756,15 @@ def safety_interaction(
 
 
 def safety_contraindication(
-    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, state: str
+    ctx: CaseContext,
+    rng: random.Random,
+    positive: bool,
+    drug_id: str,
+    state: str,
+    alternative_id: str | None = None,
 ) -> Scene:
-    """An order for a drug contraindicated by a documented patient state or condition."""
+    """An order for a drug contraindicated by a documented patient state or condition; the control
+    orders the drug the plan drew with it (see `contraindicated` in the plan)."""
     drug = ctx.drug(drug_id)
     reason = next(c.reason for c in drug.contraindications if c.condition == state)
     base = ctx.bank.get("problems.safety_alert")
@@ -1782,7 +1788,7 @@ def safety_contraindication(
     else:
         note = ctx.say("resident", base["condition_note"], condition=ctx.kb.conditions[state].name)
     lead = _distractor(ctx, rng)
-    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "contraindication")
+    trigger, checks = _unsafe_order(ctx, rng, positive, drug_id, "contraindication", alternative_id)
     flag = base["contraindication_flag"].format(drug=drug.name, reason=reason.rstrip("."))
     task = _pair_task(
         Category.safety_alert,
