@@ -15,7 +15,7 @@ from behaviorbench.generation import generate_case
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import GROUP_OF, Group
 
-TEST_SEED, TEST_CASES = 7, 160
+TEST_SEED, TEST_CASES = 7, 400
 OVERALL_BOUND = 0.75
 """Loose: small builds are noisy, and value-level problems (a 10-fold dose) still show in numbers."""
 FIXED = {
@@ -36,6 +36,10 @@ FIXED = {
 frequency is as common among right orders, a transposed lab value is as common a value as the
 one it replaces, a unit slip's number sits next to that unit as often in right orders, and both
 twins hear the same two results before the team names one."""
+MIN_SLOTS = 30
+"""A subtype's bound is checked only where the test build holds this many of its slots: on a dozen
+slots (interaction pairs in 160 cases) one drug drawn twice more as a problem moves the accuracy
+by 0.15, which says nothing. `bench/shortcut_audit.py` measures every subtype at scale."""
 POOLED_DRUG = {
     "safety_alert/allergy",
     "safety_alert/interaction",
@@ -74,7 +78,7 @@ def test_bag_of_words_cannot_tell_problem_from_control(sample_cases, other_seed)
         overall, per = audit(train, test, k)
         assert overall.accuracy <= OVERALL_BOUND, (k, overall)
         for subtype, bound in FIXED.items():
-            if subtype in per:
+            if test.subtypes.count(subtype) >= MIN_SLOTS:
                 assert per[subtype].accuracy <= bound, (k, subtype, per[subtype])
 
 

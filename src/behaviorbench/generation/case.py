@@ -26,7 +26,7 @@ from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import Behavior, Category
 
-GENERATOR_VERSION = "2.6.0"
+GENERATOR_VERSION = "2.7.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",
@@ -122,6 +122,16 @@ def build_case(
     harmless = _safe_drugs(pools, patient, list(pools.drugs))
     ctx.safe_drugs = [d for d in harmless if ctx.indicated(d)]
     ctx.unindicated = frozenset(harmless) - set(ctx.safe_drugs)
+    # Both drugs of a safety pair stay orderable: the story gives nothing either meets, besides
+    # its own treatment, as a patient's state keeps the drugs it bars away. Otherwise a control
+    # drug meeting much (ondansetron, beside any QT drug) could seldom be ordered, and would be
+    # mostly a problem drug.
+    paired = {s.kwargs.get(k) for s in problems for k in ("drug_id", "alternative_id")}
+    paired.discard(None)
+    own = set(condition.first_line_drugs)
+    ctx.safe_drugs = [
+        d for d in ctx.safe_drugs if d in own or d in paired or not kb.interacts(d, paired, major_only=False)
+    ]
     ctx.planned = set(problem_drugs) | set(ordered)
     ctx.weight_said = any((s.category, s.subtype) in WEIGHT_TASKS for scene in plan.scenes for s in scene)
     ctx.procedures = procedures_for(bank, condition.source)

@@ -268,18 +268,15 @@ class _Needs:
         if pair is None:
             return None
 
-        candidates = self._interaction_pairs(story_first=False)
-        fitting = [p for p in candidates if p in pairs]
-        other = self.pick(
-            [
-                p
-                for p in (fitting if len(fitting) > 1 else candidates)
-                if p[0] != pair[0]
-                and p[1] != pair[1]
-                and not kb.interacts(p[0], [pair[1]])
-                and not kb.interacts(pair[0], [p[1]])
-            ]
-        )
+        usable = [
+            p
+            for p in self._interaction_pairs(story_first=False)
+            if p[0] != pair[0]
+            and p[1] != pair[1]
+            and not kb.interacts(p[0], [pair[1]])
+            and not kb.interacts(pair[0], [p[1]])
+        ]
+        other = self.pick([p for p in usable if p in pairs] or usable)
         if other is not None and self.rng.random() < 0.5:
             pair, other = other, pair
         self._takes(pair[1])
@@ -323,7 +320,11 @@ class _Needs:
             for o in options
             if o[1] not in ("severe_renal_impairment",) or "hyperkalemia" not in self.needs.states
         ]
+        # Neither drug may meet the story's own treatment: a control drug meeting a drug the story
+        # gives (ondansetron after levofloxacin in pneumonia) could not be ordered, and only
+        # drugs of patients whose state keeps such drugs away (long QT) would be controls.
         ranked = sorted(self.story_first(options, lambda o: o[0]))
+        ranked = [o for o in ranked if not kb.interacts(o[0], self.own_drugs, major_only=False)] or ranked
         pair = self.pick(ranked)
         if pair is None:
             return None

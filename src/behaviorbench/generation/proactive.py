@@ -1765,6 +1765,11 @@ def safety_contraindication(
 ) -> Scene:
     """An order for a drug contraindicated by a documented patient state or condition; the control
     orders the drug the plan drew with it (see `contraindicated` in the plan)."""
+    # Only where either drug could have been the control had the coin fallen the other way: a
+    # control drug drawn here instead would be one safe for nearly everyone (acetaminophen).
+    pool = _control_pool(ctx, "contraindication", drug_id)
+    if alternative_id not in pool or not _clear(ctx, drug_id) or not ctx.indicated(drug_id):
+        return safety_critical(ctx, rng, positive)
     drug = ctx.drug(drug_id)
     reason = next(c.reason for c in drug.contraindications if c.condition == state)
     base = ctx.bank.get("problems.safety_alert")
