@@ -804,13 +804,15 @@ def _lab_by_context(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
 
 def _earlier(ctx: CaseContext, rng: random.Random, analyte_id: str) -> float | None:
     """Yesterday's value of a lab: 10-30% away from today's, up or down, on the same side of the
-    reference range, possible and not critical; None when a few draws find none."""
+    reference range, possible and not critical, and at least a tenth of the range's width away
+    (an ALT of 5 charted for 4 is no error anyone would act on); None when a few draws find none."""
     analyte = ctx.analyte(analyte_id)
     value = ctx.patient.labs[analyte_id]
+    low, high = analyte.range_for(ctx.patient.female)
     for _ in range(4):
         change = rng.uniform(0.1, 0.3) * (1 if rng.random() < 0.5 else -1)
         other = round(value * (1 + change), analyte.decimals)
-        if other != value and _alike_value(ctx, analyte_id, other):
+        if abs(other - value) >= (high - low) / 10 and _alike_value(ctx, analyte_id, other):
             return other
     return None
 

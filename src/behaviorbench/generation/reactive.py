@@ -136,7 +136,7 @@ def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Sce
     if flagged:
         response = (
             "Out of range: "
-            + "; ".join(f"{a.name} {_value(ctx, a, v)} ({side})" for a, v, side in flagged)
+            + "; ".join(f"{a.name} {_value(ctx, a, v)} ({_side(ctx, a, v, side)})" for a, v, side in flagged)
             + "."
         )
     else:
@@ -144,6 +144,15 @@ def lab_table(ctx: CaseContext, rng: random.Random, second: bool = False) -> Sce
     target = Target(kind="analytes", answers=[a.name for a, _, _ in flagged])
     task = Task(Category.lab_interpretation, question, Behavior.reactive, response, target, [setup, question])
     return Scene([setup, question], [task])
+
+
+def _side(ctx: CaseContext, analyte: Analyte, value: float, side: str) -> str:
+    """How a value sits against its range, and against the target of a drug the patient takes
+    ("high, within the 2-3 target on warfarin"): out of range is not always a concern."""
+    for drug_id, (low, high) in analyte.targets.items():
+        if drug_id in ctx.patient.home_meds and low <= value <= high:
+            return f"{side}, within the {number(low)}-{number(high)} target on {ctx.drug(drug_id).name}"
+    return side
 
 
 def _value(ctx: CaseContext, analyte: Analyte, value: float) -> str:

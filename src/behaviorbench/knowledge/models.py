@@ -40,6 +40,9 @@ class Analyte(_Strict):
     """The analyte this one is measured alongside and moves with (hematocrit with hemoglobin): a
     patient's value is `follows_ratio` times that one's, and whatever explains that one explains it."""
     follows_ratio: float = Field(default=1.0, gt=0)
+    targets: dict[str, tuple[float, float]] = {}
+    """Drug id -> the range this analyte is kept in on that drug (an INR of 2-3 on warfarin): out
+    of the reference range, yet where it should be."""
 
     def range_for(self, female: bool) -> tuple[float, float]:
         """The reference range for this sex."""
