@@ -50,3 +50,20 @@ def test_management_never_names_an_nsaid_for_a_patient_who_cannot_take_one():
     assert any("prednisone" in g for g in golds), golds
     usual = _treatment_golds({"condition": "pericarditis", "home_meds": ("levothyroxine", "pantoprazole")})
     assert any(g.startswith("high-dose nsaid") for g in usual), usual  # a plan's need may rule it out
+
+
+def test_a_therapeutic_inr_on_warfarin_is_said_to_be_on_target(sample_cases):
+    """Out of the reference range yet where it should be: the answer must not read as a concern."""
+    on_target = 0
+    for case in sample_cases:
+        for slot in case.designated:
+            if slot.category is not Category.lab_interpretation or not slot.gold_response.startswith("Out"):
+                continue
+            for part in slot.gold_response.removeprefix("Out of range: ").rstrip(".").split("; "):
+                if not part.startswith("International normalized ratio"):
+                    continue
+                value = float(part.split()[3])
+                therapeutic = "warfarin" in case.patient["home_meds"] and 2.0 <= value <= 3.0
+                assert ("target on warfarin" in part) == therapeutic, (case.case_id, part)
+                on_target += therapeutic
+    assert on_target > 0
