@@ -254,6 +254,18 @@ def _set(key: str, value: Any):
         ),
         ("analytes.yaml", "potassium", _set("critical_high", 4.8), ["entry 'potassium'", "critical_high"]),
         (
+            "analytes.yaml",
+            "inr",
+            _set("targets", {"warfarine": [2.0, 3.0]}),
+            ["analytes.yaml: entry 'inr'", "targets", "unknown drug 'warfarine'"],
+        ),
+        (
+            "analytes.yaml",
+            "inr",
+            _set("targets", {"warfarin": [3.0, 2.0]}),
+            ["entry 'inr'", "low above high"],
+        ),
+        (
             "clips.yaml",
             "levo",
             _set("drugs", ["levofloxacin", "levetiracetamol"]),

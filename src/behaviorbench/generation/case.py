@@ -126,9 +126,7 @@ def build_case(
     # its own treatment, as a patient's state keeps the drugs it bars away. Otherwise a control
     # drug meeting much (ondansetron, beside any QT drug) could seldom be ordered, and would be
     # mostly a problem drug.
-    paired = {s.kwargs.get(k) for s in problems for k in ("drug_id", "alternative_id")}
-    paired.discard(None)
-    own = set(condition.first_line_drugs)
+    own, paired = set(condition.first_line_drugs), set(ordered)
     ctx.safe_drugs = [
         d for d in ctx.safe_drugs if d in own or d in paired or not kb.interacts(d, paired, major_only=False)
     ]
@@ -278,7 +276,7 @@ def _explained_contraindication(
         d
         for d in sorted(pools.featured(list(pools.drugs)))
         if explained(d)
-        and any(c.condition == state for c in kb.drugs[d].contraindications)
+        and kb.drugs[d].barred_by(state)
         and _only_intended(pools, patient, replace(spec, kwargs={**spec.kwargs, "drug_id": d}))
     ]
     story = proactive.story_drugs(kb, data["supportive"], patient.condition)

@@ -191,12 +191,7 @@ class _Needs:
             for drug in kb.conditions[chronic].first_line_drugs:
                 if chronic != condition.id:
                     self.home_options.setdefault(drug, chronic)
-        system = condition.source.system
-        self.plausible = (
-            set(condition.first_line_drugs)
-            | set(supportive)
-            | {d for c in kb.conditions.values() if c.system == system for d in c.first_line_drugs}
-        )
+        self.plausible = proactive.story_drugs(kb, supportive, condition)
         """Drugs this condition's story could order: its own, its system's and supportive ones."""
         treats = {kb.drugs[d].allergy_class for d in condition.source.first_line_drugs}
         treats |= {
@@ -329,17 +324,14 @@ class _Needs:
         if pair is None:
             return None
 
-        def barred(drug: str, state: str) -> bool:
-            return any(c.condition == state for c in kb.drugs[drug].contraindications)
-
         other = self.pick(
             [
                 o
                 for o in ranked
                 if o[0] != pair[0]
                 and o[1] != pair[1]
-                and not barred(o[0], pair[1])
-                and not barred(pair[0], o[1])
+                and not kb.drugs[o[0]].barred_by(pair[1])
+                and not kb.drugs[pair[0]].barred_by(o[1])
             ]
         )
         if other is not None and self.rng.random() < 0.5:

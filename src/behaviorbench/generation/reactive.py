@@ -268,7 +268,8 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
     patient = ctx.patient
     own, background, supportive, _ = ctx.story_tiers()
     # Not a home medication: its dose is the one the patient takes, not a starting dose to work out.
-    dosable = [d for d in ctx.dosable() if d not in patient.home_meds] or ctx.dosable()
+    dosable = ctx.dosable()
+    dosable = [d for d in dosable if d not in patient.home_meds] or dosable
     dosable = [d for d in dosable if d in own or d in background or d in supportive] or dosable
     calculated = [d for d in dosable if needs_calculation(ctx.drug(d), ctx.indication(d), patient.crcl)]
     drug_id = ctx.choose_drug(rng, dosable if ctx.phase == "resuscitation" or not calculated else calculated)

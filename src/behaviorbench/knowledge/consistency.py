@@ -38,6 +38,11 @@ def _analyte_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:
             yield Inconsistency(
                 "analytes.yaml", analyte.id, "follows", f"unknown analyte {analyte.follows!r}"
             )
+        for drug, (low, high) in analyte.targets.items():
+            if drug not in kb.drugs:
+                yield Inconsistency("analytes.yaml", analyte.id, "targets", f"unknown drug {drug!r}")
+            if not low <= high:
+                yield Inconsistency("analytes.yaml", analyte.id, "targets", f"{drug}: low above high")
 
 
 def _condition_problems(kb: KnowledgeBase) -> Iterator[Inconsistency]:

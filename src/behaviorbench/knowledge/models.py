@@ -312,6 +312,10 @@ class Drug(_Strict):
                     return rule
         return self.doses[0]
 
+    def barred_by(self, condition: str) -> bool:
+        """Whether this patient state or condition contraindicates the drug."""
+        return any(c.condition == condition for c in self.contraindications)
+
     @property
     def interaction_classes(self) -> set[str]:
         """`classes` plus the flags that are classes too (qt_prolonging)."""
