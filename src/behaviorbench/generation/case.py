@@ -26,7 +26,7 @@ from behaviorbench.knowledge.models import Condition, KnowledgeBase
 from behaviorbench.schema import Case
 from behaviorbench.taxonomy import Behavior, Category
 
-GENERATOR_VERSION = "2.7.0"
+GENERATOR_VERSION = "2.8.0"
 KNOBS: tuple[str, ...] = (
     "subtle_deviation",
     "distractor_abnormality",

@@ -27,7 +27,7 @@ from behaviorbench.generation.patient import (
 )
 from behaviorbench.generation.pools import ConditionView
 from behaviorbench.generation.script import Line, Scene, Task, capitalized
-from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule, KnowledgeBase, Precheck
+from behaviorbench.knowledge.models import PATIENT_STATES, DoseRule, Drug, KnowledgeBase, Precheck
 from behaviorbench.schema import Target
 from behaviorbench.taxonomy import Behavior, Category
 
@@ -528,7 +528,7 @@ def error_frequency(ctx: CaseContext, rng: random.Random, positive: bool) -> Sce
     dose = ctx.dose(drug_id)
     wrongs = [f for f in hours if not _allowed_near(ctx, hours, drug_id, f)]
     wrong = rng.choice([f for f in wrongs if _alike(hours, f, dose.frequency)] or wrongs)
-    return _frequency_scene(ctx, rng, positive, drug_id, wrong)
+    return _frequency_scene(ctx, rng, positive, [(drug_id, wrong)])
 
 
 def _frequency_drugs(ctx: CaseContext) -> list[str]:
@@ -567,62 +567,103 @@ def _alike(hours: dict[str, float], a: str, b: str) -> bool:
 
 
 def _frequency_by_pairs(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene | None:
-    """A pair of frequencies right for drugs of one route, then a coin for which one is the drug's
-    right one: every frequency is then as common among the wrong ones as among the right ones, by
-    route too ("INH three times daily" is no tell when some inhaled drug is given so). None when
-    the case's drugs have no two like frequencies. A pair is used only when each of its
-    frequencies is wrong for some drug given at the other, so the coin can pick either."""
+    """Two drugs ordered in one line, one given at each frequency of a like pair, with the
+    frequencies swapped in the problem ("metronidazole 500 mg IV every 6 hours and ampicillin 2 g IV
+    every 8 hours"): both twins then say the same words, and only which drug each schedule is
+    written beside decides. A pair is used only when each of its frequencies is wrong for a drug
+    given at the other, and the two drugs meet neither each other nor anything given; a coin
+    picks which drug is said first. None when the case's drugs allow no such pair."""
     hours = ctx.bank.get("problems.frequency_hours")
     options = _frequency_drugs(ctx)
+    home = set(ctx.patient.home_meds)
+    kb = ctx.kb
 
     def given(route: str, right: str, wrong: str) -> list[str]:
-        """The drugs given at `right` (on `route`) that the label does not allow at `wrong`."""
+        """The drugs given at `right` (on `route`) that the label does not allow at `wrong`, new to
+        the case and meeting nothing given."""
         return [
             d
             for d in options
             if ctx.dose(d).frequency == right
             and route in ("", ctx.dose(d).route)
+            and d not in ctx.given
+            and d not in home
+            and not kb.interacts(d, ctx.given, major_only=False)
             and not _allowed_near(ctx, hours, d, wrong)
         ]
 
-    def usable(pairs: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-        return [(r, a, b) for r, a, b in pairs if given(r, a, b) and given(r, b, a)]
+    def couples(route: str, a: str, b: str) -> list[tuple[str, str]]:
+        """(a drug given at `a`, one given at `b`) that may be ordered together."""
+        return [
+            (x, y)
+            for x in given(route, a, b)
+            for y in given(route, b, a)
+            if x != y
+            and not kb.interacts(x, [y], major_only=False)
+            and not _duplicates(ctx.drug(x), ctx.drug(y))
+        ]
 
     said = sorted({(ctx.dose(d).route, ctx.dose(d).frequency) for d in options})
-    pairs = usable([(r, a, b) for r, a in said for q, b in said if r == q and a < b and _alike(hours, a, b)])
+    alike = [(r, a, b) for r, a in said for q, b in said if r == q and a < b and _alike(hours, a, b)]
+    pairs = [p for p in alike if couples(*p)]
     if not pairs:
-        pairs = usable([("", a, b) for _, a in said for _, b in said if a < b and _alike(hours, a, b)])
+        alike = [("", a, b) for _, a in said for _, b in said if a < b and _alike(hours, a, b)]
+        pairs = [p for p in sorted(set(alike)) if couples(*p)]
     if not pairs:
         return None
     route, *pair = rng.choice(sorted(set(pairs)))
-    right, wrong = pair if rng.random() < 0.5 else pair[::-1]
-    drug_id = ctx.choose_drug(rng, given(route, right, wrong))
-    return _frequency_scene(ctx, rng, positive, drug_id, wrong)
+    first, second = pair if rng.random() < 0.5 else pair[::-1]
+    found = couples(route, first, second)
+    drug_id = ctx.choose_drug(rng, sorted({x for x, _ in found}))
+    partner = ctx.choose_drug(rng, sorted({y for x, y in found if x == drug_id}))
+    return _frequency_scene(ctx, rng, positive, [(drug_id, second), (partner, first)])
+
+
+BETA_LACTAMS = frozenset({"penicillin", "cephalosporin", "carbapenem"})
+
+
+def _duplicates(a: Drug, b: Drug) -> bool:
+    """Whether two drugs do one job, so a pharmacist would question ordering both (two
+    beta-lactams, two anticoagulants, two NSAIDs)."""
+    lactams = {a.allergy_class, b.allergy_class} <= BETA_LACTAMS
+    same_class = a.allergy_class is not None and a.allergy_class == b.allergy_class
+    return lactams or same_class or a.drug_class.split(" (")[0] == b.drug_class.split(" (")[0]
 
 
 def _frequency_scene(
-    ctx: CaseContext, rng: random.Random, positive: bool, drug_id: str, frequency: str
+    ctx: CaseContext, rng: random.Random, positive: bool, orders: list[tuple[str, str]]
 ) -> Scene:
-    """The order of `drug_id` at `frequency` in the problem, at its own in the control. Where the
-    kidney function sets the drug's frequency (gabapentin three, two or one times daily), the CrCl
-    is said alike in both twins before the order and the flag rests on it."""
-    drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
-    wrong = Dose(dose.amount, dose.unit, dose.route, frequency)
+    """The orders, each (drug, wrong frequency), in one line: at the wrong frequencies in the
+    problem, at their own in the control. Where the kidney function sets a drug's frequency
+    (gabapentin three, two or one times daily), the CrCl is said alike in both twins before the
+    order and the flag rests on it."""
     lead = _distractor(ctx, rng)
     base = ctx.bank.get("problems.error_correction")
+    kidney = any(
+        tier.frequency
+        for drug_id, _ in orders
+        for tier in ctx.drug(drug_id).rule(ctx.indication(drug_id)).renal
+    )
     facts = []
-    if any(tier.frequency for tier in drug.rule(ctx.indication(drug_id)).renal):
+    if kidney:
         line, _ = ctx.phrase("problems.error_correction.dose_kidney_lines", rng, crcl=ctx.patient.crcl)
         ctx.patient.said_in_either.add("crcl")
         facts = [line]
         lead.append(line)
+    wrongs, rights, fields = [], [], {"crcl": ctx.patient.crcl}
+    for n, (drug_id, frequency) in enumerate(orders, 1):
+        drug, dose = ctx.drug(drug_id), ctx.dose(drug_id)
+        reason = ctx.reason(drug_id)
+        wrongs.append(Dose(dose.amount, dose.unit, dose.route, frequency).order(drug) + reason)
+        rights.append(dose.order(drug) + reason)
+        fields |= {f"drug{n}": drug.name, f"wrong{n}": frequency, f"right{n}": dose.frequency}
+    first = orders[0][0]
     trigger = _order(
-        ctx, rng, positive, wrong.order(drug), dose.order(drug), _dose_target(dose), ctx.reason(drug_id)
+        ctx, rng, positive, " and ".join(wrongs), " and ".join(rights), _dose_target(ctx.dose(first))
     )
-    flag = base["frequency_flag_kidney" if facts else "frequency_flag"].format(
-        drug=drug.name, wrong_frequency=frequency, right_frequency=dose.frequency, crcl=ctx.patient.crcl
-    )
-    target = Target(kind="issue", answers=[drug.name])
+    key = "frequency_swap_flag" if len(orders) == 2 else "frequency_flag"
+    flag = base[key + ("_kidney" if kidney else "")].format(**fields)
+    target = Target(kind="issue", answers=[ctx.drug(d).name for d, _ in orders])
     task = _pair_task(
         Category.error_correction,
         trigger,
@@ -632,7 +673,7 @@ def _frequency_scene(
         [*facts, trigger.line],
         subtype="frequency",
     )
-    ctx.given.append(drug_id)  # the right order stands in both twins once the flag is answered
+    ctx.given += [d for d, _ in orders]  # the right orders stand in both twins once the flag is answered
     return Scene([*lead, trigger.line], [task])
 
 
