@@ -82,7 +82,7 @@ class Given:
         if self.weight_kg is not None:
             patient.weight_kg = self.weight_kg
         patient.labs.update(self.labs)
-        follow_all(rng, kb.analytes, patient.labs, keep=self.labs)
+        follow_all(rng, kb.analytes, patient.labs, patient.female, keep=self.labs)
         if self.creatinine is not None:
             patient.labs["creatinine"] = self.creatinine
         elif "severe_renal_impairment" in patient.states:

@@ -163,25 +163,35 @@ def just_outside(
     return max(min(value, round(low - step, analyte.decimals)), step)
 
 
-def follow(rng: random.Random, analyte: Analyte, leader: float) -> float:
-    """A value of an analyte that moves with another (hematocrit about three times hemoglobin),
-    with a little noise, within what a living patient can have."""
+def follow(rng: random.Random, analyte: Analyte, leader: Analyte, value: float, female: bool) -> float:
+    """A value of an analyte that moves with another (hematocrit about three times hemoglobin, the
+    PT with its INR), with a little noise, within what a living patient can have; inside its
+    reference range when the leading value is inside its own, so a normal INR never sits beside
+    a "high" PT."""
     step = 10.0**-analyte.decimals
     low = analyte.plausible_low if analyte.plausible_low is not None else step
     high = analyte.plausible_high if analyte.plausible_high is not None else float("inf")
-    value = min(max(leader * analyte.follows_ratio * rng.uniform(0.96, 1.04), low), high)
-    value = round(value, analyte.decimals)
-    return float(int(value)) if analyte.decimals == 0 else value
+    followed = min(max(value * analyte.follows_ratio * rng.uniform(0.96, 1.04), low), high)
+    leader_low, leader_high = leader.range_for(female)
+    if leader_low <= value <= leader_high:
+        own_low, own_high = analyte.range_for(female)
+        followed = min(max(followed, own_low), own_high)
+    followed = round(followed, analyte.decimals)
+    return float(int(followed)) if analyte.decimals == 0 else followed
 
 
 def follow_all(
-    rng: random.Random, analytes: dict[str, Analyte], labs: dict[str, float], keep: Collection[str] = ()
+    rng: random.Random,
+    analytes: dict[str, Analyte],
+    labs: dict[str, float],
+    female: bool,
+    keep: Collection[str] = (),
 ) -> None:
     """Redraw, in place, every value in `labs` that follows another value in `labs`, except those
     in `keep` (values a report gave)."""
     for analyte in analytes.values():
         if analyte.follows in labs and analyte.id in labs and analyte.id not in keep:
-            labs[analyte.id] = follow(rng, analyte, labs[analyte.follows])
+            labs[analyte.id] = follow(rng, analyte, analytes[analyte.follows], labs[analyte.follows], female)
 
 
 def ckd_epi(age: int, creatinine_mg_dl: float, female: bool) -> float:
@@ -327,7 +337,7 @@ def simulate_patient(
                 rng, kb.analytes[analyte_id], high=rng.random() < 0.6, far=0.08, female=female
             )
 
-    follow_all(rng, kb.analytes, labs)
+    follow_all(rng, kb.analytes, labs, female)
     creatinine = labs.get("creatinine", 1.0)
     crcl = round(cockcroft_gault(age, weight, creatinine, female))
     if "egfr" in labs:

@@ -19,6 +19,7 @@ from behaviorbench.generation.doses import Body, Dose, clearance_band, dose_for,
 from behaviorbench.generation.patient import (
     RENAL_FUNCTION,
     WEIGHT_RANGE,
+    follow_all,
     just_outside,
     normal_bounds,
     other_clearance,
@@ -905,8 +906,11 @@ def _lab_pair(
     charted right or as `other`. A coin both twins share makes either number of the pair the
     patient's (both lie in one band and neither has been said), so each is as often the right one
     as the slip."""
+    labs = ctx.patient.labs
     if rng.random() < 0.5:
-        ctx.patient.labs[analyte_id], other = other, ctx.patient.labs[analyte_id]
+        labs[analyte_id], other = other, labs[analyte_id]
+        moved = [a for a in labs if ctx.analyte(a).follows != analyte_id]  # a hematocrit with its hemoglobin
+        follow_all(rng, ctx.kb.analytes, labs, ctx.patient.female, keep=moved)
     ctx.patient.mentioned_labs.add(analyte_id)
     ctx.patient.said_in_either.add(analyte_id)
     reported, _ = ctx.phrase(
