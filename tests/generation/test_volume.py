@@ -62,8 +62,9 @@ def test_difficulty_knobs_are_sampled_and_long_range_evidence_is_far_back(sample
             long_range.append(bool(far))
     # A case whose plantable tasks all come early cannot put its evidence far back, nor one whose
     # proactive tasks all keep their evidence next to the slot (unitless orders, two results read
-    # out together, a lab charted as heard): 6 of 92 in this sample.
-    assert sum(long_range) >= 0.9 * len(long_range)
+    # out together, a lab charted as heard): 10 of 92 in this sample (generator 2.8.0; 6 in 2.7.0,
+    # before fasting patients lost their oral drugs and metformin its start below a CrCl of 45).
+    assert sum(long_range) >= 0.85 * len(long_range)
     with_knob = [c for c in sample_cases if c.difficulty["already_addressed"]]
     without = [c for c in sample_cases if not c.difficulty["already_addressed"]]
 

@@ -112,6 +112,9 @@ class Condition(_Strict):
     shock: bool = False
     """The condition brings or threatens shock (sepsis, anaphylaxis, hemorrhage): nothing that lowers
     the blood pressure is started in it."""
+    nothing_by_mouth: bool = False
+    """The patient takes nothing by mouth (seizing or post-ictal, awaiting surgery or endoscopy): no
+    oral drug is started."""
 
 
 class RenalTier(_Strict):
