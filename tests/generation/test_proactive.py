@@ -4,6 +4,7 @@ import re
 from dataclasses import replace
 
 from behaviorbench.checking.reading import interval_hours, orders
+from behaviorbench.generation.banks import load_phrase_bank
 from behaviorbench.generation.doses import Body, dose_for, indication_of
 from behaviorbench.generation.patient import WEIGHT_RANGE
 from behaviorbench.generation.proactive import BODY_FOLD, CRCL_MARGIN, LB_PER_KG
@@ -383,7 +384,7 @@ def test_a_weight_in_the_wrong_unit_says_a_number_possible_in_both_units(sample_
     for problem, control, sp, sc in _pairs(sample_twins, "error_correction/weight"):
         kg = problem.patient["weight_kg"]
         (said,) = {int(_numbers(c.utterances[s.index].text)[0]) for c, s in ((problem, sp), (control, sc))}
-        assert low <= said <= high and low <= said / LB_PER_KG <= high, (problem.case_id, said)
+        assert low <= said <= high and low <= round(said / LB_PER_KG) <= high, (problem.case_id, said)
         units = [
             "kilograms" if "kilograms" in c.utterances[s.index].text else "pounds"
             for c, s in ((problem, sp), (control, sc))
@@ -396,3 +397,15 @@ def test_a_weight_in_the_wrong_unit_says_a_number_possible_in_both_units(sample_
         )
         pairs += 1
     assert pairs > 2
+
+
+def test_interaction_pairs_are_built_and_never_order_a_drug_without_its_indication(sample_twins):
+    """A drug given only for its own indication (warfarin, lithium, potassium chloride) is never an
+    interaction pair's: the story could not order it, and the pair would become another task."""
+    kb, bank = load_knowledge_base(), load_phrase_bank()
+    own_only = {kb.drugs[d].name for d in bank.get("indications.own_indication_only")}
+    pairs = 0
+    for problem, _, sp, _ in _pairs(sample_twins, "safety_alert/interaction"):
+        assert sp.target.answers[0] not in own_only, problem.case_id
+        pairs += 1
+    assert pairs >= 0.05 * len(sample_twins)

@@ -23,6 +23,26 @@ def test_a_timeline_first_dose_is_of_a_drug_already_given(sample_cases):
     assert doses > 5
 
 
+def test_a_timeline_ends_with_the_first_dose_and_has_only_the_settings_events(sample_cases):
+    """The drug was given in this conversation, so after every other event; a patient still in
+    the emergency department or in intensive care has had no transfer to the ward."""
+    bank = load_phrase_bank()
+    skipped = {s["name"]: set(s.get("no_events", [])) for s in bank.get("settings.settings")}
+    timelines = ended = 0
+    for case in sample_cases:
+        for slot in case.designated:
+            if slot.category is not Category.temporal_ordering:
+                continue
+            timelines += 1
+            labels = slot.target.answers
+            assert not skipped[case.setting] & set(labels), (case.case_id, case.setting, labels)
+            doses = [i for i, label in enumerate(labels) if label.startswith("first dose of ")]
+            assert doses in ([], [len(labels) - 1]), (case.case_id, labels)
+            ended += bool(doses)
+    assert timelines > 20 and ended > 5
+    assert any(skipped[name] for name in skipped)
+
+
 def _treatment_golds(given_facts: dict, pairs: int = 12, split: str = "train") -> list[str]:
     """The first management answer of each of a few cases built around one given patient."""
     kb, bank = load_knowledge_base(), load_phrase_bank()

@@ -79,6 +79,7 @@ def build_case(
             bank.get("problems.allergy_words"),
             background,
             home["supportive"],
+            frozenset(bank.get("indications.own_indication_only")),
             urgent,
             bool(setting.get("outpatient")),
         )
@@ -122,8 +123,7 @@ def build_case(
     harmless = _safe_drugs(pools, patient, list(pools.drugs))
     ctx.safe_drugs = [d for d in harmless if ctx.indicated(d)]
     ctx.unindicated = frozenset(harmless) - set(ctx.safe_drugs)
-    if condition.source.nothing_by_mouth:  # no oral drug for a seizing or fasting patient
-        ctx.safe_drugs = [d for d in ctx.safe_drugs if (ctx.dose(d) or kb.drugs[d].dose).route != "PO"]
+    ctx.safe_drugs = [d for d in ctx.safe_drugs if not ctx.by_mouth_barred(d)]
     # Both drugs of a safety pair stay orderable: the story gives nothing either meets, besides
     # its own treatment, as a patient's state keeps the drugs it bars away. Otherwise a control
     # drug meeting much (ondansetron, beside any QT drug) could seldom be ordered, and would be

@@ -342,6 +342,11 @@ class CaseContext:
             self._dosable = fitting
         return self._dosable
 
+    def by_mouth_barred(self, drug_id: str) -> bool:
+        """Whether the drug would go by mouth to a patient who takes nothing by mouth."""
+        dose = self.dose(drug_id) or self.drug(drug_id).dose
+        return self.patient.condition.source.nothing_by_mouth and dose.route == "PO"
+
     def forget_dosable(self) -> None:
         """Work the dosable drugs out again (after `safe_drugs` shrank)."""
         self._dosable = None

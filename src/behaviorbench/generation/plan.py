@@ -181,8 +181,12 @@ class _Needs:
         allergy_words: dict[str, str],
         background: list[str],
         supportive: list[str],
+        own_only: frozenset[str] = frozenset(),
     ):
         self.rng, self.pools, self.needs = rng, pools, Needs()
+        self.own_only = own_only
+        """Drugs given only for their own indication (warfarin, lithium): never an interaction
+        pair's, whose drugs are not the condition's own."""
         self.own_drugs = set(condition.first_line_drugs)
         kb = pools.kb
         self.home_options: dict[str, str | None] = {d: None for d in background}
@@ -236,6 +240,7 @@ class _Needs:
             and kb.drugs[i.drug].allergy_class not in self.needs.allergies
             and i.drug not in self.needs.home_meds
             and d not in self.own_drugs  # no KCl withheld in hypokalemia
+            and d not in self.own_only  # nor ordered without its indication
         ]
         return sorted(self.story_first(pairs, lambda p: p[0]) if story_first else pairs)
 
@@ -268,8 +273,9 @@ class _Needs:
             for p in self._interaction_pairs(story_first=False)
             if p[0] != pair[0]
             and p[1] != pair[1]
-            and not kb.interacts(p[0], [pair[1]])
-            and not kb.interacts(pair[0], [p[1]])
+            # neither drug meets the other's home medication at all: the control's is checked so
+            and not kb.interacts(p[0], [pair[1]], major_only=False)
+            and not kb.interacts(pair[0], [p[1]], major_only=False)
         ]
         other = self.pick([p for p in usable if p in pairs] or usable)
         if other is not None and self.rng.random() < 0.5:
@@ -436,6 +442,7 @@ def make_plan(
     allergy_words: dict[str, str],
     background: list[str],
     supportive: list[str],
+    own_only: frozenset[str] = frozenset(),
     urgent: bool = False,
     outpatient: bool = False,
 ) -> Plan:
@@ -445,7 +452,7 @@ def make_plan(
     categories = _categories(rng, knobs, outpatient)
     rng.shuffle(categories)
     subtypes = _subtypes(rng, categories)
-    needs = _Needs(rng, pools, condition, allergy_words, background, supportive)
+    needs = _Needs(rng, pools, condition, allergy_words, background, supportive, own_only)
     seen: dict[Category, int] = {}
     specs = []
     for category, subtype in zip(categories, subtypes, strict=True):

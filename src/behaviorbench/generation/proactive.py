@@ -1023,8 +1023,11 @@ def consistency_weight(ctx: CaseContext, rng: random.Random, positive: bool) -> 
     """A second weight that disagrees with the recorded one."""
     kg = ctx.patient.weight_kg
     delta = rng.randint(5, 8) if ctx.knobs["subtle_deviation"] else rng.randint(15, 28)
-    # Up or down alike, so a heavier number than the recorded one is no sign of a problem.
-    other = kg + delta if rng.random() < 0.5 or kg - delta < 40 else kg - delta
+    # Up or down as often as the population holds the weight there, so the numbers said in
+    # problems are as common as patients' own (a fair coin would say the tails' weights, 115 kg or
+    # 59 kg, in problems more often than in controls).
+    up, down = (weight_share(kg + delta, ctx.patient.female), weight_share(kg - delta, ctx.patient.female))
+    other = kg + delta if rng.random() * (up + down) < up else kg - delta
     base = ctx.bank.get("problems.consistency_check")
     value = other if positive else kg
     trigger = _phrased_trigger(
@@ -1577,7 +1580,13 @@ def ambiguity_abbreviation(ctx: CaseContext, rng: random.Random, positive: bool)
 def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> Scene:
     """Two patients with the same surname and an order naming the other one's bed."""
     patient = ctx.patient
-    options = list(patient.home_meds) or _dose_candidates(ctx)
+    # A home medication safe to give today (no metformin at a CrCl of 33, nothing oral while
+    # fasting), and no anticoagulant or antiplatelet, whose restart waits on bleeding and procedures.
+    options = [
+        d
+        for d in patient.home_meds
+        if d in ctx.safe_drugs and not ctx.drug(d).drug_class.startswith(("anticoagulant", "antiplatelet"))
+    ] or _dose_candidates(ctx)
     if ctx.patient.hypotensive:  # no lisinopril at 92/51
         options = [d for d in options if not ctx.drug(d).lowers_blood_pressure] or _dose_candidates(ctx)
     drug_id = ctx.choose_drug(rng, options)

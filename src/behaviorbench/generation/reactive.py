@@ -223,18 +223,24 @@ def _rounded(analyte: Analyte, value: float) -> float:
 def case_timeline(ctx: CaseContext, rng: random.Random) -> list[tuple[str, int]]:
     """The case's events with their times (minutes from yesterday 00:00), fixed once per case so
     every timeline question agrees with every other. A first dose is of a drug the conversation has
-    already given (a first-line one when it can), never of one it starts later; none when it has
-    given none."""
+    already given (a first-line one when it can), never of one it starts later, and so comes last;
+    none when it has given none. Symptoms begin yesterday evening and bring the patient in
+    overnight. Events the setting does not have (a transfer to the
+    ward of a patient still in the emergency department) are left out."""
     first_line = ctx.patient.condition.first_line_drugs
     drugs = [ctx.drug(d).name for d in ctx.given if d in first_line] or [ctx.drug(d).name for d in ctx.given]
     drug = rng.choice(sorted(set(drugs))) if drugs else ""
-    minute = rng.randint(17 * 60, 22 * 60)
-    events = []
+    skipped = set(ctx.setting.get("no_events", []))
+    minute = rng.randint(18 * 60, 23 * 60)  # symptoms began yesterday evening
+    events, dose = [], None
     for event in ctx.bank.get("questions.temporal_events"):
-        if "{drug}" in event and not drug:
-            continue
-        events.append((event.format(drug=drug), minute))
-        minute += rng.randint(25, 150)
+        if "{drug}" in event:
+            dose = event.format(drug=drug) if drug else None
+        elif event not in skipped:
+            events.append((event, minute))
+            minute += rng.randint(240, 600) if len(events) == 1 else rng.randint(25, 150)
+    if dose is not None:
+        events.append((dose, minute))
     return events
 
 
