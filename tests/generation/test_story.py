@@ -4,8 +4,10 @@ that fit the patient, people in role, and a closing line that says where the pat
 import re
 from statistics import mean
 
+from behaviorbench.checking.reading import orders
 from behaviorbench.generation.banks import load_phrase_bank
-from behaviorbench.generation.case import acuity_of, procedures_for
+from behaviorbench.generation.case import acuity_of, build_case, procedures_for
+from behaviorbench.generation.given import Given
 from behaviorbench.generation.plan import EXCLUSIVE
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.taxonomy import CATEGORIES, Behavior, Category
@@ -128,3 +130,34 @@ def test_an_age_takes_its_article(sample_cases):
         for u in case.utterances:
             assert not re.search(r"\ba (?:8\d|11|18)-year-old", u.text), (case.case_id, u.text)
             assert not re.search(r"\ban (?:[1-79]\d|1[02-79])-year-old", u.text), (case.case_id, u.text)
+
+
+def _given_cases(condition: str, pairs: int = 6, split: str = "train", **facts) -> list:
+    """Cases built around one condition (both twins of each pair)."""
+    kb, bank = load_knowledge_base(), load_phrase_bank()
+    cases = []
+    for pair in range(pairs):
+        given = Given((f"g{pair}-0", f"g{pair}-1"), f"given:{pair}", split, condition=condition, **facts)
+        cases += [build_case(kb, bank, 0, 0, given=given), build_case(kb, bank, 0, 1, given=given)]
+    return cases
+
+
+def test_an_obstetric_opening_always_says_the_pregnancy():
+    """Preeclampsia and an ectopic pregnancy turn on a pregnancy: the opening never leaves it out."""
+    for condition, said in (("preeclampsia_severe", "pregnancy"), ("ectopic_pregnancy", "missed period")):
+        for case in _given_cases(condition, split="test_unseen", female=True, age=29):
+            assert said in case.utterances[0].text, (condition, case.utterances[0].text)
+
+
+def test_a_seizing_or_fasting_patient_is_ordered_nothing_by_mouth():
+    kb = load_knowledge_base()
+    fasting = [c.id for c in kb.conditions.values() if c.nothing_by_mouth]
+    assert "status_epilepticus" in fasting and "appendicitis" in fasting
+    ordered = 0
+    for condition in ("status_epilepticus", "appendicitis"):
+        for case in _given_cases(condition):
+            for utterance in case.utterances:
+                found = [o for o in orders(kb, utterance.text) if not o.home]
+                assert all(o.route != "PO" for o in found), (case.case_id, utterance.text)
+                ordered += len(found)
+    assert ordered > 20

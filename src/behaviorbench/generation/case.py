@@ -456,12 +456,14 @@ def complaint(rng: random.Random, words: dict, phrases: tuple[str, ...], female:
         entry = known.get(phrase, {"kind": "symptom", "text": phrase})
         if entry["kind"] != "skip" and (female or entry.get("sex") != "female"):
             usable.append(entry)
+    always = [e for e in usable if e.get("always")]  # a pregnancy is never left unsaid
+    usable = [e for e in usable if e not in always]
     leads = [e for e in usable if e["kind"] in ("visit", "event")][:1]
     if not leads:
         symptoms = [e for e in usable if e["kind"] == "symptom"]
         leads = [rng.choice(symptoms)] if symptoms else []
     rest = [e for e in usable if e not in leads]
-    for entry in leads + rng.sample(rest, min(2 - len(leads), len(rest))):
+    for entry in leads + rng.sample(rest, min(2 - len(leads), len(rest))) + always:
         said[entry["kind"]].append(entry["text"])
     forms = words["complaint"]
     symptoms = _join(said["symptom"]) if said["symptom"] else ""

@@ -1058,6 +1058,8 @@ def consistency_medlist(ctx: CaseContext, rng: random.Random, positive: bool) ->
     the place of the one the patient then names; the control's holds the named one. Both lists name
     as many drugs, and only whether the list holds the named drug decides."""
     home = ctx.patient.home_meds
+    if not home:  # a given patient (from a case report) may take nothing at home
+        return consistency_laterality(ctx, rng, positive)
     missing = rng.choice(home)
     decoy = _decoy_home_med(ctx, rng)
     if decoy is not None:
@@ -1742,6 +1744,8 @@ def safety_allergy(
 ) -> Scene:
     """An order for a drug in a class the patient is documented to be allergic to; the control
     orders the drug the plan drew with it from the same pool (see `allergy_drug` in the plan)."""
+    if ctx.by_mouth_barred(drug_id):  # as no control is oral for a fasting patient
+        return safety_critical(ctx, rng, positive)
     drug = ctx.drug(drug_id)
     allergen, lay = allergy_name(ctx, drug.allergy_class), lay_allergy_name(ctx, drug.allergy_class)
     reaction = dict(ctx.patient.allergies)[drug.allergy_class]
@@ -1787,6 +1791,7 @@ def safety_interaction(
     if (
         not _clear(ctx, drug_id, besides=other_id)
         or not ctx.indicated(drug_id)
+        or ctx.by_mouth_barred(drug_id)  # as no control is oral for a fasting patient
         or alternative_id not in _control_pool(ctx, "interaction", drug_id)
     ):
         return safety_critical(ctx, rng, positive)
@@ -1824,7 +1829,12 @@ def safety_contraindication(
     # Only where either drug could have been the control had the coin fallen the other way: a
     # control drug drawn here instead would be one safe for nearly everyone (acetaminophen).
     pool = _control_pool(ctx, "contraindication", drug_id)
-    if alternative_id not in pool or not _clear(ctx, drug_id) or not ctx.indicated(drug_id):
+    if (
+        alternative_id not in pool
+        or not _clear(ctx, drug_id)
+        or not ctx.indicated(drug_id)
+        or ctx.by_mouth_barred(drug_id)  # as no control is oral for a fasting patient
+    ):
         return safety_critical(ctx, rng, positive)
     drug = ctx.drug(drug_id)
     reason = next(c.reason for c in drug.contraindications if c.condition == state)
