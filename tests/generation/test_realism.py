@@ -7,8 +7,8 @@ from collections import Counter
 
 from behaviorbench.evaluation.content import check_content
 from behaviorbench.generation.banks import load_phrase_bank
-from behaviorbench.generation.case import acuity_of, complaint
-from behaviorbench.generation.context import PRONOUNS
+from behaviorbench.generation.case import complaint
+from behaviorbench.generation.context import PRONOUNS, acuity_of
 from behaviorbench.knowledge import load_knowledge_base
 from behaviorbench.schema import TableAttachment
 from behaviorbench.taxonomy import Category

@@ -6,7 +6,8 @@ from statistics import mean
 
 from behaviorbench.checking.reading import orders
 from behaviorbench.generation.banks import load_phrase_bank
-from behaviorbench.generation.case import acuity_of, build_case, procedures_for
+from behaviorbench.generation.case import build_case, procedures_for
+from behaviorbench.generation.context import acuity_of
 from behaviorbench.generation.given import Given
 from behaviorbench.generation.plan import EXCLUSIVE
 from behaviorbench.knowledge import load_knowledge_base

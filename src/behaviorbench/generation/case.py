@@ -14,7 +14,7 @@ from dataclasses import replace
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.generation import proactive
 from behaviorbench.generation.banks import PhraseBank
-from behaviorbench.generation.context import CaseContext, spoken
+from behaviorbench.generation.context import CaseContext, acuity_of, spoken
 from behaviorbench.generation.doses import avoided, indication_of
 from behaviorbench.generation.given import PLAN_TRIES, Given
 from behaviorbench.generation.patient import Patient, simulate_patient
@@ -371,14 +371,6 @@ def settings_for(bank: PhraseBank, condition: Condition) -> list[dict]:
         for s in bank.get("settings.settings")
         if (condition.id in s["conditions"] if "conditions" in s else acuity in s["fits"])
     ]
-
-
-def acuity_of(bank: PhraseBank, condition: Condition) -> str:
-    """chronic, critical, outpatient or acute, from the settings bank's `acuity` lists."""
-    if condition.chronic:
-        return "chronic"
-    lists = bank.get("settings.acuity")
-    return next((kind for kind, ids in lists.items() if condition.id in ids), "acute")
 
 
 def _demographics(bank: PhraseBank, condition: Condition) -> dict:

@@ -13,7 +13,7 @@ from behaviorbench.generation.doses import Dose, dose_for, indication_of, number
 from behaviorbench.generation.patient import Patient
 from behaviorbench.generation.pools import Pools
 from behaviorbench.generation.script import Line, Task, capitalized
-from behaviorbench.knowledge.models import Analyte, Drug
+from behaviorbench.knowledge.models import Analyte, Condition, Drug
 
 
 def spoken(name: str) -> str:
@@ -56,6 +56,14 @@ NAME_TITLES = frozenset({"Dr", "Mr", "Mrs", "Ms"})
 PRESCRIBERS: tuple[str, ...] = ("attending", "resident", "intern", "consultant")
 """Roles that change orders: a flag about an order is answered by its author when one of these."""
 _STRAY_SPACE = re.compile(r" +(?=[.,;:?!])|(?<= ) +")
+
+
+def acuity_of(bank: PhraseBank, condition: Condition) -> str:
+    """chronic, critical, outpatient or acute, from the settings bank's `acuity` lists."""
+    if condition.chronic:
+        return "chronic"
+    lists = bank.get("settings.acuity")
+    return next((kind for kind, ids in lists.items() if condition.id in ids), "acute")
 
 
 def tidy(text: str) -> str:

@@ -337,7 +337,7 @@ def simulate_patient(
                 rng, kb.analytes[analyte_id], high=rng.random() < 0.6, far=0.08, female=female
             )
 
-    follow_all(rng, kb.analytes, labs, female)
+    follow_all(rng, kb.analytes, labs, female, keep=findings)  # a condition's own values stand
     creatinine = labs.get("creatinine", 1.0)
     crcl = round(cockcroft_gault(age, weight, creatinine, female))
     if "egfr" in labs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from behaviorbench.generation.context import CaseContext, spoken
+from behaviorbench.generation.context import CaseContext, acuity_of, spoken
 from behaviorbench.generation.doses import needs_calculation, number
 from behaviorbench.generation.pools import ConditionView
 from behaviorbench.generation.script import Scene, Task
@@ -225,20 +225,23 @@ def case_timeline(ctx: CaseContext, rng: random.Random) -> list[tuple[str, int]]
     every timeline question agrees with every other. A first dose is of a drug the conversation has
     already given (a first-line one when it can), never of one it starts later, and so comes last;
     none when it has given none. Symptoms begin yesterday evening and bring the patient in
-    overnight. Events the setting does not have (a transfer to the
-    ward of a patient still in the emergency department) are left out."""
+    overnight, or within the hour when the illness is critical. Events the setting does not have
+    (a transfer to the ward of a patient still in the emergency department) are left out."""
     first_line = ctx.patient.condition.first_line_drugs
     drugs = [ctx.drug(d).name for d in ctx.given if d in first_line] or [ctx.drug(d).name for d in ctx.given]
     drug = rng.choice(sorted(set(drugs))) if drugs else ""
     skipped = set(ctx.setting.get("no_events", []))
     minute = rng.randint(18 * 60, 23 * 60)  # symptoms began yesterday evening
+    # A critical illness (anaphylaxis, a STEMI) brings the patient in within the hour.
+    critical = acuity_of(ctx.bank, ctx.patient.condition.source) == "critical"
     events, dose = [], None
     for event in ctx.bank.get("questions.temporal_events"):
         if "{drug}" in event:
             dose = event.format(drug=drug) if drug else None
         elif event not in skipped:
             events.append((event, minute))
-            minute += rng.randint(240, 600) if len(events) == 1 else rng.randint(25, 150)
+            first = rng.randint(20, 60) if critical else rng.randint(240, 600)
+            minute += first if len(events) == 1 else rng.randint(25, 150)
     if dose is not None:
         events.append((dose, minute))
     return events
