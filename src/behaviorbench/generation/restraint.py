@@ -61,6 +61,7 @@ def addressed(
         fitting = set(ctx.plausible([d for d, _ in options]))
         drug_id, check = rng.choice([o for o in options if o[0] in fitting])
         ctx.used.add(drug_id)
+        ctx.given.append(drug_id)  # "before the heparin" starts it: later orders must not meet it
         precheck = ctx.kb.prechecks[check]
         # Said done, so no later omission may leave it undone.
         ctx.patient.said_in_either |= set(precheck.analytes) | set(precheck.findings) | {precheck.test}
