@@ -56,15 +56,20 @@ def test_urgent_cases_treat_before_they_work_up(sample_cases):
 
 
 def test_every_full_case_ends_with_where_the_patient_goes(sample_cases):
+    """By acuity; a critically ill patient already in intensive care stays there."""
     bank = load_phrase_bank()
     kb = load_knowledge_base()
     closings = {
         acuity: _bank_pattern([v["text"] for v in variants])
         for acuity, variants in bank.get("story.disposition").items()
     }
+    in_icu = 0
     for case in sample_cases:
         acuity = acuity_of(bank, kb.conditions[case.patient["condition"]])
+        if acuity == "critical" and case.setting == "intensive care unit":
+            acuity, in_icu = "critical_in_icu", in_icu + 1
         assert closings[acuity].fullmatch(case.utterances[-1].text), (case.case_id, case.utterances[-1].text)
+    assert in_icu > 0
 
 
 def test_home_medications_come_from_the_comorbidities_or_a_background_that_suits_the_sex(sample_cases):

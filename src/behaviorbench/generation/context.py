@@ -262,8 +262,10 @@ class CaseContext:
         return self.say(variant["role"], variant["text"])
 
     def disposition_line(self, acuity: str, rng: random.Random) -> Line:
-        """Where the patient goes next, as the case's last line."""
-        variant = self.pick(f"story.disposition.{acuity}", rng)
+        """Where the patient goes next, as the case's last line (a critically ill patient already in
+        intensive care stays there)."""
+        in_icu = acuity == "critical" and self.setting["id"] == "icu"
+        variant = self.pick(f"story.disposition.{'critical_in_icu' if in_icu else acuity}", rng)
         return self.say(variant["role"], variant["text"])
 
     def reaction(self, task: Task, subtype: str, rng: random.Random) -> Line:
