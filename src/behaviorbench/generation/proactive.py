@@ -1071,6 +1071,9 @@ def consistency_medlist(ctx: CaseContext, rng: random.Random, positive: bool) ->
     listed = [ctx.drug(swapped if d == missing else d).name for d in home]
     if positive and decoy is None:
         listed.remove(ctx.drug(missing).name)
+    # In alphabetical order, as a pharmacy system prints it: in the patient's order the decoy sat
+    # where the missing drug did, and a first place a decoy took told problems apart (0.60).
+    listed.sort()
     pharmacy = ctx.say(list_variant["role"], list_variant["text"], meds=", ".join(listed))
     flag = base["medlist_flag"].format(drug=ctx.drug(missing).name, meds=", ".join(listed))
     task = _pair_task(
@@ -1099,6 +1102,10 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
     # What this patient takes or has been given (a drug the list only wrongly holds meets nothing).
     near = home | {d for d in [*ctx.given, *ctx.used] if d in kb.drugs}
     classes = {kb.drugs[d].drug_class.split(" (")[0] for d in home}  # no second statin on a list
+    # Nor what no patient's list holds: an ARB beside an ACE inhibitor, sildenafil for a woman.
+    home_data = ctx.bank.get("indications")
+    alike = {x for group in home_data["home_alike"] if home & set(group) for x in group}
+    barred = alike | (set(home_data["male_only"]) if ctx.patient.female else set())
     clipped: dict[str, list[set[str]]] = {}
     for clip in kb.clips.values():
         for d in clip.drugs:
@@ -1110,7 +1117,8 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
         harmless = d in ctx.safe_drugs or d in ctx.unindicated  # a wrong list needs no reason for it
         # A list planted early may name it before a clip ("levo") that stands for a drug said here.
         unclipped = all(c.isdisjoint(near) for c in clipped.get(d, []))
-        return d in ctx.pools.drugs and d not in home and harmless and quiet and alone and unclipped
+        listed = d in ctx.pools.drugs and d not in home and d not in barred
+        return listed and harmless and quiet and alone and unclipped
 
     background = [d for d in ctx.bank.get("indications.home_background") if fits(d)]
     chronic = [

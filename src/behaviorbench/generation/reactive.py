@@ -276,9 +276,11 @@ def dose_question(ctx: CaseContext, rng: random.Random) -> Scene:
     (one that needs no calculation rather than an unrelated one that does)."""
     patient = ctx.patient
     own, background, supportive, _ = ctx.story_tiers()
-    # Not a home medication: its dose is the one the patient takes, not a starting dose to work out.
+    # Not a home medication nor a chronic condition's own treatment ("permanent atrial fibrillation
+    # on warfarin"): its dose is the one the patient takes, not a starting dose to work out.
+    standing = {d for c in patient.chronic for d in ctx.kb.conditions[c].first_line_drugs}
     dosable = ctx.dosable()
-    dosable = [d for d in dosable if d not in patient.home_meds] or dosable
+    dosable = [d for d in dosable if d not in patient.home_meds and d not in standing] or dosable
     dosable = [d for d in dosable if d in own or d in background or d in supportive] or dosable
     calculated = [d for d in dosable if needs_calculation(ctx.drug(d), ctx.indication(d), patient.crcl)]
     drug_id = ctx.choose_drug(rng, dosable if ctx.phase == "resuscitation" or not calculated else calculated)
