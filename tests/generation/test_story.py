@@ -167,3 +167,20 @@ def test_a_seizing_or_fasting_patient_is_ordered_nothing_by_mouth():
                 assert all(o.route != "PO" for o in found), (case.case_id, utterance.text)
                 ordered += len(found)
     assert ordered > 20
+
+
+def test_a_slow_heart_is_ordered_nothing_that_slows_it():
+    """A hypertensive emergency at a rate of 52 gets no labetalol or esmolol (its usual first
+    drugs), nor any other drug that slows the heart, as no drug that lowers the pressure is given
+    in shock."""
+    kb = load_knowledge_base()
+    slowing = {d.id for d in kb.drugs.values() if d.slows_heart_rate}
+    assert {"metoprolol", "diltiazem", "digoxin", "labetalol"} <= slowing
+    ordered = 0
+    for case in _given_cases("hypertensive_emergency", vitals={"heart_rate": 52}):
+        assert case.patient["vitals"]["heart_rate"] == 52
+        for utterance in case.utterances:
+            found = [o for o in orders(kb, utterance.text) if not o.home]
+            assert not slowing & {o.drug for o in found}, (case.case_id, utterance.text)
+            ordered += len(found)
+    assert ordered > 20

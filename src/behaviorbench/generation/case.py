@@ -292,7 +292,7 @@ def _only_intended(pools: Pools, patient: Patient, spec: TaskSpec) -> bool:
     planned for (its allergy, its interacting home medication, or any contraindication)."""
     kb = pools.kb
     drug = kb.drugs[spec.kwargs["drug_id"]]
-    if drug.lowers_blood_pressure and patient.hypotensive:  # no losartan at 92/51, problem or not
+    if patient.vitals_bar(drug):  # no losartan at 92/51, problem or not
         return False
     if spec.subtype == "allergy":
         allergies = [(a, r) for a, r in patient.allergies if a != drug.allergy_class]

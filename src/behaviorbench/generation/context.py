@@ -347,8 +347,8 @@ class CaseContext:
             fitting = [d for d in self.safe_drugs if d in story and self.dose(d) is not None]
             if len(fitting) < MIN_STORY_DRUGS:
                 fitting = [d for d in self.safe_drugs if self.dose(d) is not None]
-            if self.patient.hypotensive:  # no amlodipine for a septic patient at 104/67
-                fitting = [d for d in fitting if not self.drug(d).lowers_blood_pressure]
+            # No amlodipine for a septic patient at 104/67, no metoprolol at a rate of 51.
+            fitting = [d for d in fitting if not self.patient.vitals_bar(self.drug(d))]
             self._dosable = fitting
         return self._dosable
 

@@ -14,7 +14,7 @@ from statistics import NormalDist
 
 from behaviorbench.generation.doses import Body, cockcroft_gault, mosteller_bsa
 from behaviorbench.generation.pools import ConditionView, Pools
-from behaviorbench.knowledge.models import Analyte
+from behaviorbench.knowledge.models import Analyte, Drug
 
 ADULT_AGES = (24, 88)
 """The ages a patient is drawn from when the condition sets none."""
@@ -25,6 +25,8 @@ RENAL_FUNCTION = frozenset({"creatinine", "egfr", "crcl"})
 heard, no check of renal function can be written as missing."""
 LOW_SYSTOLIC = 110
 """Systolic pressure (mmHg) below which no task orders a drug that lowers it."""
+SLOW_HEART_RATE = 60
+"""Heart rate (per minute) below which no task orders a drug that slows it (bradycardia)."""
 
 
 @dataclass
@@ -98,6 +100,13 @@ class Patient:
         """Whether the pressure rules out a drug that lowers it: a systolic below LOW_SYSTOLIC, or
         a condition that brings shock."""
         return self.vitals.get("systolic_bp", LOW_SYSTOLIC) < LOW_SYSTOLIC or self.condition.source.shock
+
+    def vitals_bar(self, drug: Drug) -> bool:
+        """Whether the vital signs rule the drug out: one that lowers the pressure in a low
+        pressure or shock (no losartan at 92/51), one that slows the heart at a rate under
+        SLOW_HEART_RATE (no metoprolol at 51)."""
+        slow = self.vitals.get("heart_rate", SLOW_HEART_RATE) < SLOW_HEART_RATE
+        return (drug.lowers_blood_pressure and self.hypotensive) or (drug.slows_heart_rate and slow)
 
     @property
     def could_be_pregnant(self) -> bool:

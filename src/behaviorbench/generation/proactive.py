@@ -1224,7 +1224,7 @@ def omission_options(ctx: CaseContext) -> list[tuple[str, str]]:
             item in ctx.kb.drugs
             and item in ctx.safe_drugs
             and ctx.dose(item) is not None
-            and not (ctx.drug(item).lowers_blood_pressure and ctx.patient.hypotensive)
+            and not ctx.patient.vitals_bar(ctx.drug(item))
             or (
                 item in ctx.procedures
                 and ctx.kb.procedures[item].allergy_class not in patient.allergy_classes
@@ -1521,7 +1521,7 @@ def _clip_drugs(ctx: CaseContext) -> dict[str, ClipDrugs]:
             and dose is not None
             and "infusion" not in dose.frequency
             and not (ctx.setting.get("outpatient") and dose.route in INPATIENT_ROUTES)
-            and not (ctx.patient.hypotensive and drug.lowers_blood_pressure)
+            and not ctx.patient.vitals_bar(drug)
         )
 
     found = {}
@@ -1597,8 +1597,8 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
         for d in patient.home_meds
         if d in ctx.safe_drugs and not ctx.drug(d).drug_class.startswith(("anticoagulant", "antiplatelet"))
     ] or _dose_candidates(ctx)
-    if ctx.patient.hypotensive:  # no lisinopril at 92/51
-        options = [d for d in options if not ctx.drug(d).lowers_blood_pressure] or _dose_candidates(ctx)
+    # No lisinopril at 92/51, no metoprolol at a rate of 51.
+    options = [d for d in options if not patient.vitals_bar(ctx.drug(d))] or _dose_candidates(ctx)
     drug_id = ctx.choose_drug(rng, options)
     bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
     fields = {
@@ -1691,9 +1691,9 @@ def _present(ctx: CaseContext) -> set[str]:
 
 def _clear(ctx: CaseContext, drug_id: str, besides: str | None = None) -> bool:
     """Safe to order here (`besides` aside): no interaction of any severity with what the patient
-    takes or was given, and nothing that lowers a low pressure."""
+    takes or was given, and nothing the vital signs rule out (see `Patient.vitals_bar`)."""
     meets = ctx.kb.interacts(drug_id, _present(ctx) - {besides}, major_only=False)
-    return not meets and not (ctx.patient.hypotensive and ctx.drug(drug_id).lowers_blood_pressure)
+    return not meets and not ctx.patient.vitals_bar(ctx.drug(drug_id))
 
 
 def _control_pool(ctx: CaseContext, kind: str, drug_id: str) -> list[str]:

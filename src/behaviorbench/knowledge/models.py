@@ -301,6 +301,9 @@ class Drug(_Strict):
     high_alert: bool = False
     lowers_blood_pressure: bool = False
     """Given to lower the blood pressure: not started in low pressure or shock."""
+    slows_heart_rate: bool = False
+    """Slows the heart (beta blockers, diltiazem, digoxin, amiodarone): not started at a rate
+    under 60."""
 
     @property
     def dose(self) -> DoseRule:
