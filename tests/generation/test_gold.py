@@ -125,6 +125,52 @@ def test_diagnosis_and_treatment_targets_come_from_the_condition(sample_cases):
                 assert any(set(slot.target.answers) & set(c.first_line) for c in conditions)
 
 
+def test_a_differential_holds_only_diagnoses_this_patient_could_have(sample_cases):
+    """No preeclampsia among an old man's alternatives: obstetric conditions need a woman of
+    childbearing age, giant cell arteritis someone over 55."""
+    kb, bank = load_knowledge_base(), load_phrase_bank()
+    rules = bank.get("presentations.demographics")
+    limited = {
+        c.name: rules.get(c.id) or rules.get(c.system)
+        for c in kb.conditions.values()
+        if c.id in rules or c.system in rules
+    }
+    named = 0
+    for case in sample_cases:
+        female, age = case.patient["sex"] == "female", case.patient["age"]
+        for slot in case.designated:
+            if slot.category is not Category.ddx_reasoning:
+                continue
+            for name, rule in limited.items():
+                low, high = rule.get("age", (0, 200))
+                fits = (female or not rule.get("female")) and low <= age <= high
+                if name.lower() in slot.gold_response.split("Also consider")[-1].lower():
+                    named += 1
+                    assert fits, (case.case_id, name, case.patient["sex"], age)
+    assert named > 0
+
+
+def test_a_standing_rhythm_shows_on_every_strip(sample_cases):
+    """A patient with permanent atrial fibrillation shows it on a strip whatever the admission:
+    only a condition with its own rhythm changes what the strip shows."""
+    kb = load_knowledge_base()
+    strips = 0
+    for case in sample_cases:
+        if "permanent_atrial_fibrillation" not in case.patient["chronic_conditions"]:
+            continue
+        own = kb.conditions[case.patient["condition"]].ecg_rhythm
+        for slot in case.designated:
+            if slot.category is Category.image_reasoning and own in (
+                None,
+                "normal_sinus",
+                "sinus_tachycardia",
+                "sinus_bradycardia",
+            ):
+                assert "atrial fibrillation" in slot.target.answers, (case.case_id, slot.target.answers)
+                strips += 1
+    assert strips > 10
+
+
 def test_safety_flags_name_a_real_problem(sample_cases):
     kb = load_knowledge_base()
     by_name = {drug.name: drug for drug in kb.drugs.values()}

@@ -14,7 +14,7 @@ from dataclasses import replace
 from behaviorbench.errors import BehaviorBenchError
 from behaviorbench.generation import proactive
 from behaviorbench.generation.banks import PhraseBank
-from behaviorbench.generation.context import CaseContext, acuity_of, spoken
+from behaviorbench.generation.context import CaseContext, acuity_of, demographics_of, spoken
 from behaviorbench.generation.doses import avoided, indication_of
 from behaviorbench.generation.given import PLAN_TRIES, Given
 from behaviorbench.generation.patient import Patient, simulate_patient
@@ -88,7 +88,7 @@ def build_case(
     else:
         raise BehaviorBenchError(f"{given.case_ids[0]}: no plan of {PLAN_TRIES} fits the given facts")
     cast_data = bank.get("cast")
-    demographics = _demographics(bank, condition.source)
+    demographics = demographics_of(bank, condition.source)
     patient = simulate_patient(rng, pools, condition, plan.needs, cast_data["last_names"], demographics)
     problems = [s for scene in plan.scenes for s in scene if s.category is Category.safety_alert]
     problem_drugs = [s.kwargs[k] for s in problems for k in ("drug_id", "alternative_id") if s.kwargs.get(k)]
@@ -371,12 +371,6 @@ def settings_for(bank: PhraseBank, condition: Condition) -> list[dict]:
         for s in bank.get("settings.settings")
         if (condition.id in s["conditions"] if "conditions" in s else acuity in s["fits"])
     ]
-
-
-def _demographics(bank: PhraseBank, condition: Condition) -> dict:
-    """Sex and age limits of a condition (by id, else by system); empty when anyone can have it."""
-    rules = bank.get("presentations.demographics")
-    return rules.get(condition.id) or rules.get(condition.system) or {}
 
 
 def _cast(

@@ -66,6 +66,12 @@ def acuity_of(bank: PhraseBank, condition: Condition) -> str:
     return next((kind for kind, ids in lists.items() if condition.id in ids), "acute")
 
 
+def demographics_of(bank: PhraseBank, condition: Condition) -> dict:
+    """Sex and age limits of a condition (by id, else by system); empty when anyone can have it."""
+    rules = bank.get("presentations.demographics")
+    return rules.get(condition.id) or rules.get(condition.system) or {}
+
+
 def tidy(text: str) -> str:
     """Drop the spaces an empty field leaves behind ("7.16 ." -> "7.16.")."""
     return _STRAY_SPACE.sub("", text) if " ." in text or "  " in text or " ," in text else text

@@ -1591,11 +1591,14 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
     """Two patients with the same surname and an order naming the other one's bed."""
     patient = ctx.patient
     # A home medication safe to give today (no metformin at a CrCl of 33, nothing oral while
-    # fasting), and no anticoagulant or antiplatelet, whose restart waits on bleeding and procedures.
+    # fasting), no anticoagulant or antiplatelet, whose restart waits on bleeding and procedures,
+    # and nothing taken weekly ("the methotrexate now" is how daily methotrexate deaths begin).
     options = [
         d
         for d in patient.home_meds
-        if d in ctx.safe_drugs and not ctx.drug(d).drug_class.startswith(("anticoagulant", "antiplatelet"))
+        if d in ctx.safe_drugs
+        and not ctx.drug(d).drug_class.startswith(("anticoagulant", "antiplatelet"))
+        and not any("weekly" in rule.frequency for rule in ctx.drug(d).doses)
     ] or _dose_candidates(ctx)
     # No lisinopril at 92/51, no metoprolol at a rate of 51.
     options = [d for d in options if not patient.vitals_bar(ctx.drug(d))] or _dose_candidates(ctx)

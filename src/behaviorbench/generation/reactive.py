@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from behaviorbench.generation.context import CaseContext, acuity_of, spoken
+from behaviorbench.generation.context import CaseContext, acuity_of, demographics_of, spoken
 from behaviorbench.generation.doses import needs_calculation, number
 from behaviorbench.generation.pools import ConditionView
 from behaviorbench.generation.script import Scene, Task
@@ -15,16 +15,31 @@ from behaviorbench.taxonomy import Behavior, Category
 
 MAX_LAB_ROWS = 7
 FILL_PANELS = ("BMP", "CBC")
+SINUS = ("normal_sinus", "sinus_tachycardia", "sinus_bradycardia")
+"""Rhythms the heart rate decides."""
 
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def differential(ctx: CaseContext) -> list[str]:
+    """The differential diagnoses this patient could have: no preeclampsia for a man of 85."""
+    patient = ctx.patient
+    by_name = {c.name: c for c in ctx.kb.conditions.values()}
+
+    def fits(name: str) -> bool:
+        rules = demographics_of(ctx.bank, by_name[name])
+        low, high = rules.get("age", (0, 200))
+        return (patient.female or not rules.get("female")) and low <= patient.age <= high
+
+    return [d for d in patient.condition.differential if fits(d)]
+
+
 def ddx(ctx: CaseContext, rng: random.Random, alternatives: bool = False) -> Scene:
     """Most likely diagnosis from presentation, exam and workup (or, asked again, the alternatives)."""
     condition = ctx.patient.condition
-    if alternatives and condition.differential:
+    if alternatives and differential(ctx):
         return ddx_alternatives(ctx, rng)
     exam, _ = ctx.phrase(
         "questions.exam_setup", rng, exam=_join(rng.sample(condition.exam, min(2, len(condition.exam))))
@@ -35,7 +50,7 @@ def ddx(ctx: CaseContext, rng: random.Random, alternatives: bool = False) -> Sce
         lines.append(imaging)
     question, _ = ctx.phrase("questions.ddx_reasoning", rng)
     lines.append(question)
-    others = list(condition.differential[:2])
+    others = differential(ctx)[:2]
     response = f"Most likely {spoken(condition.name)}." + (
         f" Also consider {_join([spoken(o) for o in others])}." if others else ""
     )
@@ -54,8 +69,9 @@ def ddx_alternatives(ctx: CaseContext, rng: random.Random) -> Scene:
     """The differential beyond the working diagnosis."""
     condition = ctx.patient.condition
     question, _ = ctx.phrase("questions.ddx_alternatives", rng, dx=spoken(condition.name))
-    response = f"Also consider {_join([spoken(d) for d in condition.differential])}."
-    target = Target(kind="diagnosis", answers=list(condition.differential))
+    others = differential(ctx)
+    response = f"Also consider {_join([spoken(d) for d in others])}."
+    target = Target(kind="diagnosis", answers=others)
     task = Task(
         Category.ddx_reasoning, question, Behavior.reactive, response, target, [ctx.presentation, question]
     )
@@ -350,15 +366,19 @@ def treatment_words(options: list[str]) -> str:
 
 
 def ecg_rhythm(ctx: CaseContext, repeat: bool) -> tuple[str, int]:
-    """The rhythm and rate the patient's strip shows (a repeat strip after treatment is sinus)."""
+    """The rhythm and rate the patient's strip shows (a repeat strip after treatment is sinus); a
+    comorbidity's rhythm (permanent atrial fibrillation) where the condition sets none of its own."""
     patient = ctx.patient
     rhythm = patient.condition.source.ecg_rhythm
+    standing = [r for c in patient.chronic if (r := ctx.kb.conditions[c].ecg_rhythm) not in (None, *SINUS)]
+    if rhythm in (None, *SINUS) and standing:
+        rhythm = standing[0]
     rate = int(patient.vitals.get("heart_rate", 80))
-    if repeat and not patient.condition.source.chronic:
+    if repeat and not patient.condition.source.chronic and not standing:
         return "normal_sinus", 60 + patient.bed % 7 * 5
     if rhythm == "atrial_flutter":
         return rhythm, min((150, 100, 75), key=lambda r: abs(r - rate))
-    if rhythm in (None, "normal_sinus", "sinus_tachycardia", "sinus_bradycardia"):
+    if rhythm in (None, *SINUS):
         rhythm = "sinus_tachycardia" if rate > 100 else "sinus_bradycardia" if rate < 60 else "normal_sinus"
     return rhythm, rate
 
