@@ -628,7 +628,7 @@ def _duplicates(a: Drug, b: Drug) -> bool:
     beta-lactams, two anticoagulants, two NSAIDs)."""
     lactams = {a.allergy_class, b.allergy_class} <= BETA_LACTAMS
     same_class = a.allergy_class is not None and a.allergy_class == b.allergy_class
-    return lactams or same_class or a.drug_class.split(" (")[0] == b.drug_class.split(" (")[0]
+    return lactams or same_class or a.family == b.family
 
 
 def _frequency_scene(
@@ -1101,7 +1101,7 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
     kb, home = ctx.kb, set(ctx.patient.home_meds)
     # What this patient takes or has been given (a drug the list only wrongly holds meets nothing).
     near = home | {d for d in [*ctx.given, *ctx.used] if d in kb.drugs}
-    classes = {kb.drugs[d].drug_class.split(" (")[0] for d in home}  # no second statin on a list
+    classes = {kb.drugs[d].family for d in home}  # no second statin on a list
     # Nor what no patient's list holds: an ARB beside an ACE inhibitor, sildenafil for a woman.
     home_data = ctx.bank.get("indications")
     alike = {x for group in home_data["home_alike"] if home & set(group) for x in group}
@@ -1113,7 +1113,7 @@ def _decoy_home_med(ctx: CaseContext, rng: random.Random) -> str | None:
 
     def fits(d: str) -> bool:
         quiet = not kb.interacts(d, near)
-        alone = kb.drugs[d].drug_class.split(" (")[0] not in classes
+        alone = kb.drugs[d].family not in classes
         harmless = d in ctx.safe_drugs or d in ctx.unindicated  # a wrong list needs no reason for it
         # A list planted early may name it before a clip ("levo") that stands for a drug said here.
         unclipped = all(c.isdisjoint(near) for c in clipped.get(d, []))
@@ -1597,11 +1597,10 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
         d
         for d in patient.home_meds
         if d in ctx.safe_drugs
-        and not ctx.drug(d).drug_class.startswith(("anticoagulant", "antiplatelet"))
+        and ctx.drug(d).family not in ("anticoagulant", "antiplatelet")
         and not any("weekly" in rule.frequency for rule in ctx.drug(d).doses)
+        and not patient.vitals_bar(ctx.drug(d))  # no lisinopril at 92/51, no metoprolol at 51
     ] or _dose_candidates(ctx)
-    # No lisinopril at 92/51, no metoprolol at a rate of 51.
-    options = [d for d in options if not patient.vitals_bar(ctx.drug(d))] or _dose_candidates(ctx)
     drug_id = ctx.choose_drug(rng, options)
     bed2 = rng.choice([b for b in range(2, 29) if b != patient.bed])
     fields = {
@@ -1633,11 +1632,10 @@ def ambiguity_patient(ctx: CaseContext, rng: random.Random, positive: bool) -> S
 
 def alternative_to(ctx: CaseContext, rng: random.Random, drug_id: str) -> str:
     """A safe drug to order in the control instead of the problem drug: same class if possible."""
-    drug_class = ctx.drug(drug_id).drug_class
-    family = drug_class.split(" (")[0]
+    drug = ctx.drug(drug_id)
     candidates = _dose_candidates(ctx)
-    same = [d for d in candidates if ctx.drug(d).drug_class == drug_class]
-    same = same or [d for d in candidates if ctx.drug(d).drug_class.split(" (")[0] == family]
+    same = [d for d in candidates if ctx.drug(d).drug_class == drug.drug_class]
+    same = same or [d for d in candidates if ctx.drug(d).family == drug.family]
     return rng.choice(
         same or [d for d in ctx.patient.condition.first_line_drugs if d in candidates] or candidates
     )

@@ -318,6 +318,12 @@ class Drug(_Strict):
                     return rule
         return self.doses[0]
 
+    @property
+    def family(self) -> str:
+        """The class without its qualifier: "statin" for "statin (HMG-CoA reductase inhibitor)",
+        "anticoagulant" for every anticoagulant (drugs that do one job)."""
+        return self.drug_class.split(" (")[0]
+
     def barred_by(self, condition: str) -> bool:
         """Whether this patient state or condition contraindicates the drug."""
         return any(c.condition == condition for c in self.contraindications)
