@@ -4,7 +4,7 @@ that fit the patient, people in role, and a closing line that says where the pat
 import re
 from statistics import mean
 
-from behaviorbench.checking.reading import orders
+from behaviorbench.checking.reading import orders, utterance_labs
 from behaviorbench.generation.banks import load_phrase_bank
 from behaviorbench.generation.case import build_case, procedures_for
 from behaviorbench.generation.context import acuity_of
@@ -184,3 +184,16 @@ def test_a_slow_heart_is_ordered_nothing_that_slows_it():
             assert not slowing & {o.drug for o in found}, (case.case_id, utterance.text)
             ordered += len(found)
     assert ordered > 20
+
+
+def test_an_ectopic_keeps_its_own_hcg_and_is_not_sent_to_intensive_care():
+    """A stable ectopic for methotrexate has an hCG under 5,000 (ACOG PB 193), which the pregnancy
+    state must not redraw, and its case ends on a ward, not a critical-care bed."""
+    bank = load_phrase_bank()
+    critical = _bank_pattern([v["text"] for v in bank.get("story.disposition.critical")])
+    kb = load_knowledge_base()
+    said = []
+    for case in _given_cases("ectopic_pregnancy", split="test_unseen", female=True, age=29):
+        said += [r.value for u in case.utterances for r in utterance_labs(kb, u) if r.analyte == "beta_hcg"]
+        assert not critical.fullmatch(case.utterances[-1].text), case.utterances[-1].text
+    assert said and max(said) <= 4500, said

@@ -323,7 +323,9 @@ def simulate_patient(
         upper = potassium.critical_high - 0.1 if potassium.critical_high else potassium.high + 1.2
         labs["potassium"] = lab_value(rng, potassium, potassium.high + 0.6, upper)
         findings.add("potassium")
-    if "pregnancy" in states and "beta_hcg" in labs:
+    if (
+        "pregnancy" in states and "beta_hcg" in labs and "beta_hcg" not in findings
+    ):  # an ectopic keeps its own
         labs["beta_hcg"] = float(rng.randint(1500, 60000))
         findings.add("beta_hcg")
     if "severe_renal_impairment" in states and "creatinine" in labs:
